@@ -1,0 +1,203 @@
+"""The `midicenter` command: parse options, call one function, print a table or JSON.
+
+Data goes to stdout, progress and logs to stderr. Exit 0 on success, 1 on a fatal error with a one-line
+cause, 2 on a usage error (click's own convention).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from functools import wraps
+from typing import Any
+
+import click
+import psycopg
+
+from runner import __version__, connect, schema
+
+
+class Fatal(click.ClickException):
+    """A fatal error: printed as one line, exit status 1."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:  # noqa: ARG002 - click's signature
+        click.echo(f"midicenter: error: {self.format_message()}", err=True)
+
+
+def fatal_errors(fn: Callable) -> Callable:
+    """Turn expected failures into one-line Fatal errors instead of tracebacks."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except connect.ConnectError as exc:
+            raise Fatal(str(exc)) from None
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+            raise Fatal(f"database error: {first}") from None
+        except (RuntimeError, FileNotFoundError) as exc:
+            raise Fatal(str(exc)) from None
+
+    return wrapper
+
+
+def emit(data: Any, as_json: bool, *, columns: Sequence[str] | None = None) -> None:
+    """Print rows (list of dicts) or one dict as an aligned table, or as JSON."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    rows = data if isinstance(data, list) else [data]
+    if not rows:
+        click.echo("(none)")
+        return
+    if isinstance(data, dict) and columns is None:
+        width = max(len(k) for k in data)
+        for k, v in data.items():
+            click.echo(f"{k.ljust(width)}  {_cell(v)}")
+        return
+    cols = list(columns or rows[0].keys())
+    cells = [[_cell(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.2f}" if abs(v) >= 100 else f"{v:.3g}"
+    if isinstance(v, list | tuple):
+        return ", ".join(_cell(x) for x in v)
+    return str(v)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--dsn", envvar=None, help="PostgreSQL conninfo or URL (else MIDICENTER_DSN, DATABASE_URL, PG*, embedded).")
+@click.version_option(__version__, prog_name="midicenter")
+@click.pass_context
+def cli(ctx: click.Context, dsn: str | None) -> None:
+    """midicenter: import, analyze and search huge MIDI libraries in PostgreSQL."""
+    ctx.obj = connect.resolve(dsn)
+
+
+def target(ctx: click.Context) -> connect.Target:
+    return ctx.find_root().obj
+
+
+def dsn_of(ctx: click.Context) -> str:
+    """The target's conninfo, after one probe connection so failures read as one clear line."""
+    t = target(ctx)
+    connect.connect(t).close()
+    return connect.target_dsn(t)
+
+
+# --------------------------------------------------------------------------------------------- db
+
+
+@cli.group()
+def db() -> None:
+    """Schema migrations and the embedded server."""
+
+
+@db.command("migrate")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def db_migrate(ctx: click.Context, as_json: bool) -> None:
+    """Apply pending migrations, then re-apply the SQL functions."""
+    dsn = dsn_of(ctx)
+    applied = schema.migrate(dsn)
+    states = schema.status(dsn)
+    emit({"applied": applied, "functions_applied": len(schema.function_files()),
+          "migrations": len(states), "pending": sum(not s.applied for s in states),
+          "target": target(ctx).source}, as_json)
+
+
+@db.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def db_status(ctx: click.Context, as_json: bool) -> None:
+    """List every migration and whether it is applied."""
+    states = schema.status(dsn_of(ctx))
+    emit([{"migration": s.id, "applied": s.applied} for s in states], as_json)
+
+
+@db.command("rollback")
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True, help="How many to roll back.")
+@click.option("--all", "all_", is_flag=True, help="Roll back every migration (drops all midicenter data).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def db_rollback(ctx: click.Context, count: int, all_: bool, yes: bool, as_json: bool) -> None:
+    """Roll back the newest migration(s). Data in the affected tables is lost."""
+    if not yes and sys.stdin.isatty():
+        what = "ALL migrations" if all_ else f"the last {count} migration(s)"
+        click.confirm(f"Roll back {what}? Data in those tables will be dropped", abort=True, err=True)
+    done = schema.rollback(dsn_of(ctx), count=count, all_=all_)
+    emit({"rolled_back": done}, as_json)
+
+
+@db.group("server")
+def db_server() -> None:
+    """The embedded private server (used when no DSN is configured)."""
+
+
+def _server_status(as_json: bool) -> None:
+    emit(connect.EmbeddedServer().status(), as_json)
+
+
+@db_server.command("start")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@fatal_errors
+def db_server_start(as_json: bool) -> None:
+    """Start the embedded server (initialising it the first time); a no-op when it runs."""
+    connect.EmbeddedServer().start()
+    _server_status(as_json)
+
+
+@db_server.command("stop")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@fatal_errors
+def db_server_stop(as_json: bool) -> None:
+    """Stop the embedded server."""
+    connect.EmbeddedServer().stop()
+    _server_status(as_json)
+
+
+@db_server.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def db_server_status(as_json: bool) -> None:
+    """Show where the embedded server lives and whether it runs."""
+    _server_status(as_json)
+
+
+# ------------------------------------------------------------------------------------------- demo
+
+
+@cli.command("demo")
+@click.pass_context
+@fatal_errors
+def demo(ctx: click.Context) -> None:
+    """Set up the database (embedded unless a DSN is configured) and show what is there."""
+    t = target(ctx)
+    click.echo(f"database: {t.describe()}", err=True)
+    dsn = dsn_of(ctx)
+    applied = schema.migrate(dsn)
+    click.echo(f"migrations applied now: {', '.join(applied) or 'none (already up to date)'}", err=True)
+    emit([{"migration": s.id, "applied": s.applied} for s in schema.status(dsn)], False)
+
+
+def main(argv: Iterable[str] | None = None) -> None:
+    cli.main(args=list(argv) if argv is not None else None, prog_name="midicenter")
+
+
+if __name__ == "__main__":
+    main()

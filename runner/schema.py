@@ -1,0 +1,115 @@
+"""Schema management: yoyo migrations plus re-applying the repeatable SQL in ``db/functions``.
+
+yoyo's post-apply hook only runs when a migration was applied, so the runner re-applies every file of
+``db/functions/`` itself after each migrate, in one transaction, in file-name order (STYLE.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from runner.connect import yoyo_uri
+
+log = logging.getLogger(__name__)
+
+# Serialises concurrent `db migrate` runs on the function re-apply step (yoyo locks its own part).
+_FUNCTIONS_LOCK_KEY = 0x6D6964_69
+
+
+def sql_root() -> Path:
+    """The ``db`` folder: ``runner/db`` inside an installed wheel, ``<checkout>/db`` in a source tree."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "db", here.parent / "db"):
+        if (candidate / "migrations").is_dir():
+            return candidate
+    raise FileNotFoundError(f"midicenter SQL not found next to {here} (looked for db/migrations)")
+
+
+def migrations_dir() -> Path:
+    return sql_root() / "migrations"
+
+
+def functions_dir() -> Path:
+    return sql_root() / "functions"
+
+
+def pgtap_dir() -> Path:
+    return sql_root() / "tests"
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    id: str
+    applied: bool
+
+
+@contextlib.contextmanager
+def _backend(dsn: str):
+    """A yoyo backend whose connection is closed afterwards (yoyo itself leaves it open)."""
+    from yoyo import get_backend
+
+    backend = get_backend(yoyo_uri(dsn))
+    try:
+        yield backend
+    finally:
+        backend.connection.close()
+
+
+def _migrations():
+    from yoyo import read_migrations
+
+    return read_migrations(str(migrations_dir()))
+
+
+def status(dsn: str) -> list[MigrationState]:
+    """Every migration known to this runner and whether the database has it."""
+    migrations = _migrations()
+    with _backend(dsn) as backend, backend.lock():
+        applied = backend.to_rollback(migrations)
+    ids = {m.id for m in applied}
+    return [MigrationState(m.id, m.id in ids) for m in migrations]
+
+
+def migrate(dsn: str) -> list[str]:
+    """Apply pending migrations, then re-apply db/functions; returns the ids applied (maybe none)."""
+    migrations = _migrations()
+    with _backend(dsn) as backend, backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    apply_functions(dsn)
+    return [m.id for m in pending]
+
+
+def rollback(dsn: str, *, count: int | None = 1, all_: bool = False) -> list[str]:
+    """Roll back the last ``count`` migrations (or all); returns the ids rolled back, newest first."""
+    migrations = _migrations()
+    # Functions are not re-applied here: after a partial rollback some of their tables may be gone.
+    # Dropped tables take their triggers with them; the next migrate re-applies everything.
+    with _backend(dsn) as backend, backend.lock():
+        todo = backend.to_rollback(migrations)
+        if not all_:
+            todo = todo[: count or 1]
+        backend.rollback_migrations(todo)
+    return [m.id for m in todo]
+
+
+def function_files() -> list[Path]:
+    return sorted(functions_dir().glob("*.sql"))
+
+
+def apply_functions(dsn: str) -> int:
+    """Run every db/functions file in one transaction, in name order; returns how many were applied."""
+    files = function_files()
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [_FUNCTIONS_LOCK_KEY])
+        for path in files:
+            try:
+                conn.execute(path.read_text(encoding="utf-8"))
+            except psycopg.Error as exc:
+                raise RuntimeError(f"{path.name}: {exc}".strip()) from exc
+    return len(files)
