@@ -1,0 +1,650 @@
+"""Streaming walk of import roots (folders, single files, .zip archives) that yields MIDI-named files.
+
+The walk never holds the list of all files: it lists one directory at a time (sorted by name, so the
+order is deterministic) and yields each `Candidate` as soon as it is seen. Problems found while walking
+are yielded in the same stream as `ScanError` records, so nothing MIDI-named is ever silently skipped.
+Paths are walked as bytes, so names that are not valid UTF-8 survive byte-exact in `path_bytes`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import zipfile
+from collections.abc import Iterable, Iterator
+from operator import attrgetter
+
+from runner.midifile import MAX_FILE_SIZE
+
+__all__ = [
+    "MIDI_EXTENSIONS",
+    "READ_ERROR_CLASSES",
+    "SCAN_ERROR_CLASSES",
+    "Candidate",
+    "ReadError",
+    "ScanError",
+    "ScanStats",
+    "iter_candidates",
+    "read_path",
+]
+
+MIDI_EXTENSIONS = frozenset(("mid", "midi", "kar", "rmi"))
+"""File name extensions (compared case-insensitively) that make a file a MIDI candidate."""
+
+SCAN_ERROR_CLASSES: dict[str, str] = {
+    "not_found": "an import root does not exist",
+    "unreadable": "a directory or archive cannot be opened or listed, or a MIDI-named entry is a broken "
+    "symlink or not a regular file",
+    "vanished": "a directory disappeared between being seen and being listed",
+    "symlink_loop": "a symlinked directory points at one of its own ancestors",
+    "bad_archive": "a corrupt zip, or a MIDI-named member that fails its CRC or decompression",
+    "encrypted": "a MIDI-named zip member is encrypted (no password is ever tried)",
+    "archive_bomb": "a zip member or an archive's total uncompressed size is over the limit, or a member "
+    "above 1 MiB is compressed more than the ratio limit",
+    "nested_too_deep": "a zip inside zips nested deeper than max_nesting",
+}
+"""Every `ScanError.error_class`, with its one-line meaning."""
+
+READ_ERROR_CLASSES: dict[str, str] = {
+    "unreadable": "the file cannot be opened or read (permission, I/O error, not a regular file)",
+    "vanished": "the file was deleted or moved between the scan and the read",
+    "too_large": "the file is bigger than the size limit (MAX_FILE_SIZE by default)",
+    "bad_archive": "read_path: the archive or the member cannot be decompressed",
+    "encrypted": "read_path: the member is encrypted",
+    "archive_bomb": "read_path: the member is over the size or compression ratio limit",
+}
+"""Every `ReadError.error_class`, with its one-line meaning."""
+
+DEFAULT_MAX_ARCHIVE_TOTAL = 1024 * 1024 * 1024
+DEFAULT_MAX_RATIO = 200
+_RATIO_FLOOR = 1024 * 1024  # the ratio limit applies to members above this size
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # never block on a FIFO named .mid
+_by_name = attrgetter("name")
+
+
+class ReadError(Exception):
+    """A file could not be read; `error_class` is a key of READ_ERROR_CLASSES."""
+
+    def __init__(self, error_class: str, message: str) -> None:
+        super().__init__(f"{error_class}: {message}")
+        self.error_class = error_class
+        self.message = message
+
+
+class ScanStats:
+    """Counters of one walk, updated live as items are yielded (so they are right even if it stops early).
+
+    `dirs` directories listed; `archives` zip archives opened (nested ones included); `midi_candidates`
+    Candidates yielded; `other_files` files (and zip members) without a MIDI or zip name, not yielded;
+    `errors` ScanErrors yielded (read errors are the caller's to count); `symlinks_skipped` symlinks not
+    followed (follow_symlinks=False, or a directory target already walked through another symlink).
+    """
+
+    __slots__ = ("archives", "dirs", "errors", "midi_candidates", "other_files", "symlinks_skipped")
+
+    def __init__(self) -> None:
+        self.dirs = 0
+        self.archives = 0
+        self.midi_candidates = 0
+        self.other_files = 0
+        self.errors = 0
+        self.symlinks_skipped = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters by name, for logs and JSON output."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __repr__(self) -> str:
+        return f"ScanStats({', '.join(f'{k}={v}' for k, v in self.as_dict().items())})"
+
+
+class Candidate:
+    """One MIDI-named file (or zip member) found by the walk, not read yet.
+
+    `path` is the absolute display path (zip members as `/a.zip!inner/x.mid`, invalid UTF-8 bytes shown
+    as U+FFFD); `path_bytes` is the exact path when the display form is not (else None); `rel` is the
+    path relative to `root`, with `/` separators.
+    """
+
+    __slots__ = ("_data", "_fs", "_max", "_size", "path", "path_bytes", "rel", "root")
+
+    def __init__(
+        self,
+        root: str,
+        path: str,
+        path_bytes: bytes | None,
+        rel: str,
+        fs: bytes | None,
+        data: bytes | None,
+        max_size: int,
+    ) -> None:
+        self.root = root
+        self.path = path
+        self.path_bytes = path_bytes
+        self.rel = rel
+        self._fs = fs
+        self._data = data
+        self._max = max_size
+        self._size = -1 if data is None else len(data)
+
+    @property
+    def size(self) -> int:
+        """Size in bytes: known after read() (or for zip members), else one stat call."""
+        if self._size < 0:
+            try:
+                self._size = os.stat(self._fs).st_size  # type: ignore[arg-type]
+            except OSError as exc:
+                raise _read_error(exc, self.path) from exc
+        return self._size
+
+    def read(self) -> bytes:
+        """Return the file's bytes, reading it once; raise ReadError if that fails."""
+        if self._data is not None:
+            return self._data
+        data = _read_file(self._fs, self.path, self._max)  # type: ignore[arg-type]
+        self._size = len(data)
+        return data
+
+    def __repr__(self) -> str:
+        return f"Candidate({self.path!r})"
+
+
+class ScanError:
+    """A problem found while walking, yielded in the stream instead of a Candidate."""
+
+    __slots__ = ("error_class", "message", "path", "path_bytes", "rel", "root")
+
+    def __init__(
+        self, root: str, path: str, path_bytes: bytes | None, rel: str, error_class: str, message: str
+    ) -> None:
+        self.root = root
+        self.path = path
+        self.path_bytes = path_bytes
+        self.rel = rel
+        self.error_class = error_class
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"ScanError({self.path!r}, {self.error_class!r}, {self.message!r})"
+
+
+def _display(raw: bytes) -> tuple[str, bool]:
+    """Decode a filesystem name for display; the flag says whether it was not valid UTF-8."""
+    try:
+        return raw.decode(), False
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), True
+
+
+def _is_midi_name(name: bytes) -> bool:
+    dot = name.rfind(b".")
+    return dot >= 0 and name[dot + 1 :].lower().decode("ascii", "replace") in MIDI_EXTENSIONS
+
+
+def _read_error(exc: OSError, path: str) -> ReadError:
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return ReadError("vanished", f"{path}: no longer exists ({exc.strerror})")
+    return ReadError("unreadable", f"{path}: {exc.strerror or exc}")
+
+
+def _read_file(fs: bytes, path: str, max_size: int) -> bytes:
+    """Read a whole regular file with one open/fstat/read/close; ReadError on any failure."""
+    try:
+        fd = os.open(fs, _OPEN_FLAGS)
+    except OSError as exc:
+        raise _read_error(exc, path) from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise ReadError("unreadable", f"{path}: is {kind}")
+        size = st.st_size
+        if size > max_size:
+            raise ReadError("too_large", f"{path}: {size} bytes, over the limit of {max_size}")
+        data = os.read(fd, size + 1)
+        if len(data) != size:
+            # Short read or the file changed size while being read: read to EOF, keep the limit.
+            parts = [data]
+            total = len(data)
+            while chunk := os.read(fd, 1 << 20):
+                total += len(chunk)
+                if total > max_size:
+                    raise ReadError("too_large", f"{path}: grew over the limit of {max_size} bytes")
+                parts.append(chunk)
+            data = b"".join(parts)
+        return data
+    except OSError as exc:
+        raise _read_error(exc, path) from exc
+    finally:
+        os.close(fd)
+
+
+class _Walk:
+    """State of one iter_candidates call: options, counters, and the directories being walked."""
+
+    def __init__(
+        self,
+        stats: ScanStats,
+        follow_symlinks: bool,
+        max_member_size: int,
+        max_archive_total: int,
+        max_nesting: int,
+        max_ratio: float,
+    ) -> None:
+        self.stats = stats
+        self.follow = follow_symlinks
+        self.max_member = max_member_size
+        self.max_total = max_archive_total
+        self.max_nesting = max_nesting
+        self.max_ratio = max_ratio
+        self.linked_seen: set[tuple[int, int]] = set()
+
+    def error(
+        self, root: str, path: str, path_bytes: bytes | None, rel: str, error_class: str, message: str
+    ) -> ScanError:
+        self.stats.errors += 1
+        return ScanError(root, path, path_bytes, rel, error_class, message)
+
+    def root(
+        self, root: str | bytes | os.PathLike[str] | os.PathLike[bytes]
+    ) -> Iterator[Candidate | ScanError]:
+        """Walk one root: a directory, a MIDI file, or a zip archive."""
+        raw = os.path.abspath(os.fsencode(root))
+        disp, bad = _display(raw)
+        path_bytes = raw if bad else None
+        try:
+            st = os.stat(raw)
+        except FileNotFoundError:
+            yield self.error(disp, disp, path_bytes, "", "not_found", f"{disp}: no such file or directory")
+            return
+        except OSError as exc:
+            yield self.error(disp, disp, path_bytes, "", "unreadable", f"{disp}: {exc.strerror or exc}")
+            return
+        if stat.S_ISDIR(st.st_mode):
+            yield from self.directory(raw, disp, bad, (st.st_dev, st.st_ino))
+            return
+        name = os.path.basename(raw)
+        rel, _ = _display(name)
+        lower = name.lower()
+        if lower.endswith(b".zip"):
+            yield from self.archive_file(disp, raw, disp, bad, rel)
+        elif _is_midi_name(lower):
+            if stat.S_ISREG(st.st_mode):
+                self.stats.midi_candidates += 1
+                yield Candidate(disp, disp, path_bytes, rel, raw, None, self.max_member)
+            else:
+                yield self.error(disp, disp, path_bytes, rel, "unreadable", f"{disp}: is not a regular file")
+        else:
+            self.stats.other_files += 1
+
+    def directory(
+        self, top: bytes, top_disp: str, top_bad: bool, key: tuple[int, int]
+    ) -> Iterator[Candidate | ScanError]:
+        """Walk a directory tree depth-first, one sorted directory listing per level held in memory."""
+        stats = self.stats
+        follow = self.follow
+        max_member = self.max_member
+        root = top_disp
+        ancestors = {key}
+        # Frame: (iterator over sorted entries, display prefix, rel prefix, prefix has bad bytes, key)
+        stack: list[tuple[Iterator[os.DirEntry[bytes]], str, str, bool, tuple[int, int]]] = []
+        listed = self.listing(root, top, top_disp, top_bad, "")
+        if isinstance(listed, ScanError):
+            yield listed
+            return
+        stack.append((iter(listed), top_disp.rstrip("/") + "/", "", top_bad, key))
+        while stack:
+            it, dprefix, rprefix, pbad, _key = stack[-1]
+            for entry in it:
+                name = entry.name
+                dot = name.rfind(b".")
+                ext = name[dot + 1 :].lower() if dot >= 0 else b""
+                if ext in _MIDI_EXT_BYTES:
+                    try:
+                        is_file = entry.is_file()
+                    except OSError:
+                        is_file = False
+                    if is_file and (follow or not entry.is_symlink()):
+                        try:
+                            sname = name.decode()
+                            path_bytes = entry.path if pbad else None
+                        except UnicodeDecodeError:
+                            sname = name.decode("utf-8", "replace")
+                            path_bytes = entry.path
+                        stats.midi_candidates += 1
+                        yield Candidate(
+                            root, dprefix + sname, path_bytes, rprefix + sname, entry.path, None, max_member
+                        )
+                        continue
+                    if is_file:
+                        stats.symlinks_skipped += 1
+                        continue
+                    # Not a regular file: a directory named *.mid is walked, anything else is an error.
+                    if not self.is_dir(entry):
+                        yield self.special_entry(root, entry, dprefix, rprefix, pbad)
+                        continue
+                elif ext == b"zip":
+                    if self.is_file(entry):
+                        if follow or not entry.is_symlink():
+                            sname, nbad = _display(name)
+                            yield from self.archive_file(
+                                root, entry.path, dprefix + sname, pbad or nbad, rprefix + sname
+                            )
+                        else:
+                            stats.symlinks_skipped += 1
+                        continue
+                    if not self.is_dir(entry):
+                        stats.other_files += 1
+                        continue
+                elif not self.is_dir(entry):
+                    stats.other_files += 1
+                    continue
+                # A directory: descend into it (the for loop resumes here once it is done).
+                frame = self.enter(root, entry, dprefix, rprefix, pbad, ancestors)
+                if isinstance(frame, ScanError):
+                    yield frame
+                    continue
+                if frame is None:
+                    continue
+                stack.append(frame)
+                ancestors.add(frame[4])
+                break
+            else:
+                ancestors.discard(stack.pop()[4])
+
+    @staticmethod
+    def is_dir(entry: os.DirEntry[bytes]) -> bool:
+        try:
+            return entry.is_dir()
+        except OSError:
+            return False
+
+    @staticmethod
+    def is_file(entry: os.DirEntry[bytes]) -> bool:
+        try:
+            return entry.is_file()
+        except OSError:
+            return False
+
+    def listing(
+        self, root: str, raw: bytes, disp: str, bad: bool, rel: str
+    ) -> list[os.DirEntry[bytes]] | ScanError:
+        """List one directory sorted by name, or the ScanError saying why it cannot be listed."""
+        try:
+            with os.scandir(raw) as it:
+                entries = sorted(it, key=_by_name)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            return self.error(root, disp, raw if bad else None, rel, "vanished", f"{disp}: {exc.strerror}")
+        except OSError as exc:
+            return self.error(
+                root, disp, raw if bad else None, rel, "unreadable", f"{disp}: {exc.strerror or exc}"
+            )
+        self.stats.dirs += 1
+        return entries
+
+    def enter(
+        self,
+        root: str,
+        entry: os.DirEntry[bytes],
+        dprefix: str,
+        rprefix: str,
+        pbad: bool,
+        ancestors: set[tuple[int, int]],
+    ) -> tuple[Iterator[os.DirEntry[bytes]], str, str, bool, tuple[int, int]] | ScanError | None:
+        """Prepare the walk of a subdirectory: a frame, a ScanError, or None to skip it silently."""
+        sname, nbad = _display(entry.name)
+        bad = pbad or nbad
+        disp = dprefix + sname
+        rel = rprefix + sname
+        path_bytes = entry.path if bad else None
+        is_link = entry.is_symlink()
+        if is_link and not self.follow:
+            self.stats.symlinks_skipped += 1
+            return None
+        try:
+            st = entry.stat()
+        except OSError as exc:
+            cls = _read_error(exc, disp).error_class
+            return self.error(root, disp, path_bytes, rel, cls, f"{disp}: {exc.strerror or exc}")
+        key = (st.st_dev, st.st_ino)
+        if key in ancestors:
+            return self.error(
+                root, disp, path_bytes, rel, "symlink_loop", f"{disp}: symlink to one of its own ancestors"
+            )
+        if is_link:
+            if key in self.linked_seen:
+                self.stats.symlinks_skipped += 1
+                return None
+            self.linked_seen.add(key)
+        listed = self.listing(root, entry.path, disp, bad, rel)
+        if isinstance(listed, ScanError):
+            return listed
+        return iter(listed), disp + "/", rel + "/", bad, key
+
+    def special_entry(
+        self, root: str, entry: os.DirEntry[bytes], dprefix: str, rprefix: str, pbad: bool
+    ) -> ScanError:
+        """A MIDI-named entry that is neither a file nor a directory: broken symlink, FIFO, socket..."""
+        sname, nbad = _display(entry.name)
+        disp = dprefix + sname
+        path_bytes = entry.path if (pbad or nbad) else None
+        if entry.is_symlink():
+            try:
+                os.stat(entry.path)
+                why = "symlink to something that is not a regular file"
+            except OSError as exc:
+                why = f"broken symlink ({exc.strerror or exc})"
+        else:
+            why = "not a regular file"
+        return self.error(root, disp, path_bytes, rprefix + sname, "unreadable", f"{disp}: {why}")
+
+    def archive_file(
+        self, root: str, raw: bytes, disp: str, bad: bool, rel: str
+    ) -> Iterator[Candidate | ScanError]:
+        """Walk one zip archive on disk (its central directory is read; members only when MIDI or zip)."""
+        path_bytes = raw if bad else None
+        try:
+            fh = open(raw, "rb")  # noqa: SIM115 - closed below, after the generator is done
+        except OSError as exc:
+            yield self.error(root, disp, path_bytes, rel, "unreadable", f"{disp}: {exc.strerror or exc}")
+            return
+        with fh:
+            try:
+                zf = zipfile.ZipFile(fh)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+                yield self.error(
+                    root, disp, path_bytes, rel, "bad_archive", f"{disp}: not a readable zip ({exc})"
+                )
+                return
+            with zf:
+                budget = [self.max_total, self.max_total]
+                yield from self.archive_members(root, zf, disp, path_bytes, rel, 1, budget)
+
+    def archive_members(
+        self,
+        root: str,
+        zf: zipfile.ZipFile,
+        disp: str,
+        path_bytes: bytes | None,
+        rel: str,
+        depth: int,
+        budget: list[int],
+    ) -> Iterator[Candidate | ScanError]:
+        """Yield the MIDI members of an open zip, sorted by name, opening nested zips from memory."""
+        self.stats.archives += 1
+        try:
+            infos = sorted(zf.infolist(), key=attrgetter("filename"))
+        except Exception as exc:  # a broken central directory can fail in many ways
+            yield self.error(root, disp, path_bytes, rel, "bad_archive", f"{disp}: {exc}")
+            return
+        for info in infos:
+            if info.is_dir():
+                continue
+            name = info.filename
+            lower = name.lower()
+            dot = lower.rfind(".")
+            ext = lower[dot + 1 :] if dot >= 0 else ""
+            is_zip = ext == "zip"
+            if not is_zip and ext not in MIDI_EXTENSIONS:
+                self.stats.other_files += 1
+                continue
+            mdisp = f"{disp}!{name}"
+            mrel = f"{rel}!{name}"
+            mbytes = path_bytes + b"!" + name.encode() if path_bytes is not None else None
+            if is_zip and depth >= self.max_nesting:
+                yield self.error(
+                    root,
+                    mdisp,
+                    mbytes,
+                    mrel,
+                    "nested_too_deep",
+                    f"{mdisp}: archive nested deeper than {self.max_nesting} levels",
+                )
+                continue
+            try:
+                limit = self.max_total if is_zip else self.max_member
+                data = _read_member(zf, info, mdisp, limit, self.max_ratio, budget)
+            except ReadError as exc:
+                yield self.error(root, mdisp, mbytes, mrel, exc.error_class, exc.message)
+                continue
+            if is_zip:
+                try:
+                    inner = zipfile.ZipFile(io.BytesIO(data))
+                except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+                    yield self.error(
+                        root, mdisp, mbytes, mrel, "bad_archive", f"{mdisp}: not a readable zip ({exc})"
+                    )
+                    continue
+                with inner:
+                    yield from self.archive_members(root, inner, mdisp, mbytes, mrel, depth + 1, budget)
+            else:
+                self.stats.midi_candidates += 1
+                yield Candidate(root, mdisp, mbytes, mrel, None, data, self.max_member)
+
+
+_MIDI_EXT_BYTES = frozenset(ext.encode() for ext in MIDI_EXTENSIONS)
+
+
+def _read_member(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, disp: str, max_size: int, max_ratio: float, budget: list[int]
+) -> bytes:
+    """Decompress one member within its size limit, the archive's remaining budget and the ratio limit.
+
+    `budget` is [bytes still allowed, total limit] for the whole top-level archive (uncompressed);
+    reading the member takes its size from it. ReadError says what was refused and why.
+    """
+    size = info.file_size
+    if size > max_size:
+        raise ReadError(
+            "archive_bomb", f"{disp}: {size} bytes uncompressed, over the member limit of {max_size}"
+        )
+    if size > budget[0]:
+        raise ReadError(
+            "archive_bomb",
+            f"{disp}: {size} bytes uncompressed, over the {budget[0]} bytes left of the archive total "
+            f"limit of {budget[1]}",
+        )
+    if size > _RATIO_FLOOR and size > max_ratio * max(info.compress_size, 1):
+        raise ReadError(
+            "archive_bomb",
+            f"{disp}: compressed {size // max(info.compress_size, 1)}:1, over the ratio limit of {max_ratio:g}:1",
+        )
+    if info.flag_bits & 0x1:
+        raise ReadError("encrypted", f"{disp}: member is encrypted")
+    try:
+        data = zf.read(info)
+    except Exception as exc:  # zipfile raises BadZipFile, zlib.error, EOFError, NotImplementedError...
+        raise ReadError("bad_archive", f"{disp}: {type(exc).__name__}: {exc}") from exc
+    budget[0] -= len(data)
+    return data
+
+
+def iter_candidates(
+    roots: Iterable[str | bytes | os.PathLike[str] | os.PathLike[bytes]],
+    *,
+    stats: ScanStats,
+    follow_symlinks: bool = True,
+    max_member_size: int = MAX_FILE_SIZE,
+    max_archive_total: int = DEFAULT_MAX_ARCHIVE_TOTAL,
+    max_nesting: int = 3,
+    max_ratio: float = DEFAULT_MAX_RATIO,
+) -> Iterator[Candidate | ScanError]:
+    """Yield every MIDI-named file under `roots` as a Candidate, and every problem as a ScanError.
+
+    Roots are walked in the order given; each directory's entries in byte order of their names; zip
+    members in name order. A file root yields itself (root = its own path, rel = its name); a zip root
+    yields its members (rel = `name.zip!member`).
+    Symlinks (when followed): a symlinked directory that points at one of its ancestors yields a
+    `symlink_loop` ScanError; one whose target was already walked through another symlink in this walk is
+    skipped silently (counted in stats.symlinks_skipped). With follow_symlinks=False no symlink is
+    followed, and each one met is counted in stats.symlinks_skipped.
+    Zip limits: `max_member_size` per MIDI member, `max_archive_total` uncompressed bytes per top-level
+    archive including nested ones, `max_ratio` compression ratio for members above 1 MiB, and
+    `max_nesting` levels of archives (a top-level zip is level 1).
+    """
+    walk = _Walk(stats, follow_symlinks, max_member_size, max_archive_total, max_nesting, max_ratio)
+    for root in roots:
+        yield from walk.root(root)
+
+
+def read_path(
+    path: str,
+    path_bytes: bytes | None = None,
+    *,
+    max_size: int = MAX_FILE_SIZE,
+    max_ratio: float = DEFAULT_MAX_RATIO,
+) -> bytes:
+    """Re-read a location stored by a scan: a plain file, or `a.zip!inner.mid` (nested: `a.zip!b.zip!c.mid`).
+
+    `path_bytes`, when given, is the exact location (the display `path` may hold U+FFFD). A `!` splits
+    the path only where the part before it is an existing file (or member) whose name ends in .zip.
+    """
+    raw = path_bytes if path_bytes is not None else path.encode("utf-8", "surrogateescape")
+    outer, inner = _split_archive(raw)
+    if inner is None:
+        return _read_file(raw, path, max_size)
+    try:
+        fh = open(outer, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise _read_error(exc, path) from exc
+    with fh:
+        try:
+            zf = zipfile.ZipFile(fh)
+        except Exception as exc:
+            raise ReadError("bad_archive", f"{path}: not a readable zip ({exc})") from exc
+        with zf:
+            return _read_inner(zf, inner.decode("utf-8", "surrogateescape"), path, max_size, max_ratio)
+
+
+def _split_archive(raw: bytes) -> tuple[bytes, bytes | None]:
+    """Split `raw` at the first `!` whose left part is an existing file named *.zip."""
+    start = 0
+    while (bang := raw.find(b"!", start)) >= 0:
+        left = raw[:bang]
+        if left[-4:].lower() == b".zip" and os.path.isfile(left):
+            return left, raw[bang + 1 :]
+        start = bang + 1
+    return raw, None
+
+
+def _read_inner(zf: zipfile.ZipFile, inner: str, path: str, max_size: int, max_ratio: float) -> bytes:
+    """Read member `inner` of an open zip, descending into nested zips named before a `!`."""
+    start = 0
+    while (bang := inner.find("!", start)) >= 0:
+        left = inner[:bang]
+        if left[-4:].lower() == ".zip" and left in zf.NameToInfo:
+            total = [DEFAULT_MAX_ARCHIVE_TOTAL, DEFAULT_MAX_ARCHIVE_TOTAL]
+            data = _read_member(zf, zf.getinfo(left), path, DEFAULT_MAX_ARCHIVE_TOTAL, max_ratio, total)
+            try:
+                nested = zipfile.ZipFile(io.BytesIO(data))
+            except Exception as exc:
+                raise ReadError("bad_archive", f"{path}: {left} is not a readable zip ({exc})") from exc
+            with nested:
+                return _read_inner(nested, inner[bang + 1 :], path, max_size, max_ratio)
+        start = bang + 1
+    try:
+        info = zf.getinfo(inner)
+    except KeyError:
+        raise ReadError("vanished", f"{path}: no member {inner!r} in the archive") from None
+    return _read_member(zf, info, path, max_size, max_ratio, [max_size, max_size])
