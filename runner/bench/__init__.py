@@ -1,0 +1,1 @@
+"""Benchmarks and the generated libraries with known truth that they run on."""
