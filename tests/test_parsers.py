@@ -1,0 +1,272 @@
+"""runner.parsers: both parsers give one Score shape, pair notes the same way, and fail with stable classes."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import mido
+import numpy as np
+import pytest
+
+from runner.parsers import ERROR_CLASSES, ParseError, Score, _scan_track_headers, parse
+
+
+def vlq(value: int) -> bytes:
+    """MIDI variable-length quantity."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def smf(tracks: list[bytes], tpq: int = 480, fmt: int = 1, end_of_track: bool = True) -> bytes:
+    """A standard MIDI file from raw track event bytes (end-of-track appended)."""
+    out = b"MThd" + struct.pack(">IHHH", 6, fmt, len(tracks), tpq)
+    for body in tracks:
+        if end_of_track:
+            body += b"\x00\xff\x2f\x00"
+        out += b"MTrk" + struct.pack(">I", len(body)) + body
+    return out
+
+
+def build(tracks: list[list], tpq: int = 480) -> bytes:
+    """A standard MIDI file written by mido from lists of messages (delta times in `time`)."""
+    mid = mido.MidiFile(ticks_per_beat=tpq)
+    for msgs in tracks:
+        track = mido.MidiTrack()
+        track.extend(msgs)
+        mid.tracks.append(track)
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+M = mido.Message
+X = mido.MetaMessage
+
+
+def notes_of(score: Score) -> list[tuple[int, int, int, int, int, int, bool]]:
+    """Sorted (start, end, pitch, velocity, program, drum flag) of every note: parser-agnostic."""
+    prog = [p.program for p in score.parts]
+    drum = [p.is_drum for p in score.parts]
+    rows = zip(
+        score.note_start.tolist(),
+        score.note_end.tolist(),
+        score.note_pitch.tolist(),
+        score.note_velocity.tolist(),
+        score.note_part.tolist(),
+        strict=True,
+    )
+    return sorted((s, e, p, v, prog[i], drum[i]) for s, e, p, v, i in rows)
+
+
+def both(data: bytes) -> tuple[Score, Score]:
+    """The symusic and the mido parse of the same bytes."""
+    fast, slow = parse(data), parse(data, suspect=True)
+    assert (fast.parser, slow.parser) == ("symusic", "mido")
+    return fast, slow
+
+
+def test_running_status_and_velocity_zero_note_off_pair_identically():
+    # note-on C4, then running status: note-on D4, note-on C4 vel 0 (= off), D4 vel 0
+    body = b"\x00\x90\x3c\x64" + b"\x60\x3e\x50" + b"\x60\x3c\x00" + b"\x60\x3e\x00"
+    fast, slow = both(smf([body], tpq=96))
+    expected = [(0, 192, 60, 100, 0, False), (96, 288, 62, 80, 0, False)]
+    assert notes_of(fast) == expected
+    assert notes_of(slow) == expected
+
+
+def test_overlapping_same_pitch_notes_are_paired_first_in_first_out():
+    body = (
+        b"\x00\x90\x3c\x40"  # on A at 0
+        + b"\x0a\x90\x3c\x41"  # on B at 10
+        + b"\x0a\x80\x3c\x00"  # off at 20 -> ends A
+        + b"\x0a\x80\x3c\x00"  # off at 30 -> ends B
+    )
+    fast, slow = both(smf([body]))
+    expected = [(0, 20, 60, 64, 0, False), (10, 30, 60, 65, 0, False)]
+    assert notes_of(fast) == expected == notes_of(slow)
+
+
+def test_unterminated_note_ends_with_its_track_in_the_mido_path():
+    body = b"\x00\x90\x40\x40" + b"\x83\x60\x80\x40\x00" + b"\x00\x90\x43\x40" + b"\x81\x70\xff\x01\x01x"
+    slow = parse(smf([body]), suspect=True)
+    # E4 0..480 paired; G4 never switched off: ends at the track's last event, tick 720
+    assert notes_of(slow) == [(0, 480, 64, 64, 0, False), (480, 720, 67, 64, 0, False)]
+    fast = parse(smf([body]))
+    assert notes_of(fast) == [(0, 480, 64, 64, 0, False)]  # symusic drops it (documented)
+
+
+def test_zero_length_notes_are_kept_by_both():
+    body = b"\x00\x90\x3c\x40" + b"\x00\x80\x3c\x00" + b"\x10\x90\x3e\x40" + b"\x10\x80\x3e\x00"
+    fast, slow = both(smf([body]))
+    assert notes_of(fast) == notes_of(slow) == [(0, 0, 60, 64, 0, False), (16, 32, 62, 64, 0, False)]
+
+
+def test_tracks_are_merged_by_absolute_tick():
+    conductor = [
+        X("track_name", name="Song Title"),
+        X("copyright", text="(c) 2024 Someone"),
+        X("set_tempo", tempo=500000),
+        X("time_signature", numerator=6, denominator=8),
+        X("key_signature", key="Ebm"),
+        X("marker", text="Intro"),
+        X("set_tempo", tempo=400000, time=1920),
+        X("marker", text="Verse", time=0),
+    ]
+    melody = [
+        X("track_name", name="Lead"),
+        X("instrument_name", name="Flute 1"),
+        M("program_change", program=73, time=0),
+        M("note_on", note=72, velocity=90, time=960),
+        M("note_off", note=72, time=960),
+        X("set_tempo", tempo=600000, time=960),  # a tempo event outside the conductor track
+        X("lyrics", text="la"),
+    ]
+    fast, slow = both(build([conductor, melody]))
+    for score in (fast, slow):
+        assert score.ticks_per_quarter == 480
+        assert score.tempo_ticks.tolist() == [0, 1920, 2880]
+        assert score.tempo_mspq.tolist() == [500000, 400000, 600000]
+        assert (score.ts_ticks.tolist(), score.ts_numerator.tolist(), score.ts_denominator.tolist()) == (
+            [0],
+            [6],
+            [8],
+        )
+        assert (score.ks_sharps.tolist(), score.ks_minor.tolist()) == ([-6], [True])
+        assert score.track_names == ("Song Title", "Lead")
+        assert score.instrument_names == ("Flute 1",)
+        assert score.copyright == ("(c) 2024 Someone",)
+        assert score.markers == ("Intro", "Verse")
+        assert score.has_lyrics
+        assert notes_of(score) == [(960, 1920, 72, 90, 73, False)]
+        assert [p.name for p in score.parts] == ["Lead"]
+    assert fast.parts[0].channel == -1 and slow.parts[0].channel == 0
+    assert slow.parts[0].track == 1 and slow.note_track.tolist() == [1]
+
+
+def test_program_changes_split_parts_and_drum_channel_is_flagged():
+    track = [
+        X("track_name", name="Band"),
+        M("program_change", channel=0, program=33),
+        M("note_on", channel=0, note=40, velocity=100),
+        M("note_on", channel=9, note=36, velocity=110),
+        M("note_off", channel=0, note=40, time=240),
+        M("note_off", channel=9, note=36),
+        M("program_change", channel=0, program=34),
+        M("note_on", channel=0, note=43, velocity=100),
+        M("note_off", channel=0, note=43, time=240),
+    ]
+    fast, slow = both(build([track]))
+    expected = [(0, 240, 36, 110, 0, True), (0, 240, 40, 100, 33, False), (240, 480, 43, 100, 34, False)]
+    assert notes_of(fast) == notes_of(slow) == expected
+    assert slow.program_changes.tolist() == [[0, 0, 33], [240, 0, 34]]
+    assert fast.program_changes.shape == (0, 3)  # symusic keeps no program-change events
+    assert sorted(fast.note_channel.tolist()) == [-1, -1, 9]
+    assert sorted(slow.note_channel.tolist()) == [0, 0, 9]
+
+
+@pytest.mark.parametrize("bank", [120, 127])
+def test_drum_bank_select_marks_the_part(bank):
+    track = [
+        M("control_change", channel=3, control=0, value=bank),
+        M("control_change", channel=3, control=32, value=0),
+        M("program_change", channel=3, program=0),
+        M("note_on", channel=3, note=38, velocity=100),
+        M("note_off", channel=3, note=38, time=120),
+        M("control_change", channel=4, control=0, value=121),
+        M("note_on", channel=4, note=60, velocity=100),
+        M("note_off", channel=4, note=60, time=120),
+    ]
+    fast, slow = both(build([track]))
+    for score in (fast, slow):
+        flags = {
+            int(score.note_pitch[score.note_part == i][0]): p.drum_bank for i, p in enumerate(score.parts)
+        }
+        assert flags == {38: True, 60: False}
+    assert slow.bank_selects.tolist() == [[0, 3, 0, bank], [0, 3, 32, 0], [120, 4, 0, 121]]
+
+
+def test_data_byte_above_127_falls_back_to_mido_with_clipping():
+    body = b"\x00\x90\x3c\xc8" + b"\x60\x80\x3c\x00"  # velocity 200: symusic refuses
+    score = parse(smf([body]))
+    assert score.parser == "mido"
+    assert notes_of(score) == [(0, 96, 60, 127, 0, False)]
+
+
+def test_riff_wrapped_file_is_unwrapped():
+    inner = smf([b"\x00\x90\x3c\x40\x60\x80\x3c\x00"])
+    data = b"RIFF" + struct.pack("<I", len(inner) + 12) + b"RMIDdata" + struct.pack("<I", len(inner)) + inner
+    fast, slow = both(data)
+    assert notes_of(fast) == notes_of(slow) == [(0, 96, 60, 64, 0, False)]
+
+
+def test_file_without_notes_is_a_fact_not_an_error():
+    fast, slow = both(smf([b"\x00\xff\x51\x03\x07\xa1\x20"]))
+    for score in (fast, slow):
+        assert len(score.note_start) == 0 and score.parts == ()
+        assert score.tempo_mspq.tolist() == [500000]
+        assert score.note_start.dtype == np.int64 and score.note_part.dtype == np.int32
+
+
+def test_karaoke_text_counts_as_lyrics():
+    body = b"\x00\xff\x01\x13@KMIDI KARAOKE FILE" + b"\x00\x90\x3c\x40\x60\x80\x3c\x00"
+    fast, slow = both(smf([body]))
+    assert fast.has_lyrics and slow.has_lyrics
+
+
+def test_truncated_file_fails_cleanly_and_its_header_walk_stops_at_the_end():
+    body = b"\x00\xff\x03\x04Keys\x00\x90\x3c\x40\x60\x80\x3c\x00"
+    cut = smf([body])[:-3]  # the chunk length now runs past the end of the data
+    with pytest.raises(ParseError) as info:
+        parse(cut)
+    assert info.value.error_class == "parse_failed"
+    assert "symusic" in info.value.message and "mido" in info.value.message
+    assert _scan_track_headers(cut, 14)[:3] == (("Keys",), (), ())
+    assert _scan_track_headers(cut[:25], 14)[:3] == (("",), (), ())  # cut inside the name: nothing invented
+
+
+def test_non_utf8_names_are_read_as_latin1():
+    body = b"\x00\xff\x03\x04Caf\xe9\x00\x90\x3c\x40\x60\x80\x3c\x00"
+    assert parse(smf([body])).track_names == ("Café",)
+
+
+@pytest.mark.parametrize(
+    ("data", "error_class"),
+    [
+        (b"", "empty"),
+        (b"hello, this is text and not a MIDI file", "not_midi"),
+        (b"MThd\x00\x00\x00\x06\x00\x01", "bad_header"),
+        (b"MThd\x00\x00\x00\x02\x00\x01\x00\x01\x01\xe0", "bad_header"),
+        (smf([b"\x00\x90\x3c\x40"], tpq=0), "bad_header"),
+        (smf([b"\x00\x90\x3c\x40"], tpq=0xE728), "smpte_division"),
+        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\x00\x00\x00\x40\x00\x90", "parse_failed"),
+        (smf([b"\x00\xf4\x01\x02"]), "parse_failed"),
+    ],
+)
+def test_error_classes(data, error_class):
+    for suspect in (False, True):
+        with pytest.raises(ParseError) as info:
+            parse(data, suspect=suspect)
+        assert info.value.error_class == error_class
+        assert info.value.message
+        assert error_class in ERROR_CLASSES
+
+
+def test_every_error_class_is_documented_in_words():
+    assert set(ERROR_CLASSES) == {"empty", "not_midi", "bad_header", "smpte_division", "parse_failed"}
+    assert all(isinstance(v, str) and len(v) > 10 for v in ERROR_CLASSES.values())
+
+
+def test_score_arrays_have_the_documented_types():
+    track = [M("note_on", note=60, velocity=127), M("note_off", note=60, time=10)]
+    for score in both(build([track])):
+        assert score.note_start.dtype == np.int64
+        assert score.note_end.dtype == np.int64
+        assert score.note_pitch.dtype == np.int16
+        assert score.note_velocity.dtype == np.int16
+        assert score.note_velocity.tolist() == [127]  # symusic stores int8: 127 must survive
+        assert score.tempo_ticks.dtype == np.int64 and score.ks_minor.dtype == bool

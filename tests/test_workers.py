@@ -1,0 +1,245 @@
+"""runner.workers: the pool returns every job once, survives aborting and hanging workers, stays flat."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+from pathlib import Path
+
+import mido
+import pytest
+
+from runner import workers
+from runner.workers import ERROR_CLASSES, TEST_ABORT, TEST_EXIT, TEST_HANG, Job, WorkerPool, analyze_bytes
+
+M = mido.Message
+X = mido.MetaMessage
+
+
+def song(seed: int) -> bytes:
+    """A small two-track file that differs with the seed (tempo, pitches, drums every third)."""
+    mid = mido.MidiFile(ticks_per_beat=480)
+    conductor = mido.MidiTrack(
+        [X("set_tempo", tempo=400000 + 1000 * seed), X("track_name", name=f"song {seed}")]
+    )
+    music = mido.MidiTrack([M("program_change", program=seed % 128)])
+    for i in range(40):
+        pitch = 48 + (seed * 7 + i * 5) % 36
+        music.append(M("note_on", note=pitch, velocity=60 + i, time=0))
+        music.append(M("note_off", note=pitch, time=120))
+    if seed % 3 == 0:
+        music.append(M("note_on", channel=9, note=36, velocity=100))
+        music.append(M("note_off", channel=9, note=36, time=60))
+    mid.tracks.extend([conductor, music])
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> dict[int, Path]:
+    """40 good files plus the bad ones, by file id (bad ids are 900 and up)."""
+    root = tmp_path_factory.mktemp("library")
+    files = {}
+    for i in range(40):
+        path = root / f"song {i}.mid"
+        path.write_bytes(song(i))
+        files[i] = path
+    bad = {
+        900: b"",
+        901: b"this is a text file with a .mid name",
+        902: song(1)[:40],
+        903: b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\xe7\x28" + song(2)[14:],
+    }
+    for file_id, data in bad.items():
+        path = root / f"bad {file_id}.mid"
+        path.write_bytes(data)
+        files[file_id] = path
+    return files
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with WorkerPool(2, timeout=3.0) as p:
+        yield p
+
+
+def jobs_of(library: dict[int, Path], ids) -> list[Job]:
+    return [Job(i, str(library[i])) for i in ids]
+
+
+def batches(jobs: list[Job], size: int) -> list[list[Job]]:
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+
+def run(pool: WorkerPool, batch_list) -> dict[int, workers.Result]:
+    """Every Result by file id, checking each job comes back exactly once."""
+    out: dict[int, workers.Result] = {}
+    for results in pool.map(batch_list):
+        for r in results:
+            assert r.file_id not in out, f"file {r.file_id} returned twice"
+            out[r.file_id] = r
+    return out
+
+
+def test_results_are_the_in_process_facts(pool, library):
+    out = run(pool, batches(jobs_of(library, range(40)), 7))
+    assert sorted(out) == list(range(40))
+    for file_id, result in out.items():
+        assert result.error_class is None and result.message is None
+        assert result.row == analyze_bytes(file_id, library[file_id].read_bytes()).row
+
+
+def test_bad_files_become_error_results(pool, library):
+    jobs = jobs_of(library, [0, 900, 901, 902, 903, 1]) + [Job(950, str(library[0].parent / "gone.mid"))]
+    out = run(pool, [jobs])
+    assert out[0].row is not None and out[1].row is not None
+    assert {i: out[i].error_class for i in (900, 901, 902, 903)} == {
+        900: "empty",
+        901: "not_midi",
+        902: "parse_failed",
+        903: "smpte_division",
+    }
+    assert out[950].error_class in ("vanished", "unreadable") and out[950].message
+
+
+def test_an_aborting_worker_loses_only_its_file(pool, library):
+    before = set(pool.pids)
+    crashes = pool.crashes
+    jobs = jobs_of(library, range(0, 12))
+    jobs.insert(5, Job(800, TEST_ABORT))  # in the middle of a batch: the 5 before it ran and are redone
+    jobs.insert(14, Job(801, TEST_EXIT))
+    out = run(pool, batches(jobs, 8))
+    assert sorted(out) == [*range(12), 800, 801]
+    assert out[800].error_class == "worker_crash" and "SIGABRT" in out[800].message
+    assert out[801].error_class == "worker_crash" and "exit code 3" in out[801].message
+    assert all(out[i].row is not None for i in range(12))
+    assert pool.crashes == crashes + 2
+    assert len(pool.pids) == 2 and set(pool.pids) != before
+
+
+def test_a_hanging_worker_times_out_and_the_rest_goes_on(pool, library):
+    timeouts = pool.timeouts
+    jobs = jobs_of(library, range(10, 30))
+    jobs.insert(3, Job(802, TEST_HANG))
+    started = time.monotonic()
+    out = run(pool, batches(jobs, 6))
+    assert time.monotonic() - started < 30
+    assert out[802].error_class == "timeout" and "3 s" in out[802].message
+    assert all(out[i].row is not None for i in range(10, 30))
+    assert len(out) == 21 and pool.timeouts == timeouts + 1
+
+
+def test_several_failures_in_one_batch(pool, library):
+    jobs = [Job(810, TEST_ABORT), Job(811, TEST_ABORT), *jobs_of(library, [3, 4]), Job(812, TEST_EXIT)]
+    out = run(pool, [jobs])
+    assert [out[i].error_class for i in (810, 811, 812)] == ["worker_crash"] * 3
+    assert out[3].row is not None and out[4].row is not None
+
+
+def test_an_abandoned_map_leaves_the_pool_usable(pool, library):
+    gen = pool.map(batches(jobs_of(library, range(40)), 2))
+    next(gen)
+    gen.close()  # stop reading while workers are busy
+    out = run(pool, batches(jobs_of(library, range(5)), 2))
+    assert sorted(out) == list(range(5)) and all(r.row is not None for r in out.values())
+
+
+def test_input_is_read_only_as_workers_free_up(pool, library):
+    taken = 0
+    yielded = 0
+
+    def source():
+        nonlocal taken
+        for batch in batches(jobs_of(library, range(40)), 2):
+            taken += 1
+            assert taken - yielded <= pool.n + 1, "the pool reads its input ahead of the workers"
+            yield batch
+
+    for _ in pool.map(source()):
+        yielded += 1
+    assert taken == yielded == 20
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_memory_stays_flat_over_many_batches(library):
+    ids = list(range(40))
+    with WorkerPool(2, timeout=10) as p:
+
+        def source():
+            for n in range(400):
+                yield jobs_of(library, ids[(n % 4) * 10 : (n % 4) * 10 + 10])  # 4,000 files in all
+
+        seen = 0
+        early: dict[int, int] = {}
+        for results in p.map(source()):
+            seen += len(results)
+            if seen == 400:  # after warm-up: imports done, heaps grown to their working size
+                early = {pid: _rss_kib(pid) for pid in p.pids}
+                parent_early = _rss_kib(os.getpid())
+        late = {pid: _rss_kib(pid) for pid in p.pids}
+        parent_late = _rss_kib(os.getpid())
+    assert seen == 4000
+    assert set(early) == set(late)  # no worker was replaced
+    for pid in late:
+        assert late[pid] - early[pid] < 8 * 1024, (early, late)
+        assert late[pid] < 200 * 1024
+    assert parent_late - parent_early < 8 * 1024
+
+
+def test_workers_are_recycled_after_their_share(library):
+    with WorkerPool(1, timeout=10, max_batches_per_worker=2) as p:
+        seen_pids = set()
+        out = {}
+        for results in p.map(batches(jobs_of(library, range(12)), 2)):
+            seen_pids.update(p.pids)
+            out.update({r.file_id: r for r in results})
+        assert sorted(out) == list(range(12)) and p.restarts == 0
+        assert len(seen_pids) >= 3
+        pids = p.pids
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return " Z " in Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+
+
+def test_close_stops_every_worker(library):
+    with WorkerPool(2, timeout=10) as p:
+        pids = p.pids
+        run(p, [jobs_of(library, [1, 2])])
+    assert len(pids) == 2
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+
+
+def test_read_falls_back_to_open_without_the_scanner(monkeypatch, tmp_path):
+    path = tmp_path / "x.mid"
+    path.write_bytes(b"MThd")
+    monkeypatch.setitem(sys.modules, "runner.scan", None)  # import runner.scan now raises ImportError
+    assert workers.read_bytes(str(path)) == b"MThd"
+    assert workers.read_bytes("ignored", bytes(path)) == b"MThd"
+
+
+def test_configuration():
+    assert WorkerPool().n == (os.cpu_count() or 1)
+    with pytest.raises(ValueError):
+        WorkerPool(1, start_method="fork")
+    with pytest.raises(RuntimeError):
+        next(WorkerPool(1).map([]))  # not started: use it as a context manager
+    for word in ("worker_crash", "timeout", "analysis_failed", "unreadable", "parse_failed", "not_midi"):
+        assert word in ERROR_CLASSES
