@@ -78,7 +78,11 @@ def _cell(v: Any) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--dsn", envvar=None, help="PostgreSQL conninfo or URL (else MIDICENTER_DSN, DATABASE_URL, PG*, embedded).")
+@click.option(
+    "--dsn",
+    envvar=None,
+    help="PostgreSQL conninfo or URL (else MIDICENTER_DSN, DATABASE_URL, PG*, embedded).",
+)
 @click.version_option(__version__, prog_name="midicenter")
 @click.pass_context
 def cli(ctx: click.Context, dsn: str | None) -> None:
@@ -114,9 +118,16 @@ def db_migrate(ctx: click.Context, as_json: bool) -> None:
     dsn = dsn_of(ctx)
     applied = schema.migrate(dsn)
     states = schema.status(dsn)
-    emit({"applied": applied, "functions_applied": len(schema.function_files()),
-          "migrations": len(states), "pending": sum(not s.applied for s in states),
-          "target": target(ctx).source}, as_json)
+    emit(
+        {
+            "applied": applied,
+            "functions_applied": len(schema.function_files()),
+            "migrations": len(states),
+            "pending": sum(not s.applied for s in states),
+            "target": target(ctx).source,
+        },
+        as_json,
+    )
 
 
 @db.command("status")
@@ -130,7 +141,9 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
 
 
 @db.command("rollback")
-@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True, help="How many to roll back.")
+@click.option(
+    "--count", type=click.IntRange(min=1), default=1, show_default=True, help="How many to roll back."
+)
 @click.option("--all", "all_", is_flag=True, help="Roll back every migration (drops all midicenter data).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -177,6 +190,31 @@ def db_server_stop(as_json: bool) -> None:
 def db_server_status(as_json: bool) -> None:
     """Show where the embedded server lives and whether it runs."""
     _server_status(as_json)
+
+
+# ----------------------------------------------------------------------------------------- import
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=True, dir_okay=True))
+@click.option("--prune", is_flag=True, help="Mark paths under these roots that were not seen this time as missing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+@fatal_errors
+def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json: bool) -> None:
+    """Register every MIDI file under PATHS (folders, files, .zip archives).
+
+    One files row per distinct content, one file_paths row per location, one import_errors row per
+    file that could not be taken. Exit 0 when the run completed, also when some files were rejected.
+    """
+    from runner import importer
+    from runner.progress import Progress
+
+    dsn = dsn_of(ctx)
+    bar = Progress("import")
+    result = importer.run_import(dsn, paths, prune=prune, progress=bar.update)
+    bar.close()
+    emit(importer.result_dict(result), as_json)
 
 
 # ------------------------------------------------------------------------------------------- demo

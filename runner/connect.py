@@ -160,7 +160,9 @@ class EmbeddedServer:
 
     def _ensure_database(self) -> None:
         with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [EMBEDDED_DBNAME]).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [EMBEDDED_DBNAME]
+            ).fetchone()
             if not exists:
                 with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                     conn.execute(f'CREATE DATABASE "{EMBEDDED_DBNAME}"')
@@ -168,7 +170,9 @@ class EmbeddedServer:
     def dsn(self, dbname: str = EMBEDDED_DBNAME) -> str:
         info = self.running_info()
         if info is None or info.socket_dir is None:
-            raise ConnectError(f"the embedded server in {self.pgdata} is not running; run: midicenter db server start")
+            raise ConnectError(
+                f"the embedded server in {self.pgdata} is not running; run: midicenter db server start"
+            )
         return conninfo.make_conninfo(host=str(info.socket_dir), dbname=dbname, user=EMBEDDED_USER)
 
     def stop(self) -> bool:

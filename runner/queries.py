@@ -17,7 +17,7 @@ def load(path: Path | None = None) -> dict[str, str]:
     marks = list(_HEADER.finditer(text))
     for i, m in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
-        body = text[m.end():end].strip()
+        body = text[m.end() : end].strip()
         if m.group(1) in out:
             raise ValueError(f"queries.sql: duplicate name {m.group(1)}")
         out[m.group(1)] = body.rstrip(";").strip()

@@ -6,3 +6,12 @@ SELECT current_setting('server_version_num')::int AS version_num, version() AS v
 
 -- name: schema_exists  whether the midi schema is there at all
 SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'midi') AS present
+
+-- name: import_begin  open an import batch for the given roots
+SELECT midi.import_begin(%s::text[], %s)
+
+-- name: import_merge  merge one COPY-staged chunk; returns (files_seen, files_new, duplicates, errors)
+SELECT files_seen, files_new, duplicates, errors FROM midi.import_merge(%s, %s)
+
+-- name: import_finish  close a batch with its count of non-MIDI files, optionally pruning unseen paths
+SELECT * FROM midi.import_finish(%s, %s, %s)

@@ -88,14 +88,44 @@ def migrate(dsn: str) -> list[str]:
 def rollback(dsn: str, *, count: int | None = 1, all_: bool = False) -> list[str]:
     """Roll back the last ``count`` migrations (or all); returns the ids rolled back, newest first."""
     migrations = _migrations()
-    # Functions are not re-applied here: after a partial rollback some of their tables may be gone.
-    # Dropped tables take their triggers with them; the next migrate re-applies everything.
+    # The repeatable layer goes first: its functions may name the tables being dropped (row types,
+    # triggers), and it cannot be re-applied over a partial schema. The next migrate re-creates it.
+    drop_functions(dsn)
     with _backend(dsn) as backend, backend.lock():
         todo = backend.to_rollback(migrations)
         if not all_:
             todo = todo[: count or 1]
         backend.rollback_migrations(todo)
     return [m.id for m in todo]
+
+
+_REPEATABLE_OBJECTS = """
+SELECT format('DROP %s IF EXISTS %s CASCADE', kind, ident) FROM (
+    SELECT 'VIEW' AS kind, c.oid::regclass::text AS ident, 1 AS ord
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'midi' AND c.relkind = 'v'
+    UNION ALL
+    SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END,
+           p.oid::regprocedure::text, 2
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'midi'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                                   AND d.objid = p.oid AND d.deptype = 'e')
+) o ORDER BY ord
+"""
+
+
+def drop_functions(dsn: str) -> int:
+    """Drop the repeatable layer (views, functions and, through CASCADE, their triggers) of schema midi;
+    extension members and everything the migrations own stay. Returns how many objects were dropped."""
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        if not conn.execute("SELECT to_regnamespace('midi') IS NOT NULL").fetchone()[0]:
+            return 0
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [_FUNCTIONS_LOCK_KEY])
+        statements = [r[0] for r in conn.execute(_REPEATABLE_OBJECTS).fetchall()]
+        for stmt in statements:
+            conn.execute(stmt)
+    return len(statements)
 
 
 def function_files() -> list[Path]:

@@ -41,17 +41,33 @@ $$;
 COMMENT ON FUNCTION midi.name_words(text) IS
     'Search words of a file or folder name: extension stripped, split on _ - . and camelCase (joined form kept)';
 
+/* name_vector: the file-name part of a file's search document (weight A). */
+CREATE OR REPLACE FUNCTION midi.name_vector(filename text) RETURNS tsvector
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT setweight(to_tsvector('midi.names', coalesce(midi.name_words(filename), '')), 'A')
+$$;
+COMMENT ON FUNCTION midi.name_vector(text) IS 'File-name words of the search document, weight A';
+
+/* place_vector: the library-place part of a file's search document: manufacturer and collection (B),
+   folder tags (C). Separate from name_vector because every file of a folder shares it, so the import
+   computes it once per folder. */
+CREATE OR REPLACE FUNCTION midi.place_vector(manufacturer text, collection_name text, folder_tags text[])
+RETURNS tsvector
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT setweight(to_tsvector('midi.names',
+               coalesce(midi.name_words(manufacturer), '') || ' ' || coalesce(midi.name_words(collection_name), '')), 'B')
+        || setweight(to_tsvector('midi.names', coalesce(midi.name_words(array_to_string(folder_tags, ' ')), '')), 'C')
+$$;
+COMMENT ON FUNCTION midi.place_vector(text, text, text[]) IS
+    'Manufacturer + collection (weight B) and folder tags (weight C) of the search document';
+
 /* file_search_vector: the weighted search document of a file: filename A, manufacturer and collection B,
    folder tags C. One function so the trigger, backfills and tests agree. */
 CREATE OR REPLACE FUNCTION midi.file_search_vector(
     filename text, manufacturer text, collection_name text, folder_tags text[]
 ) RETURNS tsvector
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT setweight(to_tsvector('midi.names', coalesce(midi.name_words(filename), '')), 'A')
-        || setweight(to_tsvector('midi.names',
-               coalesce(midi.name_words(manufacturer), '') || ' ' || coalesce(midi.name_words(collection_name), '')), 'B')
-        || setweight(to_tsvector('midi.names',
-               coalesce(midi.name_words(array_to_string(folder_tags, ' ')), '')), 'C')
+    SELECT midi.name_vector(filename) || midi.place_vector(manufacturer, collection_name, folder_tags)
 $$;
 COMMENT ON FUNCTION midi.file_search_vector(text, text, text, text[]) IS
     'Weighted tsvector of a file: filename (A), manufacturer + collection (B), folder tags (C)';
@@ -67,6 +83,11 @@ $$;
 COMMENT ON FUNCTION midi._files_search_vector() IS
     'Trigger function: recomputes files.search_vector from filename, manufacturer, collection and folder tags';
 
+-- On insert the vector is computed unless the writer supplied it (midi.import_merge does, from the same
+-- functions, once per folder); on update it is always recomputed from the columns it depends on.
 CREATE OR REPLACE TRIGGER files_search_vector
-    BEFORE INSERT OR UPDATE OF filename, manufacturer, collection_name, folder_tags ON midi.files
+    BEFORE UPDATE OF filename, manufacturer, collection_name, folder_tags ON midi.files
     FOR EACH ROW EXECUTE FUNCTION midi._files_search_vector();
+CREATE OR REPLACE TRIGGER files_search_vector_insert
+    BEFORE INSERT ON midi.files
+    FOR EACH ROW WHEN (NEW.search_vector IS NULL) EXECUTE FUNCTION midi._files_search_vector();

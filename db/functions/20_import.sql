@@ -1,0 +1,304 @@
+-- Import: path and filename parsers, and the functions that merge COPY-staged chunks into the catalog.
+
+/* key_name: the canonical musical_key of a pitch class (0 = C) and mode; one spelling per key. */
+CREATE OR REPLACE FUNCTION midi.key_name(pitch_class integer, minor boolean) RETURNS midi.musical_key
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+    SELECT ((ARRAY['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'])[((pitch_class % 12) + 12) % 12 + 1]
+            || CASE WHEN minor THEN 'm' ELSE '' END)::midi.musical_key
+$$;
+COMMENT ON FUNCTION midi.key_name(integer, boolean) IS
+    'Canonical key of a pitch class (0=C..11=B) and mode: key_name(8, true) = Abm';
+
+/* vocabulary_pattern: a regular expression (non-capturing, so PostgreSQL runs it on its fast path) that
+   matches when a name normalised by filename_facts (lower case, single spaces, a space at both ends)
+   holds any vocabulary word. Built from midi.vocabulary, so adding a word needs no code change; the
+   table's check keeps words plain, so they need no escaping. */
+CREATE OR REPLACE FUNCTION midi.vocabulary_pattern() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT ' (?:' || string_agg(v.word, '|' ORDER BY length(v.word) DESC, v.word) || ') '
+      FROM (SELECT DISTINCT word FROM midi.vocabulary) v
+$$;
+COMMENT ON FUNCTION midi.vocabulary_pattern() IS
+    'Regular expression that matches a normalised name holding any vocabulary word';
+
+/* filename_facts: musical facts a file name states, each kept apart so analysis can compare sources.
+   bpm: "124bpm", "124_BPM", "BPM 124", "87.5bpm", or the only number in the name when it has 2-3 digits
+   and lies in 40..250 ("Bass 124 C" yes, "Vol 3 Bass 124" no).
+   key: a key spelled as one token ("Am", "F#m", "Ebmaj", "C#min", "Bb") or two ("A min", "d_minor"),
+   the first one in the name; a bare capital letter ("Bass_124_C") only when the name also states a BPM.
+   A chord ("Cmaj7", "Am7", "Dm9") is not a key: the mode word must end the token.
+   genres / structure: vocabulary words on word boundaries, camelCase split after two lower-case
+   letters ("DeepHouse" -> deep house, but "DnB" and "LoFi" stay whole).
+   Import runs this once per new file, so it is a set-returning SQL function the planner inlines, and it
+   finds tokens with non-capturing expressions (PostgreSQL's fast path) before taking the short match
+   apart; OFFSET 0 keeps each step a separate node so no expression is computed twice. The vocabulary
+   test pattern may be passed in (import_merge builds it once per chunk). */
+CREATE OR REPLACE FUNCTION midi.filename_facts(name text, vocabulary_any text DEFAULT NULL)
+RETURNS TABLE (bpm numeric, key midi.musical_key, genres text[], structure text[])
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT b.bpm, kk.key, coalesce(v.genres, '{}'), coalesce(v.structure, '{}')
+      FROM (SELECT regexp_replace(name, '\.(mid|midi|kar|rmi|smf)$', '', 'i') AS base OFFSET 0) x
+     CROSS JOIN LATERAL (
+           SELECT coalesce(
+                      replace((regexp_match(x.base, '(?:^|[^0-9.])([0-9]{2,3}(?:[.,][0-9]{1,2})?) ?[-_ ]? ?bpm(?![a-z])', 'i'))[1], ',', '.'),
+                      replace((regexp_match(x.base, '(?:^|[^a-z])bpm ?[-_ :]? ?([0-9]{2,3}(?:[.,][0-9]{1,2})?)(?![0-9])', 'i'))[1], ',', '.'),
+                      CASE WHEN regexp_count(x.base, '(?:^|[\s_.()\[\]{},+~=-])[0-9]+(?=[\s_.()\[\]{},+~=-]|$)') = 1
+                           THEN (regexp_match(x.base, '(?:^|[\s_.()\[\]{},+~=-])([0-9]{2,3})(?=[\s_.()\[\]{},+~=-]|$)'))[1] END
+                  )::numeric AS raw OFFSET 0) b0
+     CROSS JOIN LATERAL (
+           SELECT CASE WHEN b0.raw BETWEEN 20 AND 999
+                        AND (b0.raw BETWEEN 40 AND 250 OR x.base ~* 'bpm') THEN b0.raw END AS bpm OFFSET 0) b
+     CROSS JOIN LATERAL (
+           SELECT coalesce(regexp_substr(x.base || '_', '(?:^|[\s_.()\[\]{},+~=-])(?:[A-G](?:[#♯b♭]|sharp|flat)?(?:m|min|minor|Min|Minor|MIN|maj|major|Maj|Major|MAJ)|[A-G](?:[#♯b♭]|sharp|flat)|[A-Ga-g](?:[#♯b♭]|sharp|flat)?[\s_.()\[\]{},+~=-]+(?:min|minor|Min|Minor|MIN|maj|major|Maj|Major|MAJ|m)|[a-g](?:[#♯b♭]|sharp|flat)?(?:min|minor|maj|major)|[a-g](?:[#♯b♭]|sharp|flat))[\s_.()\[\]{},+~=-]'),
+                           CASE WHEN b.bpm IS NOT NULL THEN regexp_substr(x.base || '_', '(?:^|[\s_.()\[\]{},+~=-])[A-G][\s_.()\[\]{},+~=-]') END)
+                  AS tok OFFSET 0) t
+     CROSS JOIN LATERAL (
+           SELECT regexp_match(t.tok, '([A-Ga-g])([#♯b♭]|sharp|flat)?[\s_.()\[\]{},+~=-]*([A-Za-z]*)[\s_.()\[\]{},+~=-]$') AS m OFFSET 0) km
+     CROSS JOIN LATERAL (
+           SELECT CASE WHEN km.m IS NOT NULL THEN midi.key_name(
+                      strpos('C D EF G A B', upper(km.m[1])) - 1
+                      + CASE WHEN km.m[2] IN ('#', '♯', 'sharp') THEN 1 WHEN km.m[2] IN ('b', '♭', 'flat') THEN -1 ELSE 0 END,
+                      lower(km.m[3]) IN ('m', 'min', 'minor')) END AS key OFFSET 0) kk
+     CROSS JOIN LATERAL (
+           SELECT ' ' || lower(regexp_replace(regexp_replace(replace(x.base, '&', ' and '), '([a-z]{2})([A-Z])', '\1 \2', 'g'),
+                                              '[\s_.()\[\]{},+~=-]+', ' ', 'g'))
+                  || CASE WHEN strpos(lower(x.base), 'r&b') > 0 THEN ' r&b ' ELSE ' ' END AS words OFFSET 0) w
+      LEFT JOIN LATERAL (
+           -- one cheap non-capturing test first: most names hold no vocabulary word at all
+           SELECT array_agg(DISTINCT vo.label ORDER BY vo.label) FILTER (WHERE vo.kind = 'genre') AS genres,
+                  array_agg(DISTINCT vo.label ORDER BY vo.label) FILTER (WHERE vo.kind = 'structure') AS structure
+             FROM midi.vocabulary vo
+            WHERE w.words ~ coalesce(vocabulary_any, midi.vocabulary_pattern())
+              AND strpos(w.words, ' ' || vo.word || ' ') > 0) v ON true
+$$;
+COMMENT ON FUNCTION midi.filename_facts(text, text) IS
+    'BPM, key, genre words and structure words stated by a file name (one row; NULL / {} when absent)';
+
+/* parse_filename: filename_facts as one record, for use in expressions: (midi.parse_filename(n)).key */
+CREATE OR REPLACE FUNCTION midi.parse_filename(
+    name text, OUT bpm numeric, OUT key midi.musical_key, OUT genres text[], OUT structure text[]
+)
+LANGUAGE sql STABLE PARALLEL SAFE STRICT AS $$
+    SELECT f.bpm, f.key, f.genres, f.structure FROM midi.filename_facts(name) f
+$$;
+COMMENT ON FUNCTION midi.parse_filename(text) IS
+    'BPM, key, genre words and structure words stated by a file name, each separately (NULL / {} when absent)';
+
+/* parse_folder: library metadata of a folder path relative to the import root (zip archives count as
+   folders, "a.zip!x/" reads as "a/x/"): first folder = manufacturer, second = collection, the words of the
+   deeper folders, lower case and each once = folder_tags. */
+CREATE OR REPLACE FUNCTION midi.parse_folder(
+    dir text, OUT manufacturer text, OUT collection_name text, OUT folder_tags text[]
+)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
+DECLARE
+    parts text[] := array_remove(string_to_array(
+        regexp_replace(replace(dir, '!', '/'), '\.zip(/|$)', '\1', 'gi'), '/'), '');
+    w text;
+BEGIN
+    manufacturer := nullif(btrim(parts[1]), '');
+    collection_name := nullif(btrim(parts[2]), '');
+    folder_tags := '{}';
+    FOR i IN 3..coalesce(cardinality(parts), 0) LOOP
+        FOREACH w IN ARRAY regexp_split_to_array(lower(midi.name_words(parts[i])), '\s+') LOOP
+            IF w <> '' AND NOT w = ANY (folder_tags) THEN
+                folder_tags := folder_tags || w;
+            END IF;
+        END LOOP;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION midi.parse_folder(text) IS
+    'Manufacturer (1st folder), collection (2nd) and folder tags (words of deeper folders) of a relative folder path';
+
+/* parse_path: parse_folder of a relative file path's folder, plus its file name. */
+CREATE OR REPLACE FUNCTION midi.parse_path(
+    rel text, OUT manufacturer text, OUT collection_name text, OUT folder_tags text[], OUT filename text
+)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+    SELECT pf.manufacturer, pf.collection_name, pf.folder_tags, fname
+      FROM (SELECT substring(rel FROM '[^/!]*$') AS fname) f,
+           LATERAL midi.parse_folder(left(rel, length(rel) - length(f.fname))) pf
+$$;
+COMMENT ON FUNCTION midi.parse_path(text) IS
+    'Manufacturer, collection, folder tags (see parse_folder) and file name of a path relative to the import root';
+
+/* import_begin: opens an import batch and returns its id; every chunk and error refers to it. */
+CREATE OR REPLACE FUNCTION midi.import_begin(roots text[], runner_version text DEFAULT NULL) RETURNS bigint
+LANGUAGE sql AS $$
+    INSERT INTO midi.import_batches (roots, runner_version) VALUES (roots, runner_version) RETURNING id
+$$;
+COMMENT ON FUNCTION midi.import_begin(text[], text) IS 'Opens an import batch for the given roots; returns its id';
+
+/* _staged: the rows of one staged chunk. A function (with ROWS set to the runner's chunk size) rather
+   than a plain scan because the staging table is nearly always empty when autovacuum looks at it, so
+   its statistics say "1 row" and the planner picks nested loops that cost seconds per chunk. */
+CREATE OR REPLACE FUNCTION midi._staged(batch bigint, chunk integer) RETURNS SETOF midi.import_staging
+LANGUAGE plpgsql STABLE ROWS 2000 AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM midi.import_staging s WHERE s.batch_id = batch AND s.chunk = _staged.chunk;
+END;
+$$;
+COMMENT ON FUNCTION midi._staged(bigint, integer) IS 'Rows of one staged import chunk (with a realistic row estimate)';
+
+/* import_merge: moves one COPY-staged chunk into the catalog, in the caller's transaction: new contents
+   into files (ON CONFLICT on content_hash, so concurrent imports never duplicate), every path into
+   file_paths, every rejected file into import_errors, counts into import_batches. Rows are taken in
+   key order so that two imports of overlapping trees lock in the same order. Returns the chunk's counts. */
+CREATE OR REPLACE FUNCTION midi.import_merge(batch bigint, chunk integer)
+RETURNS TABLE (files_seen integer, files_new integer, duplicates integer, errors integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_ok integer;
+    v_err integer;
+    v_new integer;
+    v_bytes bigint;
+    v_vocab_any text := midi.vocabulary_pattern();
+BEGIN
+    SELECT count(*) FILTER (WHERE s.error_class IS NULL), count(*) FILTER (WHERE s.error_class IS NOT NULL),
+           coalesce(sum(s.file_size_bytes), 0)
+      INTO v_ok, v_err, v_bytes
+      FROM midi._staged(batch, chunk) s;
+
+    WITH candidates AS (
+        SELECT DISTINCT ON (s.content_hash) s.*, substring(s.rel FROM '[^/!]*$') AS fname
+          FROM midi._staged(batch, chunk) s
+         WHERE s.error_class IS NULL
+           AND NOT EXISTS (SELECT 1 FROM midi.files f WHERE f.content_hash = s.content_hash)
+         ORDER BY s.content_hash, s.path
+    ), folders AS MATERIALIZED (
+        -- all files of a folder share its metadata: parse each folder once, not each file
+        SELECT d.dir, pf.manufacturer, pf.collection_name, pf.folder_tags,
+               midi.place_vector(pf.manufacturer, pf.collection_name, pf.folder_tags) AS place_vector
+          FROM (SELECT DISTINCT left(c.rel, length(c.rel) - length(c.fname)) AS dir FROM candidates c) d
+               CROSS JOIN LATERAL midi.parse_folder(d.dir) pf
+    ), inserted AS (
+        INSERT INTO midi.files (filename, filepath, original_filename, content_hash, file_size_bytes, format,
+                                num_tracks, header_tracks, ticks_per_quarter_note, smpte_fps, smpte_resolution,
+                                is_rmid, midi_warnings, manufacturer, collection_name, folder_tags,
+                                filename_bpm, filename_key, filename_genres, filename_structure, import_batch_id,
+                                search_vector)
+        SELECT c.fname, c.path, c.fname, c.content_hash, c.file_size_bytes, c.format,
+               least(c.num_tracks, 32767), c.header_tracks, c.ticks_per_quarter_note, c.smpte_fps,
+               c.smpte_resolution, coalesce(c.is_rmid, false), coalesce(c.warnings, '{}'),
+               fo.manufacturer, fo.collection_name, fo.folder_tags,
+               pf.bpm, pf.key, pf.genres, pf.structure, batch,
+               midi.name_vector(c.fname) || fo.place_vector
+          FROM candidates c
+               JOIN folders fo ON fo.dir = left(c.rel, length(c.rel) - length(c.fname))
+               CROSS JOIN LATERAL midi.filename_facts(c.fname, v_vocab_any) pf
+         ORDER BY c.content_hash
+        ON CONFLICT (content_hash) DO NOTHING
+        RETURNING 1
+    )
+    SELECT count(*) INTO v_new FROM inserted;
+
+    INSERT INTO midi.file_paths AS fp (path, path_bytes, file_id, import_batch_id)
+    SELECT DISTINCT ON (s.path, s.path_bytes) s.path, s.path_bytes, f.id, batch
+      FROM midi._staged(batch, chunk) s
+      JOIN midi.files f ON f.content_hash = s.content_hash
+     WHERE s.error_class IS NULL
+     ORDER BY s.path, s.path_bytes
+    ON CONFLICT (path, path_bytes) DO UPDATE
+        SET last_seen = now(), missing_since = NULL, file_id = EXCLUDED.file_id;
+
+    -- The canonical path of a content is its smallest path in byte order, so the catalog does not depend
+    -- on the order in which chunks, concurrent imports or a resumed run happened to arrive.
+    WITH firsts AS (
+        SELECT DISTINCT ON (s.content_hash) s.content_hash, s.path, s.rel, substring(s.rel FROM '[^/!]*$') AS fname
+          FROM midi._staged(batch, chunk) s
+         WHERE s.error_class IS NULL
+         ORDER BY s.content_hash, s.path
+    ), moved AS (
+        SELECT f.id, fi.path, fi.fname, left(fi.rel, length(fi.rel) - length(fi.fname)) AS dir
+          FROM firsts fi JOIN midi.files f ON f.content_hash = fi.content_hash
+         WHERE fi.path < f.filepath
+    )
+    UPDATE midi.files f
+       SET filepath = mv.path, filename = mv.fname, original_filename = mv.fname,
+           manufacturer = pf.manufacturer, collection_name = pf.collection_name, folder_tags = pf.folder_tags,
+           filename_bpm = ff.bpm, filename_key = ff.key, filename_genres = ff.genres, filename_structure = ff.structure
+      FROM moved mv
+           CROSS JOIN LATERAL midi.parse_folder(mv.dir) pf
+           CROSS JOIN LATERAL midi.filename_facts(mv.fname, v_vocab_any) ff
+     WHERE f.id = mv.id;
+
+    IF v_ok > 0 AND EXISTS (SELECT 1 FROM midi.import_errors) THEN
+        DELETE FROM midi.import_errors e
+         USING midi._staged(batch, chunk) s
+         WHERE s.error_class IS NULL
+           AND e.path = s.path AND e.path_bytes IS NOT DISTINCT FROM s.path_bytes;
+    END IF;
+
+    IF v_err > 0 THEN
+        INSERT INTO midi.import_errors AS e (path, path_bytes, batch_id, error_class, message, file_size_bytes)
+        SELECT DISTINCT ON (s.path, s.path_bytes) s.path, s.path_bytes, batch, s.error_class,
+               coalesce(s.message, s.error_class), s.file_size_bytes
+          FROM midi._staged(batch, chunk) s
+         WHERE s.error_class IS NOT NULL
+         ORDER BY s.path, s.path_bytes
+        ON CONFLICT (path, path_bytes) DO UPDATE
+            SET error_class = EXCLUDED.error_class, message = EXCLUDED.message,
+                file_size_bytes = EXCLUDED.file_size_bytes, last_seen = now();
+    END IF;
+
+    UPDATE midi.import_batches b
+       SET files_seen = b.files_seen + v_ok + v_err, files_new = b.files_new + v_new,
+           duplicates = b.duplicates + v_ok - v_new, errors = b.errors + v_err, bytes_seen = b.bytes_seen + v_bytes
+     WHERE b.id = batch;
+
+    DELETE FROM midi.import_staging s WHERE s.batch_id = batch AND s.chunk = import_merge.chunk;
+
+    RETURN QUERY SELECT v_ok + v_err, v_new, v_ok - v_new, v_err;
+END;
+$$;
+COMMENT ON FUNCTION midi.import_merge(bigint, integer) IS
+    'Merges one staged chunk into files, file_paths and import_errors; returns (files_seen, files_new, duplicates, errors)';
+
+/* _under_roots: true when a stored path lies under one of an import's roots (a folder, or an archive). */
+CREATE OR REPLACE FUNCTION midi._under_roots(path text, roots text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM unnest(roots) r
+         WHERE path = r
+            OR left(path, length(rtrim(r, '/')) + 1) = rtrim(r, '/') || '/'
+            OR left(path, length(r) + 1) = r || '!')
+$$;
+COMMENT ON FUNCTION midi._under_roots(text, text[]) IS 'Whether a path lies under one of the given roots';
+
+/* import_finish: closes a batch. With prune, paths under its roots that this run did not see are marked
+   missing (never deleted: no location is lost), stale error rows there are dropped, and a file whose
+   canonical path went missing takes one of its present paths, so a moved file follows its move. */
+CREATE OR REPLACE FUNCTION midi.import_finish(batch bigint, other_files bigint DEFAULT 0, prune boolean DEFAULT false)
+RETURNS midi.import_batches
+LANGUAGE plpgsql AS $$
+DECLARE
+    b midi.import_batches;
+BEGIN
+    SELECT * INTO b FROM midi.import_batches WHERE id = batch FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'import batch % does not exist', batch USING ERRCODE = 'no_data_found';
+    END IF;
+    IF prune THEN
+        UPDATE midi.file_paths fp SET missing_since = now()
+         WHERE fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, b.roots);
+        DELETE FROM midi.import_errors e
+         WHERE e.last_seen < b.started_at AND midi._under_roots(e.path, b.roots);
+        UPDATE midi.files f
+           SET filepath = np.path, filename = (midi.parse_path(np.path)).filename
+          FROM midi.file_paths old
+               CROSS JOIN LATERAL (
+                   SELECT p.path FROM midi.file_paths p
+                    WHERE p.file_id = old.file_id AND p.missing_since IS NULL
+                    ORDER BY p.path LIMIT 1) np
+         WHERE old.file_id = f.id AND old.path = f.filepath AND old.missing_since IS NOT NULL;
+    END IF;
+    UPDATE midi.import_batches
+       SET status = 'done', finished_at = now(), other_files = import_finish.other_files
+     WHERE id = batch
+    RETURNING * INTO b;
+    RETURN b;
+END;
+$$;
+COMMENT ON FUNCTION midi.import_finish(bigint, bigint, boolean) IS
+    'Closes an import batch (optionally marking unseen paths under its roots missing); returns the batch row';

@@ -1,0 +1,209 @@
+"""Import: scan -> read once -> BLAKE3 -> structural read -> COPY -> midi.import_merge, chunk by chunk.
+
+The scanning thread reads, hashes and formats COPY rows; a database thread streams each finished chunk
+into midi.import_staging and merges it in the same transaction, so file reading overlaps with the COPY
+and with the server's merge. Queues are bounded, so memory stays flat whatever the library size. A run
+killed at any point loses at most the chunk in flight; running it again completes the same state.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psycopg
+from blake3 import blake3
+
+from runner import __version__, midifile, scan
+from runner.queries import queries
+
+CHUNK_ROWS = 2000
+QUEUE_CHUNKS = 4
+# Two merge sessions keep both server cores busy while this process reads and hashes; chunks are
+# independent transactions and import_merge locks in key order, so they can run side by side.
+MERGE_SESSIONS = 2
+_RETRIES = 5
+
+STAGING_COLUMNS = (
+    "batch_id", "chunk", "root", "path", "path_bytes", "rel", "content_hash", "file_size_bytes", "format",
+    "header_tracks", "num_tracks", "ticks_per_quarter_note", "smpte_fps", "smpte_resolution", "is_rmid",
+    "warnings", "error_class", "message",
+)
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\ufffd"})
+_N = "\\N"
+
+
+def _text(value: str) -> str:
+    """A text field in COPY's text format: backslash, tab, newline and CR escaped; NUL cannot be stored."""
+    return value.translate(_ESCAPES)
+
+
+def _bytea(value: bytes | None) -> str:
+    return _N if value is None else "\\\\x" + value.hex()
+
+
+def _int(value: int | None) -> str:
+    return _N if value is None else str(value)
+
+
+@dataclass
+class ImportResult:
+    batch_id: int
+    files_seen: int
+    files_new: int
+    duplicates: int
+    errors: int
+    other_files: int
+    seconds: float
+    files_per_second: float
+
+
+class _ChunkWriter:
+    """Builds COPY rows for one chunk at a time and hands finished chunks to the database thread."""
+
+    def __init__(self, batch_id: int, out: queue.Queue, rows_per_chunk: int) -> None:
+        self.batch_id = batch_id
+        self.out = out
+        self.rows_per_chunk = rows_per_chunk
+        self.chunk = 1
+        self.lines: list[str] = []
+        self._prefix = f"{batch_id}\t1\t"  # batch and chunk columns of every row of the current chunk
+
+    def ok(self, cand: scan.Candidate, data: bytes, info: midifile.MidiInfo) -> None:
+        self.lines.append(
+            f"{self._prefix}{_text(cand.root)}\t{_text(cand.path)}\t{_bytea(cand.path_bytes)}\t{_text(cand.rel)}\t"
+            f"\\\\x{blake3(data).hexdigest()}\t{len(data)}\t{info.format}\t{info.header_tracks}\t{info.num_tracks}\t"
+            f"{_int(info.ticks_per_quarter_note)}\t{_int(info.smpte_fps)}\t{_int(info.smpte_resolution)}\t"
+            f"{'t' if info.is_rmid else 'f'}\t{{{','.join(info.warnings)}}}\t{_N}\t{_N}\n"
+        )
+        if len(self.lines) >= self.rows_per_chunk:
+            self.flush()
+
+    def error(self, item: scan.Candidate | scan.ScanError, error_class: str, message: str,
+              size: int | None = None) -> None:
+        self.lines.append(
+            f"{self._prefix}{_text(item.root)}\t{_text(item.path)}\t{_bytea(item.path_bytes)}\t{_text(item.rel)}\t"
+            f"{_N}\t{_int(size)}\t{_N}\t{_N}\t{_N}\t{_N}\t{_N}\t{_N}\t{_N}\t{_N}\t"
+            f"{_text(error_class)}\t{_text(message)}\n"
+        )
+        if len(self.lines) >= self.rows_per_chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.lines:
+            return
+        self.out.put((self.chunk, len(self.lines), "".join(self.lines).encode("utf-8")))
+        self.lines = []
+        self.chunk += 1
+        self._prefix = f"{self.batch_id}\t{self.chunk}\t"
+
+
+def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, lock: threading.Lock,
+                  failure: list, progress: Callable[[int, int], None] | None) -> None:
+    """Database thread: COPY each chunk and merge it in one transaction; retries on deadlock."""
+    copy_sql = f"COPY midi.import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
+    try:
+        conn = psycopg.connect(dsn)
+    except BaseException as exc:
+        failure.append(exc)
+        conn = None
+    try:
+        while conn is not None:
+            item = inbox.get()
+            if item is None:
+                return
+            chunk, nrows, body = item
+            for attempt in range(_RETRIES):
+                try:
+                    with conn.transaction(), conn.cursor() as cur:
+                        with cur.copy(copy_sql) as cp:
+                            cp.write(body)
+                        seen, new, dups, errs = cur.execute(queries["import_merge"], [batch_id, chunk]).fetchone()
+                    break
+                except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                    if attempt == _RETRIES - 1:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
+            with lock:
+                totals["files_seen"] += seen
+                totals["files_new"] += new
+                totals["duplicates"] += dups
+                totals["errors"] += errs
+                if progress:
+                    progress(seen, errs)
+    except BaseException as exc:  # handed to the scanning thread, which re-raises it
+        failure.append(exc)
+    finally:
+        if conn is not None:
+            conn.close()
+    while True:  # after a failure: drain so the producer never blocks on a dead consumer
+        try:
+            if inbox.get(timeout=0.1) is None:
+                return
+        except queue.Empty:
+            continue
+
+
+def absolute_roots(paths: Iterable[str | Path]) -> list[str]:
+    """Roots as absolute paths without resolving symlinks (the user's view of the library)."""
+    import os
+
+    return [os.path.abspath(os.fspath(p)) for p in paths]
+
+
+def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, rows_per_chunk: int = CHUNK_ROWS,
+               sessions: int = MERGE_SESSIONS, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+    """Import every MIDI file under the roots into the database at ``dsn``; returns the batch's counts."""
+    roots = absolute_roots(roots)
+    started = time.perf_counter()
+    stats = scan.ScanStats()
+    totals = {"files_seen": 0, "files_new": 0, "duplicates": 0, "errors": 0}
+    failure: list[BaseException] = []
+    lock = threading.Lock()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        batch_id = conn.execute(queries["import_begin"], [roots, __version__]).fetchone()[0]
+        inbox: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
+        writer = _ChunkWriter(batch_id, inbox, rows_per_chunk)
+        workers = [threading.Thread(target=_merge_chunks, name=f"midicenter-merge-{i}", daemon=True,
+                                    args=(dsn, batch_id, inbox, totals, lock, failure, progress))
+                   for i in range(max(1, sessions))]
+        for w in workers:
+            w.start()
+        try:
+            for item in scan.iter_candidates(roots, stats=stats):
+                if failure:
+                    break
+                if isinstance(item, scan.ScanError):
+                    writer.error(item, item.error_class, item.message)
+                    continue
+                try:
+                    data = item.read()
+                except scan.ReadError as exc:
+                    writer.error(item, exc.error_class, exc.message)
+                    continue
+                try:
+                    info = midifile.inspect(data)
+                except midifile.MidiRejected as exc:
+                    writer.error(item, exc.error_class, exc.message, len(data))
+                    continue
+                writer.ok(item, data, info)
+            writer.flush()
+        finally:
+            for _ in workers:
+                inbox.put(None)
+            for w in workers:
+                w.join()
+        if failure:
+            raise failure[0]
+        conn.execute(queries["import_finish"], [batch_id, stats.other_files, prune])
+    seconds = time.perf_counter() - started
+    return ImportResult(batch_id=batch_id, other_files=stats.other_files, seconds=round(seconds, 3),
+                        files_per_second=round(totals["files_seen"] / seconds, 1) if seconds else 0.0, **totals)
+
+
+def result_dict(result: ImportResult) -> dict:
+    return asdict(result)
