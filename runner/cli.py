@@ -217,6 +217,33 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json:
     emit(importer.result_dict(result), as_json)
 
 
+# ------------------------------------------------------------------------------------------ bench
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks on generated libraries with known truth (median of several runs)."""
+
+
+@bench.command("import")
+@click.option("--files", "n_files", type=click.IntRange(min=100), default=100_000, show_default=True,
+              help="Size of the generated library (generated once, cached).")
+@click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Runs; the median is reported.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Library generator seed.")
+@click.option("--baseline-files", type=click.IntRange(min=100), default=20_000, show_default=True,
+              help="Files the seed documents' single-row method imports (it is slow).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def bench_import(ctx: click.Context, n_files: int, runs: int, seed: int, baseline_files: int, as_json: bool) -> None:
+    """Import a generated library into fresh databases; compare with the read+hash floor and the seed method."""
+    from runner.bench import importbench
+
+    result = importbench.run(dsn_of(ctx), files=n_files, runs=runs, seed=seed, baseline_files=baseline_files,
+                             log=lambda s: click.echo(s, err=True))
+    emit(result, as_json)
+
+
 # ------------------------------------------------------------------------------------------- demo
 
 

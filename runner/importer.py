@@ -21,7 +21,7 @@ from blake3 import blake3
 from runner import __version__, midifile, scan
 from runner.queries import queries
 
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 5000
 QUEUE_CHUNKS = 4
 # Two merge sessions keep both server cores busy while this process reads and hashes; chunks are
 # independent transactions and import_merge locks in key order, so they can run side by side.
@@ -102,8 +102,29 @@ class _ChunkWriter:
         self._prefix = f"{self.batch_id}\t{self.chunk}\t"
 
 
+class _Statistics:
+    """Keeps the planner's picture of the catalog current while an import grows it.
+
+    Autovacuum looks at a table about once a minute; an import can double the catalog in seconds, and
+    plans made for a near-empty `files` table (sequential scans in nested loops) turn quadratic. So the
+    import runs ANALYZE after chunks 1, 2, 4, 8, ... while what it added is large next to what was there.
+    """
+
+    def __init__(self, rows_at_start: float) -> None:
+        self.rows_at_start = max(rows_at_start, 0.0)
+        self.next_check = 1
+        self.lock = threading.Lock()
+
+    def due(self, chunks_done: int, rows_added: int) -> bool:
+        with self.lock:
+            if chunks_done < self.next_check:
+                return False
+            self.next_check *= 2
+            return rows_added > 0.2 * self.rows_at_start
+
+
 def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, lock: threading.Lock,
-                  failure: list, progress: Callable[[int, int], None] | None) -> None:
+                  failure: list, progress: Callable[[int, int], None] | None, stats: _Statistics) -> None:
     """Database thread: COPY each chunk and merge it in one transaction; retries on deadlock."""
     copy_sql = f"COPY midi.import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
     try:
@@ -120,6 +141,9 @@ def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, loc
             for attempt in range(_RETRIES):
                 try:
                     with conn.transaction(), conn.cursor() as cur:
+                        # An import is idempotent and resumable: a crash that loses the last chunk commits
+                        # is repaired by running it again, so its commits need not wait for the WAL flush.
+                        cur.execute(queries["import_async_commit"])
                         with cur.copy(copy_sql) as cp:
                             cp.write(body)
                         seen, new, dups, errs = cur.execute(queries["import_merge"], [batch_id, chunk]).fetchone()
@@ -133,8 +157,13 @@ def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, loc
                 totals["files_new"] += new
                 totals["duplicates"] += dups
                 totals["errors"] += errs
+                totals["chunks"] += 1
+                chunks_done, rows_added = totals["chunks"], totals["files_seen"]
                 if progress:
                     progress(seen, errs)
+            if stats.due(chunks_done, rows_added):
+                with conn.transaction():
+                    conn.execute(queries["import_analyze"])
     except BaseException as exc:  # handed to the scanning thread, which re-raises it
         failure.append(exc)
     finally:
@@ -161,15 +190,16 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
     roots = absolute_roots(roots)
     started = time.perf_counter()
     stats = scan.ScanStats()
-    totals = {"files_seen": 0, "files_new": 0, "duplicates": 0, "errors": 0}
+    totals = {"files_seen": 0, "files_new": 0, "duplicates": 0, "errors": 0, "chunks": 0}
     failure: list[BaseException] = []
     lock = threading.Lock()
     with psycopg.connect(dsn, autocommit=True) as conn:
         batch_id = conn.execute(queries["import_begin"], [roots, __version__]).fetchone()[0]
+        planner = _Statistics(conn.execute(queries["catalog_size"]).fetchone()[0])
         inbox: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
         writer = _ChunkWriter(batch_id, inbox, rows_per_chunk)
         workers = [threading.Thread(target=_merge_chunks, name=f"midicenter-merge-{i}", daemon=True,
-                                    args=(dsn, batch_id, inbox, totals, lock, failure, progress))
+                                    args=(dsn, batch_id, inbox, totals, lock, failure, progress, planner))
                    for i in range(max(1, sessions))]
         for w in workers:
             w.start()
@@ -201,6 +231,7 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
             raise failure[0]
         conn.execute(queries["import_finish"], [batch_id, stats.other_files, prune])
     seconds = time.perf_counter() - started
+    totals.pop("chunks")
     return ImportResult(batch_id=batch_id, other_files=stats.other_files, seconds=round(seconds, 3),
                         files_per_second=round(totals["files_seen"] / seconds, 1) if seconds else 0.0, **totals)
 

@@ -15,3 +15,12 @@ SELECT files_seen, files_new, duplicates, errors FROM midi.import_merge(%s, %s)
 
 -- name: import_finish  close a batch with its count of non-MIDI files, optionally pruning unseen paths
 SELECT * FROM midi.import_finish(%s, %s, %s)
+
+-- name: catalog_size  the planner's row count of midi.files (-1 when never analyzed)
+SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'midi.files'::regclass
+
+-- name: import_analyze  refresh planner statistics of the tables an import grows
+ANALYZE midi.files, midi.file_paths
+
+-- name: import_async_commit  chunk commits of an (idempotent, resumable) import need not wait for the WAL flush
+SET LOCAL synchronous_commit = off

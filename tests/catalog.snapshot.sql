@@ -128,7 +128,7 @@ CREATE FUNCTION midi.file_search_vector(filename text, manufacturer text, collec
     SELECT midi.name_vector(filename) || midi.place_vector(manufacturer, collection_name, folder_tags)
 $$;
 COMMENT ON FUNCTION midi.file_search_vector(filename text, manufacturer text, collection_name text, folder_tags text[]) IS 'Weighted tsvector of a file: filename (A), manufacturer + collection (B), folder tags (C)';
-CREATE FUNCTION midi.filename_facts(name text, vocabulary_any text DEFAULT NULL::text) RETURNS TABLE(bpm numeric, key midi.musical_key, genres text[], structure text[])
+CREATE FUNCTION midi.filename_facts(name text, vocabulary jsonb DEFAULT NULL::jsonb, phrases text DEFAULT NULL::text) RETURNS TABLE(bpm numeric, key midi.musical_key, genres text[], structure text[])
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $_$
     SELECT b.bpm, kk.key, coalesce(v.genres, '{}'), coalesce(v.structure, '{}')
@@ -158,15 +158,21 @@ CREATE FUNCTION midi.filename_facts(name text, vocabulary_any text DEFAULT NULL:
            SELECT ' ' || lower(regexp_replace(regexp_replace(replace(x.base, '&', ' and '), '([a-z]{2})([A-Z])', '\1 \2', 'g'),
                                               '[\s_.()\[\]{},+~=-]+', ' ', 'g'))
                   || CASE WHEN strpos(lower(x.base), 'r&b') > 0 THEN ' r&b ' ELSE ' ' END AS words OFFSET 0) w
+     CROSS JOIN LATERAL (
+           SELECT string_to_array(btrim(w.words), ' ') AS tokens,
+                  coalesce(vocabulary, midi.vocabulary_map()) AS vmap,
+                  coalesce(phrases, midi.vocabulary_phrases()) AS phrase_re OFFSET 0) tk
       LEFT JOIN LATERAL (
-           -- one cheap non-capturing test first: most names hold no vocabulary word at all
-           SELECT array_agg(DISTINCT vo.label ORDER BY vo.label) FILTER (WHERE vo.kind = 'genre') AS genres,
-                  array_agg(DISTINCT vo.label ORDER BY vo.label) FILTER (WHERE vo.kind = 'structure') AS structure
-             FROM midi.vocabulary vo
-            WHERE w.words ~ coalesce(vocabulary_any, midi.vocabulary_pattern())
-              AND strpos(w.words, ' ' || vo.word || ' ') > 0) v ON true
+           -- two cheap gates first (most names hold no vocabulary word), then a lookup per word
+           SELECT array_agg(DISTINCT substr(l, 7) ORDER BY substr(l, 7)) FILTER (WHERE l LIKE 'genre:%') AS genres,
+                  array_agg(DISTINCT substr(l, 11) ORDER BY substr(l, 11)) FILTER (WHERE l LIKE 'structure:%') AS structure
+             FROM (SELECT tk.vmap ->> t AS l FROM unnest(tk.tokens) t WHERE tk.vmap ? t
+                   UNION ALL
+                   SELECT e.value FROM jsonb_each_text(tk.vmap) e
+                    WHERE w.words ~ tk.phrase_re AND strpos(e.key, ' ') > 0 AND strpos(w.words, ' ' || e.key || ' ') > 0) x
+            WHERE tk.vmap ?| tk.tokens OR w.words ~ tk.phrase_re) v ON true
 $_$;
-COMMENT ON FUNCTION midi.filename_facts(name text, vocabulary_any text) IS 'BPM, key, genre words and structure words stated by a file name (one row; NULL / {} when absent)';
+COMMENT ON FUNCTION midi.filename_facts(name text, vocabulary jsonb, phrases text) IS 'BPM, key, genre words and structure words stated by a file name (one row; NULL / {} when absent)';
 CREATE FUNCTION midi.import_begin(roots text[], runner_version text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE sql
     AS $$
@@ -235,7 +241,8 @@ DECLARE
     v_err integer;
     v_new integer;
     v_bytes bigint;
-    v_vocab_any text := midi.vocabulary_pattern();
+    v_vocab jsonb := midi.vocabulary_map();
+    v_phrases text := midi.vocabulary_phrases();
 BEGIN
     SELECT count(*) FILTER (WHERE s.error_class IS NULL), count(*) FILTER (WHERE s.error_class IS NOT NULL),
            coalesce(sum(s.file_size_bytes), 0)
@@ -267,7 +274,7 @@ BEGIN
                midi.name_vector(c.fname) || fo.place_vector
           FROM candidates c
                JOIN folders fo ON fo.dir = left(c.rel, length(c.rel) - length(c.fname))
-               CROSS JOIN LATERAL midi.filename_facts(c.fname, v_vocab_any) pf
+               CROSS JOIN LATERAL midi.filename_facts(c.fname, v_vocab, v_phrases) pf
          ORDER BY c.content_hash
         ON CONFLICT (content_hash) DO NOTHING
         RETURNING 1
@@ -289,9 +296,12 @@ BEGIN
          WHERE s.error_class IS NULL
          ORDER BY s.content_hash, s.path
     ), moved AS (
-        SELECT f.id, fi.path, fi.fname, left(fi.rel, length(fi.rel) - length(fi.fname)) AS dir
-          FROM firsts fi JOIN midi.files f ON f.content_hash = fi.content_hash
-         WHERE fi.path < f.filepath
+        -- a unique-key probe per content, whatever the planner believes about the size of files
+        SELECT fi.id, fi.path, fi.fname, left(fi.rel, length(fi.rel) - length(fi.fname)) AS dir
+          FROM (SELECT fs.*, (SELECT f.id FROM midi.files f
+                               WHERE f.content_hash = fs.content_hash AND f.filepath > fs.path) AS id
+                  FROM firsts fs) fi
+         WHERE fi.id IS NOT NULL
     )
     UPDATE midi.files f
        SET filepath = mv.path, filename = mv.fname, original_filename = mv.fname,
@@ -299,7 +309,7 @@ BEGIN
            filename_bpm = ff.bpm, filename_key = ff.key, filename_genres = ff.genres, filename_structure = ff.structure
       FROM moved mv
            CROSS JOIN LATERAL midi.parse_folder(mv.dir) pf
-           CROSS JOIN LATERAL midi.filename_facts(mv.fname, v_vocab_any) ff
+           CROSS JOIN LATERAL midi.filename_facts(mv.fname, v_vocab, v_phrases) ff
      WHERE f.id = mv.id;
     IF v_ok > 0 AND EXISTS (SELECT 1 FROM midi.import_errors) THEN
         DELETE FROM midi.import_errors e
@@ -343,21 +353,13 @@ COMMENT ON FUNCTION midi.name_vector(filename text) IS 'File-name words of the s
 CREATE FUNCTION midi.name_words(name text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $_$
-    WITH base AS (
-        SELECT regexp_replace(name, '\.(mid|midi|kar|rmi|smf)$', '', 'i') AS b
-    ), tokens AS (
-        SELECT t FROM base, regexp_split_to_table(b, '[\s_.\-]+') AS t WHERE t <> ''
-    )
-    SELECT coalesce(string_agg(
-        CASE
-            WHEN t ~ '[a-z][A-Z]|[A-Z][A-Z][a-z]' THEN
-                regexp_replace(regexp_replace(t, '([a-z0-9])([A-Z])', '\1 \2', 'g'),
-                               '([A-Z]+)([A-Z][a-z])', '\1 \2', 'g') || ' ' || t
-            ELSE t
-        END, ' '), '')
-    FROM tokens
+    SELECT btrim(regexp_replace(
+               regexp_replace(regexp_replace(regexp_replace(name, '\.(mid|midi|kar|rmi|smf)$', '', 'i'),
+                                             '([a-z]{2})([A-Z])', '\1 \2', 'g'),
+                              '([A-Z])([A-Z][a-z])', '\1 \2', 'g'),
+               '[\s_.\-]+', ' ', 'g'))
 $_$;
-COMMENT ON FUNCTION midi.name_words(name text) IS 'Search words of a file or folder name: extension stripped, split on _ - . and camelCase (joined form kept)';
+COMMENT ON FUNCTION midi.name_words(name text) IS 'Search words of a file or folder name: extension stripped, split on _ - . and camelCase humps';
 CREATE FUNCTION midi.parse_filename(name text, OUT bpm numeric, OUT key midi.musical_key, OUT genres text[], OUT structure text[]) RETURNS record
     LANGUAGE sql STABLE STRICT PARALLEL SAFE
     AS $$
@@ -401,13 +403,18 @@ CREATE FUNCTION midi.place_vector(manufacturer text, collection_name text, folde
         || setweight(to_tsvector('midi.names', coalesce(midi.name_words(array_to_string(folder_tags, ' ')), '')), 'C')
 $$;
 COMMENT ON FUNCTION midi.place_vector(manufacturer text, collection_name text, folder_tags text[]) IS 'Manufacturer + collection (weight B) and folder tags (weight C) of the search document';
-CREATE FUNCTION midi.vocabulary_pattern() RETURNS text
+CREATE FUNCTION midi.vocabulary_map() RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT ' (?:' || string_agg(v.word, '|' ORDER BY length(v.word) DESC, v.word) || ') '
-      FROM (SELECT DISTINCT word FROM midi.vocabulary) v
+    SELECT coalesce(jsonb_object_agg(v.word, v.kind || ':' || v.label), '{}') FROM midi.vocabulary v
 $$;
-COMMENT ON FUNCTION midi.vocabulary_pattern() IS 'Regular expression that matches a normalised name holding any vocabulary word';
+COMMENT ON FUNCTION midi.vocabulary_map() IS 'The vocabulary as jsonb: word or phrase -> kind:label';
+CREATE FUNCTION midi.vocabulary_phrases() RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT ' (?:' || string_agg(DISTINCT v.word, '|') || ') ' FROM midi.vocabulary v WHERE strpos(v.word, ' ') > 0
+$$;
+COMMENT ON FUNCTION midi.vocabulary_phrases() IS 'Regular expression matching any multi-word vocabulary phrase in a normalised name';
 CREATE TEXT SEARCH DICTIONARY midi.english_stem_keepall (
     TEMPLATE = pg_catalog.snowball,
     language = 'english' );
@@ -729,14 +736,10 @@ ALTER TABLE ONLY midi.file_instruments
     ADD CONSTRAINT file_instruments_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
 ALTER TABLE ONLY midi.file_paths
     ADD CONSTRAINT file_paths_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
-ALTER TABLE ONLY midi.file_paths
-    ADD CONSTRAINT file_paths_import_batch_id_fkey FOREIGN KEY (import_batch_id) REFERENCES midi.import_batches(id) ON DELETE SET NULL;
 ALTER TABLE ONLY midi.file_tags
     ADD CONSTRAINT file_tags_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
 ALTER TABLE ONLY midi.file_tags
     ADD CONSTRAINT file_tags_tag_id_fkey FOREIGN KEY (tag_id) REFERENCES midi.tags(id) ON DELETE CASCADE;
-ALTER TABLE ONLY midi.files
-    ADD CONSTRAINT files_import_batch_id_fkey FOREIGN KEY (import_batch_id) REFERENCES midi.import_batches(id) ON DELETE SET NULL;
 ALTER TABLE ONLY midi.files
     ADD CONSTRAINT files_parent_file_id_fkey FOREIGN KEY (parent_file_id) REFERENCES midi.files(id) ON DELETE SET NULL;
 ALTER TABLE ONLY midi.import_errors

@@ -9,17 +9,24 @@ $$;
 COMMENT ON FUNCTION midi.key_name(integer, boolean) IS
     'Canonical key of a pitch class (0=C..11=B) and mode: key_name(8, true) = Abm';
 
-/* vocabulary_pattern: a regular expression (non-capturing, so PostgreSQL runs it on its fast path) that
-   matches when a name normalised by filename_facts (lower case, single spaces, a space at both ends)
-   holds any vocabulary word. Built from midi.vocabulary, so adding a word needs no code change; the
-   table's check keeps words plain, so they need no escaping. */
-CREATE OR REPLACE FUNCTION midi.vocabulary_pattern() RETURNS text
+/* vocabulary_map: the vocabulary as one jsonb object, word -> 'kind:label' ("deep house" -> "genre:deep house").
+   filename_facts looks each word of a name up in it: cheaper per name than scanning the table, and built
+   once per import chunk. Built from midi.vocabulary, so adding a word needs no code change. */
+CREATE OR REPLACE FUNCTION midi.vocabulary_map() RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT ' (?:' || string_agg(v.word, '|' ORDER BY length(v.word) DESC, v.word) || ') '
-      FROM (SELECT DISTINCT word FROM midi.vocabulary) v
+    SELECT coalesce(jsonb_object_agg(v.word, v.kind || ':' || v.label), '{}') FROM midi.vocabulary v
 $$;
-COMMENT ON FUNCTION midi.vocabulary_pattern() IS
-    'Regular expression that matches a normalised name holding any vocabulary word';
+COMMENT ON FUNCTION midi.vocabulary_map() IS 'The vocabulary as jsonb: word or phrase -> kind:label';
+
+/* vocabulary_phrases: a regular expression (non-capturing, PostgreSQL's fast path) that matches when a
+   name normalised by filename_facts (lower case, single spaces, a space at both ends) holds one of the
+   vocabulary's multi-word phrases ("deep house", "drum and bass"); NULL when there are none. The
+   table's check keeps words plain, so they need no escaping. */
+CREATE OR REPLACE FUNCTION midi.vocabulary_phrases() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT ' (?:' || string_agg(DISTINCT v.word, '|') || ') ' FROM midi.vocabulary v WHERE strpos(v.word, ' ') > 0
+$$;
+COMMENT ON FUNCTION midi.vocabulary_phrases() IS 'Regular expression matching any multi-word vocabulary phrase in a normalised name';
 
 /* filename_facts: musical facts a file name states, each kept apart so analysis can compare sources.
    bpm: "124bpm", "124_BPM", "BPM 124", "87.5bpm", or the only number in the name when it has 2-3 digits
@@ -32,8 +39,8 @@ COMMENT ON FUNCTION midi.vocabulary_pattern() IS
    Import runs this once per new file, so it is a set-returning SQL function the planner inlines, and it
    finds tokens with non-capturing expressions (PostgreSQL's fast path) before taking the short match
    apart; OFFSET 0 keeps each step a separate node so no expression is computed twice. The vocabulary
-   test pattern may be passed in (import_merge builds it once per chunk). */
-CREATE OR REPLACE FUNCTION midi.filename_facts(name text, vocabulary_any text DEFAULT NULL)
+   map and phrase pattern may be passed in (import_merge builds them once per chunk). */
+CREATE OR REPLACE FUNCTION midi.filename_facts(name text, vocabulary jsonb DEFAULT NULL, phrases text DEFAULT NULL)
 RETURNS TABLE (bpm numeric, key midi.musical_key, genres text[], structure text[])
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT b.bpm, kk.key, coalesce(v.genres, '{}'), coalesce(v.structure, '{}')
@@ -63,15 +70,21 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            SELECT ' ' || lower(regexp_replace(regexp_replace(replace(x.base, '&', ' and '), '([a-z]{2})([A-Z])', '\1 \2', 'g'),
                                               '[\s_.()\[\]{},+~=-]+', ' ', 'g'))
                   || CASE WHEN strpos(lower(x.base), 'r&b') > 0 THEN ' r&b ' ELSE ' ' END AS words OFFSET 0) w
+     CROSS JOIN LATERAL (
+           SELECT string_to_array(btrim(w.words), ' ') AS tokens,
+                  coalesce(vocabulary, midi.vocabulary_map()) AS vmap,
+                  coalesce(phrases, midi.vocabulary_phrases()) AS phrase_re OFFSET 0) tk
       LEFT JOIN LATERAL (
-           -- one cheap non-capturing test first: most names hold no vocabulary word at all
-           SELECT array_agg(DISTINCT vo.label ORDER BY vo.label) FILTER (WHERE vo.kind = 'genre') AS genres,
-                  array_agg(DISTINCT vo.label ORDER BY vo.label) FILTER (WHERE vo.kind = 'structure') AS structure
-             FROM midi.vocabulary vo
-            WHERE w.words ~ coalesce(vocabulary_any, midi.vocabulary_pattern())
-              AND strpos(w.words, ' ' || vo.word || ' ') > 0) v ON true
+           -- two cheap gates first (most names hold no vocabulary word), then a lookup per word
+           SELECT array_agg(DISTINCT substr(l, 7) ORDER BY substr(l, 7)) FILTER (WHERE l LIKE 'genre:%') AS genres,
+                  array_agg(DISTINCT substr(l, 11) ORDER BY substr(l, 11)) FILTER (WHERE l LIKE 'structure:%') AS structure
+             FROM (SELECT tk.vmap ->> t AS l FROM unnest(tk.tokens) t WHERE tk.vmap ? t
+                   UNION ALL
+                   SELECT e.value FROM jsonb_each_text(tk.vmap) e
+                    WHERE w.words ~ tk.phrase_re AND strpos(e.key, ' ') > 0 AND strpos(w.words, ' ' || e.key || ' ') > 0) x
+            WHERE tk.vmap ?| tk.tokens OR w.words ~ tk.phrase_re) v ON true
 $$;
-COMMENT ON FUNCTION midi.filename_facts(text, text) IS
+COMMENT ON FUNCTION midi.filename_facts(text, jsonb, text) IS
     'BPM, key, genre words and structure words stated by a file name (one row; NULL / {} when absent)';
 
 /* parse_filename: filename_facts as one record, for use in expressions: (midi.parse_filename(n)).key */
@@ -153,7 +166,8 @@ DECLARE
     v_err integer;
     v_new integer;
     v_bytes bigint;
-    v_vocab_any text := midi.vocabulary_pattern();
+    v_vocab jsonb := midi.vocabulary_map();
+    v_phrases text := midi.vocabulary_phrases();
 BEGIN
     SELECT count(*) FILTER (WHERE s.error_class IS NULL), count(*) FILTER (WHERE s.error_class IS NOT NULL),
            coalesce(sum(s.file_size_bytes), 0)
@@ -186,7 +200,7 @@ BEGIN
                midi.name_vector(c.fname) || fo.place_vector
           FROM candidates c
                JOIN folders fo ON fo.dir = left(c.rel, length(c.rel) - length(c.fname))
-               CROSS JOIN LATERAL midi.filename_facts(c.fname, v_vocab_any) pf
+               CROSS JOIN LATERAL midi.filename_facts(c.fname, v_vocab, v_phrases) pf
          ORDER BY c.content_hash
         ON CONFLICT (content_hash) DO NOTHING
         RETURNING 1
@@ -210,9 +224,12 @@ BEGIN
          WHERE s.error_class IS NULL
          ORDER BY s.content_hash, s.path
     ), moved AS (
-        SELECT f.id, fi.path, fi.fname, left(fi.rel, length(fi.rel) - length(fi.fname)) AS dir
-          FROM firsts fi JOIN midi.files f ON f.content_hash = fi.content_hash
-         WHERE fi.path < f.filepath
+        -- a unique-key probe per content, whatever the planner believes about the size of files
+        SELECT fi.id, fi.path, fi.fname, left(fi.rel, length(fi.rel) - length(fi.fname)) AS dir
+          FROM (SELECT fs.*, (SELECT f.id FROM midi.files f
+                               WHERE f.content_hash = fs.content_hash AND f.filepath > fs.path) AS id
+                  FROM firsts fs) fi
+         WHERE fi.id IS NOT NULL
     )
     UPDATE midi.files f
        SET filepath = mv.path, filename = mv.fname, original_filename = mv.fname,
@@ -220,7 +237,7 @@ BEGIN
            filename_bpm = ff.bpm, filename_key = ff.key, filename_genres = ff.genres, filename_structure = ff.structure
       FROM moved mv
            CROSS JOIN LATERAL midi.parse_folder(mv.dir) pf
-           CROSS JOIN LATERAL midi.filename_facts(mv.fname, v_vocab_any) ff
+           CROSS JOIN LATERAL midi.filename_facts(mv.fname, v_vocab, v_phrases) ff
      WHERE f.id = mv.id;
 
     IF v_ok > 0 AND EXISTS (SELECT 1 FROM midi.import_errors) THEN

@@ -34,7 +34,7 @@ CREATE TABLE midi.files (
     folder_tags             text[] NOT NULL DEFAULT '{}',
     search_vector           tsvector,
     parent_file_id          bigint REFERENCES midi.files (id) ON DELETE SET NULL,
-    import_batch_id         bigint REFERENCES midi.import_batches (id) ON DELETE SET NULL,
+    import_batch_id         bigint,  -- provenance only: no foreign key, whose per-row check import would pay
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now(),
     analyzed_at             timestamptz,
@@ -67,7 +67,7 @@ CREATE TABLE midi.file_paths (
     path             text COLLATE "C" NOT NULL,
     path_bytes       bytea,
     file_id          bigint NOT NULL REFERENCES midi.files (id) ON DELETE CASCADE,
-    import_batch_id  bigint REFERENCES midi.import_batches (id) ON DELETE SET NULL,
+    import_batch_id  bigint,  -- the batch that first saw this path (provenance, no foreign key)
     first_seen       timestamptz NOT NULL DEFAULT now(),
     last_seen        timestamptz NOT NULL DEFAULT now(),
     missing_since    timestamptz,
