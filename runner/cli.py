@@ -16,6 +16,7 @@ import click
 import psycopg
 
 from runner import __version__, connect, schema
+from runner.queries import queries
 
 
 class Fatal(click.ClickException):
@@ -248,16 +249,39 @@ def bench_import(ctx: click.Context, n_files: int, runs: int, seed: int, baselin
 
 
 @cli.command("demo")
+@click.option("--files", "n_files", type=click.IntRange(min=100), default=5_000, show_default=True,
+              help="Size of the generated demo library.")
 @click.pass_context
 @fatal_errors
-def demo(ctx: click.Context) -> None:
-    """Set up the database (embedded unless a DSN is configured) and show what is there."""
+def demo(ctx: click.Context, n_files: int) -> None:
+    """Set up the database (embedded unless a DSN is configured), generate a sample-pack library,
+    import it, and show what the catalog now answers."""
+    from runner import importer
+    from runner.bench import library
+    from runner.corpus import default_cache_dir
+    from runner.progress import Progress
+
     t = target(ctx)
     click.echo(f"database: {t.describe()}", err=True)
     dsn = dsn_of(ctx)
     applied = schema.migrate(dsn)
     click.echo(f"migrations applied now: {', '.join(applied) or 'none (already up to date)'}", err=True)
-    emit([{"migration": s.id, "applied": s.applied} for s in schema.status(dsn)], False)
+    click.echo(f"generating a {n_files:,}-file sample-pack library (cached) ...", err=True)
+    lib = library.generate(default_cache_dir() / "libs", n_files, seed=42)
+    click.echo(f"importing {lib} ...", err=True)
+    bar = Progress("import")
+    result = importer.run_import(dsn, [lib], progress=bar.update)
+    bar.close()
+    click.echo("\n== import", err=True)
+    emit(importer.result_dict(result), False)
+    with connect.connect(t) as conn:
+        for title, name in (("manufacturers", "demo_manufacturers"),
+                            ("what file names say: keys", "demo_filename_keys"),
+                            ("a question: C-minor bass loops, 120-128 BPM by their names", "demo_question")):
+            click.echo(f"\n== {title}", err=True)
+            cur = conn.execute(queries[name])
+            cols = [c.name for c in cur.description]
+            emit([dict(zip(cols, row, strict=True)) for row in cur.fetchall()], False)
 
 
 def main(argv: Iterable[str] | None = None) -> None:

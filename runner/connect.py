@@ -48,6 +48,8 @@ class Target:
 
     def describe(self) -> str:
         """A one-line description with any password masked."""
+        if self.source == "embedded":
+            return f"embedded server in {home_dir() / 'pgdata'}"
         try:
             params = conninfo.conninfo_to_dict(self.dsn)
         except psycopg.ProgrammingError:

@@ -24,3 +24,17 @@ ANALYZE midi.files, midi.file_paths
 
 -- name: import_async_commit  chunk commits of an (idempotent, resumable) import need not wait for the WAL flush
 SET LOCAL synchronous_commit = off
+
+-- name: demo_manufacturers  the biggest manufacturers in the catalog
+SELECT manufacturer, count(*) AS files, count(DISTINCT collection_name) AS collections
+FROM midi.files WHERE manufacturer IS NOT NULL GROUP BY manufacturer ORDER BY files DESC, manufacturer LIMIT 5
+
+-- name: demo_filename_keys  keys stated by file names
+SELECT filename_key::text AS key, count(*) AS files FROM midi.files
+WHERE filename_key IS NOT NULL GROUP BY filename_key ORDER BY files DESC LIMIT 6
+
+-- name: demo_question  C-minor bass loops between 120 and 128 BPM, by what their names say
+SELECT filename, manufacturer, filename_bpm AS bpm, filename_key::text AS key FROM midi.files
+WHERE filename_key = 'Cm' AND filename_bpm BETWEEN 120 AND 128
+  AND search_vector @@ to_tsquery('midi.names', 'bass')
+ORDER BY filename LIMIT 5
