@@ -99,6 +99,7 @@ def messy_tree(tmp_path: Path, real: Path) -> Path:
     os.makedirs(os.fsencode(odd) + b"/latin1-\xe9", exist_ok=True)
     with open(os.fsencode(odd) + b"/latin1-\xe9/caf\xe9.mid", "wb") as f:
         f.write(good + b"latin1")
+    (root / "Vendor" / "dangling.mid").symlink_to(root / "Vendor" / "deleted-before-read.mid")
     (root / "Vendor" / "audio.wav").write_bytes(b"RIFF....WAVE")
     (root / "Vendor" / "notes.txt").write_text("hello")
     return root
@@ -121,6 +122,7 @@ def test_every_file_is_accounted_for(dsn: str, messy_tree: Path) -> None:
     assert classes["flipped_header.mid"] in ("not_midi", "bad_header", "truncated_header")
     assert any(c == "archive_bomb" for c in classes.values()), classes
     assert any(c == "bad_archive" for c in classes.values()), classes
+    assert classes["dangling.mid"] in ("vanished", "unreadable")  # a file gone between scan and read
     assert batch == ("done", on_disk, errors, result.other_files)
 
 
@@ -244,3 +246,28 @@ def test_two_overlapping_imports_at_once_never_duplicate(dsn: str, generated: Pa
     assert paths + errors == midi_named_on_disk(generated)
     distinct = len({t.duplicate_of or t.path for t in library.truth(generated) if t.kind == "midi"})
     assert files == distinct
+
+
+def test_progress_bar_on_a_terminal(dsn: str, messy_tree: Path) -> None:
+    """With stderr on a terminal the import draws files, files/s and errors; data stays on stdout."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "runner.cli", "--dsn", dsn, "import", "--json", str(messy_tree)],
+                            stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    out, _ = proc.communicate(timeout=300)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert json.loads(out)["files_seen"] > 0
+    text = drawn.decode()
+    assert "import:" in text and "files/s" in text and "errors" in text, text
