@@ -102,6 +102,20 @@ def dsn_of(ctx: click.Context) -> str:
     return connect.target_dsn(t)
 
 
+def catalog_dsn(ctx: click.Context) -> str:
+    """Like dsn_of, for commands that need the midi schema: the embedded database is migrated on first
+    use; any other database must have been migrated by its owner (a clear error says how)."""
+    t = target(ctx)
+    with connect.connect(t) as conn:
+        present = conn.execute(queries["schema_exists"]).fetchone()[0]
+    dsn = connect.target_dsn(t)
+    if not present:
+        if t.source != "embedded":
+            raise Fatal(f"{t.describe()} has no midicenter schema yet; run: midicenter db migrate")
+        schema.migrate(dsn)
+    return dsn
+
+
 # --------------------------------------------------------------------------------------------- db
 
 
@@ -211,7 +225,7 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json:
     from runner import importer
     from runner.progress import Progress
 
-    dsn = dsn_of(ctx)
+    dsn = catalog_dsn(ctx)
     bar = Progress("import")
     result = importer.run_import(dsn, paths, prune=prune, progress=bar.update)
     bar.close()

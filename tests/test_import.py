@@ -271,3 +271,10 @@ def test_progress_bar_on_a_terminal(dsn: str, messy_tree: Path) -> None:
     assert json.loads(out)["files_seen"] > 0
     text = drawn.decode()
     assert "import:" in text and "files/s" in text and "errors" in text, text
+
+
+def test_unmigrated_database_gets_a_clear_error(server_dsn, messy_tree: Path) -> None:
+    proc = run_cli(server_dsn(), "import", str(messy_tree))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.strip().endswith("has no midicenter schema yet; run: midicenter db migrate"), err
