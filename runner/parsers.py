@@ -120,6 +120,17 @@ class Score:
         return tracks[self.note_part] if len(self.parts) else np.zeros(0, np.int32)
 
 
+
+def _vlq(data: bytes, i: int) -> tuple[int, int]:
+    """A MIDI variable-length quantity at data[i]: (value, index after it). IndexError past the end."""
+    value = 0
+    while True:
+        b = data[i]
+        i += 1
+        value = (value << 7) | (b & 0x7F)
+        if b < 0x80:
+            return value, i
+
 def parse(data: bytes, *, suspect: bool = False) -> Score:
     """Parse MIDI bytes: symusic first, mido when symusic raises or `suspect` is set.
 
@@ -228,27 +239,14 @@ def _scan_track_headers(smf: bytes, pos: int) -> _Headers:
                 tick = 0
                 running = 0
                 for _ in range(_MAX_HEADER_EVENTS):
-                    delta = 0
-                    while True:
-                        b = smf[i]
-                        i += 1
-                        delta = (delta << 7) | (b & 0x7F)
-                        if b < 0x80:
-                            break
+                    delta, i = _vlq(smf, i)
                     tick += delta
                     if i >= end:
                         break
                     status = smf[i]
                     if status == 0xFF:
                         kind = smf[i + 1]
-                        i += 2
-                        size = 0
-                        while True:
-                            b = smf[i]
-                            i += 1
-                            size = (size << 7) | (b & 0x7F)
-                            if b < 0x80:
-                                break
+                        size, i = _vlq(smf, i + 2)
                         if kind == 0x2F:
                             break
                         if 2 <= kind <= 4:
@@ -259,14 +257,7 @@ def _scan_track_headers(smf: bytes, pos: int) -> _Headers:
                                 (instruments if kind == 4 else copyrights).append(text)
                         i += size
                     elif status in (0xF0, 0xF7):
-                        i += 1
-                        size = 0
-                        while True:
-                            b = smf[i]
-                            i += 1
-                            size = (size << 7) | (b & 0x7F)
-                            if b < 0x80:
-                                break
+                        size, i = _vlq(smf, i + 1)
                         i += size
                     else:
                         if status & 0x80:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -22,21 +21,11 @@ from runner.features import (
     key_from_signature,
 )
 from runner.parsers import parse
+from tests.midi_build import build
 
 M = mido.Message
 X = mido.MetaMessage
 
-
-def build(tracks: list[list], tpq: int = 480) -> bytes:
-    """A standard MIDI file written by mido from lists of messages (delta times in `time`)."""
-    mid = mido.MidiFile(ticks_per_beat=tpq)
-    for msgs in tracks:
-        track = mido.MidiTrack()
-        track.extend(msgs)
-        mid.tracks.append(track)
-    buf = io.BytesIO()
-    mid.save(file=buf)
-    return buf.getvalue()
 
 
 def line(

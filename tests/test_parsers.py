@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import struct
 
 import mido
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 from runner.parsers import ERROR_CLASSES, ParseError, Score, _scan_track_headers, parse
+from tests.midi_build import build
 
 
 def vlq(value: int) -> bytes:
@@ -31,17 +31,6 @@ def smf(tracks: list[bytes], tpq: int = 480, fmt: int = 1, end_of_track: bool = 
         out += b"MTrk" + struct.pack(">I", len(body)) + body
     return out
 
-
-def build(tracks: list[list], tpq: int = 480) -> bytes:
-    """A standard MIDI file written by mido from lists of messages (delta times in `time`)."""
-    mid = mido.MidiFile(ticks_per_beat=tpq)
-    for msgs in tracks:
-        track = mido.MidiTrack()
-        track.extend(msgs)
-        mid.tracks.append(track)
-    buf = io.BytesIO()
-    mid.save(file=buf)
-    return buf.getvalue()
 
 
 M = mido.Message
