@@ -232,6 +232,41 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json:
     emit(importer.result_dict(result), as_json)
 
 
+# ---------------------------------------------------------------------------------------- analyze
+
+
+@cli.command("analyze")
+@click.option("--reanalyze", is_flag=True, help="Analyze every file again, also those already up to date.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Analyze at most this many files.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parsing processes (default: one per core).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Files claimed and applied per transaction.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+@fatal_errors
+def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers: int | None, batch_size: int,
+                as_json: bool) -> None:
+    """Parse every file that needs analysis and store its musical facts, key, category and tags.
+
+    Files never analyzed, or analyzed by an older analyzer, are claimed in batches that several
+    `midicenter analyze` processes share without overlap. Files that cannot be analyzed are listed in
+    midi.analysis_errors with a stable class; the run goes on and exits 0.
+    """
+    from runner import analyzer
+    from runner.progress import Progress
+
+    dsn = catalog_dsn(ctx)
+    bar = Progress("analyze")
+    result = analyzer.run_analysis(dsn, workers=workers, limit=limit, reanalyze=reanalyze, batch_files=batch_size,
+                                   progress=bar.update)
+    bar.close()
+    data = analyzer.result_dict(result)
+    if not as_json:
+        data["error_classes"] = ", ".join(f"{k}={v}" for k, v in data["error_classes"].items()) or "-"
+    emit(data, as_json)
+
+
 # ------------------------------------------------------------------------------------------ bench
 
 
@@ -257,6 +292,378 @@ def bench_import(ctx: click.Context, n_files: int, runs: int, seed: int, baselin
     result = importbench.run(dsn_of(ctx), files=n_files, runs=runs, seed=seed, baseline_files=baseline_files,
                              log=lambda s: click.echo(s, err=True))
     emit(result, as_json)
+
+
+@bench.command("search")
+@click.option("--files", "n_files", type=click.IntRange(min=1000), default=100_000, show_default=True,
+              help="Files to fill the fresh database with (in SQL, realistic skew).")
+@click.option("--repeat", type=click.IntRange(min=10), default=200, show_default=True,
+              help="Queries per shape and run, random parameters.")
+@click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Timing runs; the median of their percentiles is reported.")
+@click.option("--clients", type=click.IntRange(min=1), default=10, show_default=True, help="pgbench clients.")
+@click.option("--seconds", type=click.IntRange(min=1), default=10, show_default=True, help="pgbench duration.")
+@click.option("--no-seed-concurrency", is_flag=True, help="Skip the pgbench run of the seed query.")
+@click.option("--keep", is_flag=True, help="Keep the filled database (its name is logged).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def bench_search(ctx: click.Context, n_files: int, repeat: int, runs: int, clients: int, seconds: int,
+                 no_seed_concurrency: bool, keep: bool, as_json: bool) -> None:
+    """Fill a fresh database with N files; time every search shape, the seed query and 10 clients."""
+    from runner.bench import search as search_bench
+
+    result = search_bench.run(dsn_of(ctx), files=n_files, repeat=repeat, runs=runs, clients=clients,
+                              seconds=seconds, seed_concurrency=not no_seed_concurrency, keep=keep,
+                              log=lambda s: click.echo(s, err=True))
+    if as_json:
+        emit(result, True)
+    else:
+        click.echo(search_bench.format_table(result))
+
+
+@bench.command("analyze")
+@click.option("--files", "n_files", type=click.IntRange(min=100), default=100_000, show_default=True,
+              help="Size of the generated library (generated once, cached).")
+@click.option("--real-songs", type=click.IntRange(min=10), default=3000, show_default=True,
+              help="ABC folk songs rendered by abc2midi, added to the Debian real corpus.")
+@click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Runs; the median is reported.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Parsing processes of the analyzer, and of the pretty_midi and symusic comparisons.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Library generator seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def bench_analyze(ctx: click.Context, n_files: int, real_songs: int, runs: int, workers: int, seed: int,
+                  as_json: bool) -> None:
+    """Analyze fresh copies of a generated library and of real songs; accuracy, pretty_midi and symusic rates."""
+    from runner.bench import analyzebench
+
+    result = analyzebench.run(dsn_of(ctx), files=n_files, runs=runs, seed=seed, real_songs=real_songs,
+                              workers=workers, log=lambda s: click.echo(s, err=True))
+    emit(result, as_json)
+
+
+# ---------------------------------------------------------------------------------------- profile
+
+
+def _client_levels(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(x) for x in value.split(",") if x.strip())
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of client counts, e.g. 10,50,100") from None
+    if not levels or any(n < 1 or n > 1000 for n in levels):
+        raise click.BadParameter("each client count must be between 1 and 1000")
+    return levels
+
+
+@cli.command("profile")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (schema: runner/profile.schema.json).")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to this file instead of stdout.")
+@click.option("--load-test", is_flag=True, help="Also run concurrent clients on the search mix (local servers only).")
+@click.option("--load-seconds", type=click.FloatRange(min=0.1, max=600), default=5.0, show_default=True,
+              help="How long each load level runs.")
+@click.option("--load-clients", default="10,50,100", show_default=True, callback=_client_levels,
+              help="Client counts of the load levels.")
+@click.pass_context
+@fatal_errors
+def profile_cmd(ctx: click.Context, as_json: bool, output: str | None, load_test: bool, load_seconds: float,
+                load_clients: tuple[int, ...]) -> None:
+    """Health report of the database, read only: statistics, the API calls explained, index problems,
+    top statements, connections, settings for this machine, and (with --load-test) throughput."""
+    from pathlib import Path
+
+    from runner import profile, profile_markdown
+
+    t = target(ctx)
+    report = profile.run(dsn_of(ctx), load_test=load_test, load_seconds=load_seconds, load_clients=load_clients,
+                         target=t.describe(), log=lambda s: click.echo(s, err=True))
+    text = json.dumps(report, indent=2) + "\n" if as_json else profile_markdown.render(report)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"profile: report written to {output} (health {report['summary']['health_score']}/100)", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+# ----------------------------------------------------------------------------------------- search
+
+MUSICAL_KEYS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
+                "Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "Abm", "Am", "Bbm", "Bm")
+CATEGORIES = ("drums", "kick", "snare", "hats", "cymbals", "percussion", "bass", "chords", "pad", "lead", "melody",
+              "arp", "pluck", "keys", "piano", "organ", "guitar", "strings", "brass", "woodwind", "synth", "fx",
+              "vocal", "full_mix", "unknown")
+SORTS = ("relevance", "newest", "bpm", "name", "duration")
+_KEY = click.Choice(MUSICAL_KEYS)
+
+# (option decorator, midi.search argument it feeds); one list so search, facets and saved searches agree
+_FILTERS: list[tuple[Callable, str]] = [
+    (click.option("--bpm-min", type=float, help="Tempo at least."), "bpm_min"),
+    (click.option("--bpm-max", type=float, help="Tempo at most."), "bpm_max"),
+    (click.option("--halfdouble", "bpm_halfdouble", is_flag=True, help="Also half and double tempo."), "bpm_halfdouble"),
+    (click.option("--key", "keys", type=_KEY, multiple=True, help="Any of these keys (repeat)."), "keys"),
+    (click.option("--compatible-key", type=_KEY, help="Keys that mix with this one (same, relative, fifths)."),
+     "compatible_key"),
+    (click.option("--manufacturer", multiple=True, help="Any of these manufacturers (repeat)."), "manufacturer"),
+    (click.option("--collection", multiple=True, help="Any of these collections (repeat)."), "collection"),
+    (click.option("--category", "categories", type=click.Choice(CATEGORIES), multiple=True,
+                  help="Any of these categories (repeat)."), "categories"),
+    (click.option("--tag", "tags_all", multiple=True, help="Has all of these tags (repeat)."), "tags_all"),
+    (click.option("--any-tag", "tags_any", multiple=True, help="Has any of these tags (repeat)."), "tags_any"),
+    (click.option("--time-signature", help="Meter, like 4/4 or 6/8."), "time_signature"),
+    (click.option("--duration-min", type=float, help="Seconds, at least."), "duration_min"),
+    (click.option("--duration-max", type=float, help="Seconds, at most."), "duration_max"),
+    (click.option("--notes-min", type=int, help="Notes, at least."), "notes_min"),
+    (click.option("--notes-max", type=int, help="Notes, at most."), "notes_max"),
+    (click.option("--percussive/--melodic", "percussive", default=None, help="Drum parts only, or none."), "percussive"),
+    (click.option("--favorites", "favorites_only", is_flag=True, help="Favorites only."), "favorites_only"),
+    (click.option("--min-rating", type=click.IntRange(1, 5), help="Rated at least this many stars."), "min_rating"),
+    (click.option("--fuzzy", is_flag=True, help="Match the words against file names by similarity (typos)."), "fuzzy"),
+]
+_FILTER_NAMES = ["q"] + [name for _, name in _FILTERS]
+
+
+def search_filters(fn: Callable) -> Callable:
+    """Add a QUERY argument and one option per midi.search filter."""
+    for option, _ in reversed(_FILTERS):
+        fn = option(fn)
+    return click.argument("query", nargs=-1)(fn)
+
+
+def _filter_params(kw: dict[str, Any]) -> dict[str, Any]:
+    """Pop the filter options out of a command's kwargs as midi.search arguments (None when not given)."""
+    params: dict[str, Any] = {"q": " ".join(kw.pop("query", ())) or None}
+    for _, name in _FILTERS:
+        v = kw.pop(name)
+        params[name] = (list(v) or None) if isinstance(v, tuple) else v
+    params["bpm_halfdouble"] = bool(params["bpm_halfdouble"])
+    params["favorites_only"] = bool(params["favorites_only"])
+    params["fuzzy"] = bool(params["fuzzy"])
+    return params
+
+
+def _rows(ctx: click.Context, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run one named query (a call of a midi.* function) and return its rows as dicts; writes commit."""
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(catalog_dsn(ctx), row_factory=dict_row) as conn:
+        return conn.execute(queries[name], params).fetchall()
+
+
+def _emit_page(rows: list[dict[str, Any]], lim: int, as_json: bool) -> None:
+    """A page of search results, and the cursor of the next page when this one is full."""
+    after = rows[-1]["cursor"] if rows and len(rows) >= lim else None
+    if as_json:
+        emit({"results": rows, "after": after}, True)
+        return
+    table = [dict(r, fav="*" if r["is_favorite"] else "") for r in rows]
+    emit(table, False, columns=["id", "filename", "bpm", "key", "category", "manufacturer", "fav", "rank"])
+    if after:
+        click.echo(f"next page: --after '{after}'", err=True)
+
+
+@cli.command("search")
+@search_filters
+@click.option("--sort", type=click.Choice(SORTS), help="Order (default: relevance with words, else newest).")
+@click.option("--limit", "lim", type=click.IntRange(1, 500), default=50, show_default=True, help="Page size.")
+@click.option("--after", help="Cursor printed with the previous page.")
+@click.option("--count", "count_only", is_flag=True, help="Print how many files match instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def search_cmd(ctx: click.Context, sort: str | None, lim: int, after: str | None, count_only: bool, as_json: bool,
+               **kw: Any) -> None:
+    """Search the library: words of QUERY (web-search syntax: "phrase", -not, or) and any filters."""
+    params = _filter_params(kw)
+    if count_only:
+        emit(_rows(ctx, "search_count", params)[0], as_json)
+        return
+    _emit_page(_rows(ctx, "search", {**params, "sort": sort, "lim": lim, "after": after}), lim, as_json)
+
+
+@cli.command("show")
+@click.argument("file_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def show_cmd(ctx: click.Context, file_id: int, as_json: bool) -> None:
+    """Everything about one file: metadata, category, tags, instruments, rating and all its paths."""
+    rows = _rows(ctx, "file_details", {"id": file_id})
+    if not rows:
+        raise Fatal(f"no file with id {file_id}")
+    emit(rows[0], as_json)
+
+
+@cli.command("facets")
+@search_filters
+@click.option("--limit", "facet_limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Values per facet.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def facets_cmd(ctx: click.Context, facet_limit: int, as_json: bool, **kw: Any) -> None:
+    """Counts per manufacturer, collection, key, category, BPM bucket and tag under the filters."""
+    emit(_rows(ctx, "facets", {**_filter_params(kw), "facet_limit": facet_limit}), as_json)
+
+
+@cli.group("fav")
+def fav() -> None:
+    """Favorites."""
+
+
+def _fav(name: str, key: str) -> Callable:
+    @click.argument("file_id", type=int)
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_context
+    @fatal_errors
+    def command(ctx: click.Context, file_id: int, as_json: bool) -> None:
+        emit({"file": file_id, key: _rows(ctx, name, {"id": file_id})[0][key]}, as_json)
+
+    return command
+
+
+fav.command("add", help="Mark a file as favorite (changed: false if it was one).")(_fav("favorite_add", "changed"))
+fav.command("remove", help="Unmark a favorite (changed: false if it was not one).")(_fav("favorite_remove", "changed"))
+fav.command("toggle", help="Flip a file's favorite mark; prints the new state.")(_fav("favorite_toggle", "favorite"))
+
+
+@fav.command("list")
+@click.option("--limit", "lim", type=click.IntRange(1, 500), default=50, show_default=True, help="Page size.")
+@click.option("--after", help="Cursor printed with the previous page.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def fav_list(ctx: click.Context, lim: int, after: str | None, as_json: bool) -> None:
+    """The favorites, newest first."""
+    params = {name: None for name in _FILTER_NAMES} | {"bpm_halfdouble": False, "favorites_only": True, "fuzzy": False}
+    _emit_page(_rows(ctx, "search", {**params, "sort": "newest", "lim": lim, "after": after}), lim, as_json)
+
+
+@cli.command("rate")
+@click.argument("file_id", type=int)
+@click.argument("stars", type=click.IntRange(0, 5))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def rate_cmd(ctx: click.Context, file_id: int, stars: int, as_json: bool) -> None:
+    """Rate a file 1..5 stars (0 clears the rating)."""
+    emit({"file": file_id, "rating": _rows(ctx, "rate", {"id": file_id, "stars": stars})[0]["rating"]}, as_json)
+
+
+@cli.group("tag")
+def tag() -> None:
+    """Tags: add, remove, rename, merge, list."""
+
+
+@tag.command("add")
+@click.argument("file_id", type=int)
+@click.argument("names", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def tag_add(ctx: click.Context, file_id: int, names: tuple[str, ...], as_json: bool) -> None:
+    """Attach tags to a file (tags are created as needed)."""
+    emit({"file": file_id, "added": _rows(ctx, "tag", {"id": file_id, "names": list(names)})[0]["added"]}, as_json)
+
+
+@tag.command("remove")
+@click.argument("file_id", type=int)
+@click.argument("names", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def tag_remove(ctx: click.Context, file_id: int, names: tuple[str, ...], as_json: bool) -> None:
+    """Detach tags from a file."""
+    emit({"file": file_id, "removed": _rows(ctx, "untag", {"id": file_id, "names": list(names)})[0]["removed"]}, as_json)
+
+
+@tag.command("rename")
+@click.argument("old")
+@click.argument("new")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def tag_rename(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
+    """Rename a tag everywhere."""
+    emit({"renamed": old, "to": new, "tag_id": _rows(ctx, "tag_rename", {"old": old, "new": new})[0]["tag_id"]}, as_json)
+
+
+@tag.command("merge")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--into", "target", required=True, help="The tag that remains.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def tag_merge(ctx: click.Context, sources: tuple[str, ...], target: str, as_json: bool) -> None:
+    """Merge SOURCES into one tag; the source tags are deleted."""
+    files = _rows(ctx, "tag_merge", {"sources": list(sources), "target": target})[0]["files"]
+    emit({"merged": list(sources), "into": target, "files": files}, as_json)
+
+
+@tag.command("list")
+@click.option("--file", "file_id", type=int, help="Tags of this file (default: every tag with its count).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def tag_list(ctx: click.Context, file_id: int | None, as_json: bool) -> None:
+    """List tags."""
+    rows = _rows(ctx, "tag_list", {"id": file_id})
+    emit(rows, as_json, columns=None if as_json else (["tag", "source"] if file_id else ["tag", "files"]))
+
+
+@cli.group("saved")
+def saved() -> None:
+    """Saved searches: save, run, list, delete."""
+
+
+@saved.command("save")
+@click.argument("name")
+@search_filters
+@click.option("--sort", type=click.Choice(SORTS), help="Order to run it in.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def saved_save(ctx: click.Context, name: str, sort: str | None, as_json: bool, **kw: Any) -> None:
+    """Save the given filters under NAME (replacing a search of that name)."""
+    filters = {k: v for k, v in _filter_params(kw).items() if v not in (None, False)}
+    if sort:
+        filters["sort"] = sort
+    sid = _rows(ctx, "saved_search_save", {"name": name, "filters": json.dumps(filters)})[0]["id"]
+    emit({"saved": name, "id": sid, "filters": filters}, as_json)
+
+
+@saved.command("run")
+@click.argument("name")
+@click.option("--limit", "lim", type=click.IntRange(1, 500), default=50, show_default=True, help="Page size.")
+@click.option("--after", help="Cursor printed with the previous page.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def saved_run(ctx: click.Context, name: str, lim: int, after: str | None, as_json: bool) -> None:
+    """Run a saved search."""
+    _emit_page(_rows(ctx, "saved_search_run", {"name": name, "lim": lim, "after": after}), lim, as_json)
+
+
+@saved.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def saved_list(ctx: click.Context, as_json: bool) -> None:
+    """Every saved search with its filters."""
+    emit(_rows(ctx, "saved_search_list", {}), as_json, columns=None if as_json else ["name", "filters"])
+
+
+@saved.command("delete")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@fatal_errors
+def saved_delete(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Delete a saved search."""
+    if not _rows(ctx, "saved_search_delete", {"name": name})[0]["deleted"]:
+        raise Fatal(f"no saved search named {name}")
+    emit({"deleted": name}, as_json)
 
 
 # ------------------------------------------------------------------------------------------- demo
@@ -288,6 +695,13 @@ def demo(ctx: click.Context, n_files: int) -> None:
     bar.close()
     click.echo("\n== import", err=True)
     emit(importer.result_dict(result), False)
+    from runner import analyzer
+
+    bar = Progress("analyze")
+    analysis = analyzer.run_analysis(dsn, progress=bar.update)
+    bar.close()
+    click.echo("\n== analyze", err=True)
+    emit({k: v for k, v in analyzer.result_dict(analysis).items() if k != "error_classes"}, False)
     with connect.connect(t) as conn:
         for title, name in (("manufacturers", "demo_manufacturers"),
                             ("what file names say: keys", "demo_filename_keys"),

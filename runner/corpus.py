@@ -13,9 +13,11 @@ import gzip
 import io
 import logging
 import os
+import re
 import shutil
 import struct
 import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -24,12 +26,17 @@ from pathlib import Path
 import blake3
 
 __all__ = [
+    "ABC_TRUTH_COLUMNS",
     "CORRUPT_KINDS",
     "PACKAGES",
     "CorpusError",
+    "abc_bpm",
+    "abc_corpus",
+    "abc_key",
     "default_cache_dir",
     "make_corrupt",
     "real_corpus",
+    "read_abc_truth",
     "read_manifest",
     "write_bad_archives",
 ]
@@ -295,3 +302,177 @@ def write_bad_archives(folder: Path, good: bytes, *, bomb_size: int = 4 * 1024 *
     out["bomb"] = folder / "bomb.zip"
     out["bomb"].write_bytes(buf.getvalue())
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Real songs from ABC notation: folk tunes shipped inside music21's wheel, rendered by abc2midi
+# ---------------------------------------------------------------------------------------------------
+
+ABC_WHEEL = "music21"
+"""The PyPI distribution whose wheel carries the ABC tune books (downloaded, never installed)."""
+ABC_TOOL_PACKAGE = "abcmidi"
+"""The Debian package that provides abc2midi."""
+ABC_TRUTH_COLUMNS = ("path", "title", "key", "abc_key", "bpm", "meter")
+ABC_BOOKS = ("ryansMammoth", "oneills1850", "airdsAirs", "miscFolk", "nottingham-dataset", "josquin", "essenFolksong")
+"""Tune collections of the wheel, in the order songs are taken. The fiddle-tune books come first: their K:
+field names the key as players read it. The Essen folksongs' K: gives the final tone without the mode,
+so their key is not recorded as truth."""
+_ABC_NO_KEY_TRUTH = ("essenFolksong",)
+
+_ABC_MODES = {
+    "": False, "maj": False, "major": False, "ion": False, "ionian": False,
+    "m": True, "min": True, "minor": True, "aeo": True, "aeolian": True,
+}
+_ABC_KEY = re.compile(r"^\s*([A-Ga-g])([#b]?)\s*([A-Za-z]*)")
+_ABC_TEMPO = re.compile(r"(\d+)\s*/\s*(\d+)\s*=\s*(\d+(?:\.\d+)?)")
+
+
+def abc_key(field: str) -> str | None:
+    """The canonical key of an ABC K: field ('G', 'Em', 'F#min', 'Bb major'); None for modal or odd keys."""
+    m = _ABC_KEY.match(field)
+    if not m:
+        return None
+    mode = m.group(3).lower()
+    if mode not in _ABC_MODES:
+        return None  # dorian, mixolydian, ... are not one of the 24 keys; HP, none, clef=... are no key
+    pc = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}[m.group(1).lower()]
+    pc = (pc + {"#": 1, "b": -1, "": 0}[m.group(2)]) % 12
+    majors = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+    return majors[pc] + ("m" if _ABC_MODES[mode] else "")
+
+
+def abc_bpm(field: str) -> float | None:
+    """Quarter notes per minute of an ABC Q: field written as 'a/b=N' (what abc2midi writes as tempo)."""
+    m = _ABC_TEMPO.search(field)
+    if not m:
+        return None
+    a, b, n = int(m.group(1)), int(m.group(2)), float(m.group(3))
+    return round(n * 4 * a / b, 2) if a and b else None
+
+
+def _abc_tunes(text: str) -> list[tuple[str, dict[str, str]]]:
+    """(X number, header fields) of every tune in an ABC book; fields are the first of each letter."""
+    tunes = []
+    current: dict[str, str] | None = None
+    number = ""
+    for line in text.splitlines():
+        if line.startswith("X:"):
+            number = line[2:].strip()
+            current = {}
+            tunes.append((number, current))
+        elif current is not None and len(line) > 1 and line[1] == ":" and line[0] in "TKQM":
+            current.setdefault(line[0], line[2:].strip())
+    return tunes
+
+
+def abc_corpus(limit: int = 3000, cache_dir: Path | None = None) -> Path:
+    """Return `cache_dir/abc-<limit>`: up to `limit` real folk songs as MIDI files, with MANIFEST and TRUTH.tsv.
+
+    The ABC tune books inside music21's wheel (`pip download --no-deps music21` into the cache; music21 is
+    not installed) are rendered one tune per file by abc2midi (Debian package `abcmidi`, installed with
+    apt-get when running as root). TRUTH.tsv records what each tune's header states: its key (only for
+    major and minor tunes; modal tunes have none), its tempo when the Q: field gives one, and its meter.
+    Built once; concurrent callers wait on a lock. CorpusError when a tool or the wheel cannot be had.
+    """
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    out = cache / f"abc-{limit}"
+    if (out / "MANIFEST").is_file():
+        return out
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / "abc.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / "MANIFEST").is_file():
+            return out
+        if out.exists():
+            shutil.rmtree(out)
+        tool = _abc2midi()
+        wheel = _abc_wheel(cache / "wheels")
+        with tempfile.TemporaryDirectory(prefix="abc-", dir=cache) as tmp:
+            work = Path(tmp)
+            staged = work / "abc"
+            staged.mkdir()
+            truth = _render_abc(tool, wheel, work, staged, limit)
+            count = _write_manifest(staged, [])
+            if count == 0:
+                raise CorpusError(f"abc2midi produced no MIDI file from {wheel.name}")
+            (staged / "TRUTH.tsv").write_text(
+                "\t".join(ABC_TRUTH_COLUMNS) + "\n" + "".join(truth), encoding="utf-8"
+            )
+            staged.rename(out)
+    return out
+
+
+def read_abc_truth(abc: Path) -> dict[str, dict[str, str | float | None]]:
+    """TRUTH.tsv of an abc corpus as {relative path: {title, key, abc_key, bpm, meter}}."""
+    rows = {}
+    lines = (abc / "TRUTH.tsv").read_text(encoding="utf-8").splitlines()
+    for line in lines[1:]:
+        path, title, key, raw_key, bpm, meter = line.split("\t")
+        rows[path] = {"title": title, "key": key or None, "abc_key": raw_key, "bpm": float(bpm) if bpm else None,
+                      "meter": meter}
+    return rows
+
+
+def _abc2midi() -> str:
+    """The abc2midi executable, installed from Debian when missing and running as root."""
+    found = shutil.which("abc2midi")
+    if found:
+        return found
+    if os.geteuid() == 0:
+        proc = _run(["apt-get", "install", "-y", ABC_TOOL_PACKAGE], Path("/"))
+        if proc.returncode != 0 and _lists_missing():
+            _run(["apt-get", "update"], Path("/"))
+            proc = _run(["apt-get", "install", "-y", ABC_TOOL_PACKAGE], Path("/"))
+        found = shutil.which("abc2midi")
+        if found:
+            return found
+    raise CorpusError(f"abc2midi is missing: install the Debian package {ABC_TOOL_PACKAGE} (apt-get install {ABC_TOOL_PACKAGE})")
+
+
+def _abc_wheel(folder: Path) -> Path:
+    """music21's wheel in `folder`, downloaded with pip (no dependencies, not installed) when missing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    have = sorted(folder.glob(f"{ABC_WHEEL}-*.whl"))
+    if have:
+        return have[-1]
+    proc = _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-d", str(folder),
+                 ABC_WHEEL], folder)
+    have = sorted(folder.glob(f"{ABC_WHEEL}-*.whl"))
+    if not have:
+        raise CorpusError(f"pip download {ABC_WHEEL} failed: {proc.stderr.strip()[-500:]}")
+    return have[-1]
+
+
+def _render_abc(tool: str, wheel: Path, work: Path, staged: Path, limit: int) -> list[str]:
+    """Render the wheel's tune books, book by book in name order, until `limit` MIDI files; TRUTH rows."""
+    truth: list[str] = []
+    with zipfile.ZipFile(wheel) as zf:
+        books = sorted((n for n in zf.namelist() if n.lower().endswith(".abc")),
+                       key=lambda n: (next((i for i, b in enumerate(ABC_BOOKS) if f"/{b}/" in n), len(ABC_BOOKS)), n))
+        for name in books:
+            if len(truth) >= limit:
+                break
+            text = zf.read(name).decode("utf-8", "replace")
+            rel_dir = Path(name).parent.relative_to("music21/corpus") if name.startswith("music21/corpus/") else Path(
+                name).parent
+            stem = Path(name).stem
+            book_dir = work / "render" / rel_dir
+            book_dir.mkdir(parents=True, exist_ok=True)
+            (book_dir / f"{stem}.abc").write_text(text, encoding="utf-8")
+            _run([tool, f"{stem}.abc", "-silent"], book_dir)
+            for number, fields in _abc_tunes(text):
+                if len(truth) >= limit:
+                    break
+                midi = book_dir / f"{stem}{number}.mid"
+                if not midi.is_file() or midi.stat().st_size == 0:
+                    continue
+                rel = rel_dir / f"{stem}_{number}.mid"
+                (staged / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(midi, staged / rel)
+                key = None if rel_dir.parts[:1] == _ABC_NO_KEY_TRUTH[:1] else abc_key(fields.get("K", ""))
+                bpm = abc_bpm(fields.get("Q", ""))
+                clean = {k: v.replace("\t", " ") for k, v in fields.items()}
+                truth.append("\t".join((rel.as_posix(), clean.get("T", ""), key or "", clean.get("K", ""),
+                                        "" if bpm is None else f"{bpm:g}", clean.get("M", ""))) + "\n")
+            shutil.rmtree(book_dir)
+    return truth

@@ -38,3 +38,312 @@ SELECT filename, manufacturer, filename_bpm AS bpm, filename_key::text AS key FR
 WHERE filename_key = 'Cm' AND filename_bpm BETWEEN 120 AND 128
   AND search_vector @@ to_tsquery('midi.names', 'bass')
 ORDER BY filename LIMIT 5
+
+-- name: analysis_now  the server's clock: files analyzed before it are taken again by --reanalyze
+SELECT clock_timestamp()
+
+-- name: analysis_pending  how many files an analysis run would take
+SELECT midi.analysis_pending(%s, %s)
+
+-- name: analysis_next_batch  a fresh batch number for analysis_staging
+SELECT midi.analysis_next_batch()
+
+-- name: analysis_claim  lock the next files needing analysis (keyset after an id, SKIP LOCKED); their paths
+SELECT file_id, paths, paths_bytes, suspect FROM midi.analysis_claim(%s, %s, %s, %s)
+
+-- name: analysis_apply  apply one COPY-staged analysis batch; returns (analyzed, errors)
+SELECT analyzed, errors FROM midi.analysis_apply(%s, %s)
+
+-- name: analysis_finish  end of an analysis run: refresh the facet views
+SELECT midi.analysis_finish()
+
+-- name: analysis_statistics  refresh planner statistics of the child tables an analysis grows (files keeps its size)
+ANALYZE midi.musical_metadata, midi.file_instruments, midi.file_categories, midi.file_tags
+
+-- ---------------------------------------------------------------------------------------------------
+-- midicenter profile (runner/profile.py): read-only health report. Every statement below only reads;
+-- the report runs them inside one READ ONLY transaction.
+
+-- name: profile_session  who and where we are, and proof that the transaction cannot write
+SELECT current_setting('transaction_read_only') AS read_only,
+       current_user::text AS role, current_database()::text AS database,
+       current_setting('server_version') AS server_version,
+       current_setting('server_version_num')::int AS server_version_num,
+       pg_backend_pid() AS pid,
+       coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS superuser,
+       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats,
+       inet_server_addr()::text AS server_addr,
+       EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'midi') AS has_midi_schema
+
+-- name: profile_database  size, cache hits and age of the statistics of the current database
+SELECT pg_database_size(current_database()) AS size_bytes,
+       d.blks_hit, d.blks_read, d.xact_commit, d.xact_rollback, d.deadlocks, d.temp_files, d.temp_bytes,
+       d.stats_reset,
+       (SELECT pg_postmaster_start_time()) AS server_started
+FROM pg_stat_database d
+WHERE d.datname = current_database()
+
+-- name: profile_tables  every user table and materialized view: rows, sizes, dead tuples, (auto)vacuum and analyze
+SELECT s.schemaname::text AS schema, s.relname::text AS name, c.relkind::text AS kind,
+       s.n_live_tup AS live_rows, s.n_dead_tup AS dead_rows, greatest(c.reltuples, -1)::float8 AS planner_rows,
+       s.n_mod_since_analyze AS modified_since_analyze,
+       pg_relation_size(c.oid) AS table_bytes, pg_indexes_size(c.oid) AS index_bytes,
+       pg_total_relation_size(c.oid) AS total_bytes,
+       s.seq_scan, s.seq_tup_read, s.idx_scan, s.n_tup_ins, s.n_tup_upd, s.n_tup_del,
+       io.heap_blks_hit, io.heap_blks_read,
+       s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze,
+       s.vacuum_count, s.autovacuum_count, s.analyze_count, s.autoanalyze_count,
+       CASE WHEN c.relkind = 'm' THEN (SELECT m.ispopulated FROM pg_matviews m
+                                        WHERE m.schemaname = s.schemaname AND m.matviewname = s.relname) END AS populated
+FROM pg_stat_user_tables s
+JOIN pg_class c ON c.oid = s.relid
+LEFT JOIN pg_statio_user_tables io ON io.relid = s.relid
+ORDER BY s.schemaname, pg_total_relation_size(c.oid) DESC, s.relname
+
+-- name: profile_indexes  every user index: size, scans, validity, what it backs, and its key for duplicate checks
+SELECT n.nspname::text AS schema, t.relname::text AS table_name, c.relname::text AS name,
+       am.amname::text AS method, pg_relation_size(c.oid) AS size_bytes,
+       coalesce(s.idx_scan, 0) AS scans, s.idx_tup_read AS tuples_read,
+       io.idx_blks_hit AS blks_hit, io.idx_blks_read AS blks_read,
+       i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid,
+       i.indisready AS is_ready, i.indislive AS is_live,
+       con.conname::text AS constraint_name,
+       pg_get_indexdef(c.oid) AS definition, pg_get_indexdef(c.oid, 1, true) AS leading_column,
+       i.indrelid::bigint AS table_oid, i.indkey::text AS key_columns, i.indclass::text AS key_opclasses,
+       i.indcollation::text AS key_collations, i.indoption::text AS key_options, i.indnkeyatts AS key_count,
+       pg_get_expr(i.indexprs, i.indrelid) AS key_expressions, pg_get_expr(i.indpred, i.indrelid) AS predicate
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_am am ON am.oid = c.relam
+LEFT JOIN pg_stat_all_indexes s ON s.indexrelid = i.indexrelid
+LEFT JOIN pg_statio_all_indexes io ON io.indexrelid = i.indexrelid
+LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+ORDER BY n.nspname, t.relname, c.relname
+
+-- name: profile_foreign_keys  every foreign key of user tables: its table, columns (names and numbers) and target
+SELECT c.conrelid::bigint AS table_oid, c.conrelid::regclass::text AS table_name, c.conname::text AS constraint_name,
+       c.confrelid::regclass::text AS references,
+       array_agg(a.attname::text ORDER BY k.ord) AS columns, array_agg(k.attnum::int ORDER BY k.ord) AS attnums
+FROM pg_constraint c
+JOIN pg_namespace n ON n.oid = c.connamespace
+CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+WHERE c.contype = 'f' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+GROUP BY c.conrelid, c.conname, c.confrelid
+ORDER BY 2, 3
+
+-- name: profile_row_count  exact row count of one small table ({table} is a catalog name, quoted as an identifier)
+SELECT count(*) FROM {table}
+
+-- name: profile_statements_extension  where pg_stat_statements is installed (if at all) and whether it is preloaded (NULL: hidden from this role)
+SELECT (SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+         WHERE e.extname = 'pg_stat_statements') AS schema,
+       EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements') AS available,
+       (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload
+
+-- name: profile_statements_top  pg_stat_statements of this database, top N by {order} ({schema} = the extension's schema)
+SELECT s.queryid, s.calls, s.total_exec_time AS total_ms, s.mean_exec_time AS mean_ms, s.rows,
+       s.shared_blks_hit, s.shared_blks_read, r.rolname::text AS role,
+       left(regexp_replace(s.query, '\s+', ' ', 'g'), %(width)s) AS query
+FROM {schema}.pg_stat_statements s
+LEFT JOIN pg_roles r ON r.oid = s.userid
+WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ORDER BY {order} DESC
+LIMIT %(top)s
+
+-- name: profile_activity  client connections of the whole server by database and state (other roles' sessions show as hidden without pg_read_all_stats)
+SELECT coalesce(datname::text, '') AS database, coalesce(state, 'hidden') AS state, count(*) AS connections,
+       count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting_on_locks
+FROM pg_stat_activity
+WHERE (backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL)) AND pid <> pg_backend_pid()
+GROUP BY 1, 2
+ORDER BY 1, 3 DESC
+
+-- name: profile_long_running  statements running, or transactions open, longer than the given seconds
+SELECT pid, coalesce(datname::text, '') AS database, coalesce(usename::text, '') AS role,
+       coalesce(application_name, '') AS application, state,
+       extract(epoch FROM now() - query_start)::float8 AS query_seconds,
+       extract(epoch FROM now() - xact_start)::float8 AS transaction_seconds,
+       wait_event_type, left(regexp_replace(query, '\s+', ' ', 'g'), 200) AS query
+FROM pg_stat_activity
+WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+  AND ((state = 'active' AND query_start < now() - %(seconds)s * interval '1 second')
+       OR (state LIKE 'idle in transaction%%' AND xact_start < now() - %(seconds)s * interval '1 second'))
+ORDER BY coalesce(xact_start, query_start)
+
+-- name: profile_connection_limits  how many client connections the server allows and how many are in use
+SELECT current_setting('max_connections')::int AS max_connections,
+       current_setting('superuser_reserved_connections')::int AS superuser_reserved,
+       coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
+       (SELECT count(*) FROM pg_stat_activity
+         WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL))::int AS in_use
+
+-- name: profile_settings  the server settings that matter for this workload, with their size in bytes
+SELECT name, current_setting(name) AS value, setting, unit, source, context, pending_restart,
+       CASE WHEN unit IN ('B', 'kB', '8kB', 'MB', '16MB', 'GB', 'TB')
+            THEN setting::numeric * pg_size_bytes(CASE WHEN unit ~ '^[0-9]' THEN unit ELSE '1' || unit END)
+       END::float8 AS bytes
+FROM pg_settings
+WHERE name = ANY (%s)
+ORDER BY name
+
+-- name: profile_functions_present  which of the given midi.* functions exist
+SELECT DISTINCT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'midi' AND p.proname = ANY (%s)
+
+-- name: profile_sample  parameters for the canonical calls, taken from the library itself (newest 20,000 files)
+SELECT coalesce((SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM midi.files ORDER BY id LIMIT 10) s), '{}') AS ids,
+       coalesce((SELECT max(id) FROM midi.files), 0) AS max_id,
+       coalesce((SELECT array_agg(manufacturer ORDER BY n DESC, manufacturer)
+                   FROM (SELECT manufacturer, count(*) AS n
+                           FROM (SELECT manufacturer FROM midi.files ORDER BY id DESC LIMIT 20000) f
+                          WHERE manufacturer IS NOT NULL GROUP BY manufacturer ORDER BY n DESC, manufacturer LIMIT 20) m),
+                '{}') AS makers,
+       coalesce((SELECT array_agg(name ORDER BY id) FROM (SELECT id, name FROM midi.tags ORDER BY id LIMIT 60) t), '{}') AS tags
+
+-- name: profile_words  rare and common file-name words of the newest 20,000 files (parameters for the canonical calls)
+WITH w AS (
+    SELECT x.word, count(DISTINCT f.id) AS ndoc
+      FROM (SELECT id, filename FROM midi.files ORDER BY id DESC LIMIT 20000) f
+     CROSS JOIN LATERAL regexp_split_to_table(lower(midi.name_words(f.filename)), '\s+') AS x(word)
+     WHERE x.word ~ '^[a-z]{4,}$'
+     GROUP BY x.word)
+SELECT coalesce((SELECT array_agg(word ORDER BY word)
+                   FROM (SELECT word FROM w WHERE ndoc <= 2 ORDER BY md5(word) LIMIT 40) r), '{}') AS rare,
+       coalesce((SELECT array_agg(word ORDER BY ndoc DESC, word)
+                   FROM (SELECT word, ndoc FROM w ORDER BY ndoc DESC, word LIMIT 12) c), '{}') AS common
+
+-- name: profile_xact_scans  scans this transaction made so far of every midi relation (index scans of an index, sequential scans of a table)
+SELECT c.relname::text AS name, c.relkind::text AS kind, pg_stat_get_xact_numscans(c.oid) AS scans
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'midi' AND c.relkind IN ('r', 'i', 'm', 'p')
+
+-- name: profile_explain  EXPLAIN ANALYZE of one canonical call ({query} is one of the profile_q_* statements below)
+EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query}
+
+-- name: profile_auto_explain_load  load auto_explain into this session (superuser only), to see plans inside API functions
+LOAD 'auto_explain'
+
+-- name: profile_auto_explain_on  for this transaction: send the plans of statements run inside functions to the client
+SELECT set_config('auto_explain.log_min_duration', '0', true), set_config('auto_explain.log_nested_statements', 'on', true),
+       set_config('auto_explain.log_analyze', 'on', true), set_config('auto_explain.log_buffers', 'on', true),
+       set_config('auto_explain.log_format', 'json', true), set_config('auto_explain.log_level', 'notice', true)
+
+-- name: profile_auto_explain_off  stop sending plans (the rest of the transaction)
+SELECT set_config('auto_explain.log_min_duration', '-1', true)
+
+-- name: profile_prefer_indexes  for this transaction: make sequential scans look expensive (does the index serve the query at all?)
+SELECT set_config('enable_seqscan', 'off', true)
+
+-- The canonical API calls the report explains (runner/profile.py CANONICAL names them, their targets and the
+-- index each is meant to use). Parameters are named; values come from profile_sample or fixed words.
+
+-- name: profile_q_search_text  midi.search on words
+SELECT * FROM midi.search(q => %(q)s)
+
+-- name: profile_q_search_text_bpm_key  midi.search on words, a tempo range and a key
+SELECT * FROM midi.search(q => %(q)s, bpm_min => %(bpm_min)s, bpm_max => %(bpm_max)s, keys => %(keys)s::midi.musical_key[])
+
+-- name: profile_q_search_bpm_key  midi.search on a tempo range and a key, no words
+SELECT * FROM midi.search(bpm_min => %(bpm_min)s, bpm_max => %(bpm_max)s, keys => %(keys)s::midi.musical_key[])
+
+-- name: profile_q_search_newest  midi.search without filters: the newest page
+SELECT * FROM midi.search()
+
+-- name: profile_q_search_tags  midi.search on a tag
+SELECT * FROM midi.search(tags_any => %(tags)s::text[])
+
+-- name: profile_q_search_manufacturer  midi.search listing one manufacturer, newest first
+SELECT * FROM midi.search(manufacturer => %(manufacturer)s::text[])
+
+-- name: profile_q_search_count  midi.search_count on words
+SELECT * FROM midi.search_count(q => %(q)s)
+
+-- name: profile_q_facets  midi.facets of the whole library
+SELECT * FROM midi.facets()
+
+-- name: profile_q_facets_bpm  midi.facets under a tempo range
+SELECT * FROM midi.facets(bpm_min => %(bpm_min)s, bpm_max => %(bpm_max)s)
+
+-- name: profile_q_file_details  midi.file_details of one file
+SELECT * FROM midi.file_details(%(id)s)
+
+-- name: profile_q_load_tracks  midi.load_tracks of ten files
+SELECT * FROM midi.load_tracks(%(ids)s::bigint[])
+
+-- name: profile_q_seed_search  the seed documents' search query as printed (tables schema-qualified), for comparison
+SELECT
+    f.id, f.filename, f.filepath, f.file_size_bytes,
+    f.created_at, f.manufacturer, f.collection_name,
+    mm.bpm::FLOAT8, mm.key_signature::TEXT,
+    f.duration_seconds::FLOAT8
+FROM midi.files f
+LEFT JOIN midi.musical_metadata mm ON f.id = mm.file_id
+WHERE
+    (%(q)s::text IS NULL OR f.search_vector @@ plainto_tsquery('english', %(q)s))
+    AND (%(bpm_min)s::float8 IS NULL OR mm.bpm::float8 >= %(bpm_min)s)
+    AND (%(bpm_max)s::float8 IS NULL OR mm.bpm::float8 <= %(bpm_max)s)
+    AND (%(key)s::text IS NULL OR mm.key_signature::text = %(key)s)
+    AND (%(manufacturer)s::text IS NULL OR f.manufacturer = %(manufacturer)s)
+    AND (%(collection)s::text IS NULL OR f.collection_name = %(collection)s)
+ORDER BY
+    CASE WHEN %(q)s::text IS NOT NULL
+        THEN ts_rank(f.search_vector, plainto_tsquery('english', %(q)s))
+        ELSE 0
+    END DESC,
+    f.created_at DESC
+LIMIT %(lim)s OFFSET %(off)s
+
+-- name: search  one page of midi.search; every filter by name, NULL (or false) when not given
+SELECT * FROM midi.search(q => %(q)s, bpm_min => %(bpm_min)s::numeric, bpm_max => %(bpm_max)s::numeric, bpm_halfdouble => %(bpm_halfdouble)s, keys => %(keys)s::midi.musical_key[], compatible_key => %(compatible_key)s::midi.musical_key, manufacturer => %(manufacturer)s::text[], collection => %(collection)s::text[], categories => %(categories)s::midi.file_category[], tags_all => %(tags_all)s::text[], tags_any => %(tags_any)s::text[], time_signature => %(time_signature)s, duration_min => %(duration_min)s::numeric, duration_max => %(duration_max)s::numeric, notes_min => %(notes_min)s::integer, notes_max => %(notes_max)s::integer, percussive => %(percussive)s::boolean, favorites_only => %(favorites_only)s, min_rating => %(min_rating)s::integer, fuzzy => %(fuzzy)s, sort => %(sort)s, lim => %(lim)s, after => %(after)s)
+
+-- name: search_count  how many files match (exact up to cap, else a flagged estimate)
+SELECT * FROM midi.search_count(q => %(q)s, bpm_min => %(bpm_min)s::numeric, bpm_max => %(bpm_max)s::numeric, bpm_halfdouble => %(bpm_halfdouble)s, keys => %(keys)s::midi.musical_key[], compatible_key => %(compatible_key)s::midi.musical_key, manufacturer => %(manufacturer)s::text[], collection => %(collection)s::text[], categories => %(categories)s::midi.file_category[], tags_all => %(tags_all)s::text[], tags_any => %(tags_any)s::text[], time_signature => %(time_signature)s, duration_min => %(duration_min)s::numeric, duration_max => %(duration_max)s::numeric, notes_min => %(notes_min)s::integer, notes_max => %(notes_max)s::integer, percussive => %(percussive)s::boolean, favorites_only => %(favorites_only)s, min_rating => %(min_rating)s::integer, fuzzy => %(fuzzy)s)
+
+-- name: facets  facet counts under the filters (OR within a facet, AND across)
+SELECT * FROM midi.facets(q => %(q)s, bpm_min => %(bpm_min)s::numeric, bpm_max => %(bpm_max)s::numeric, bpm_halfdouble => %(bpm_halfdouble)s, keys => %(keys)s::midi.musical_key[], compatible_key => %(compatible_key)s::midi.musical_key, manufacturer => %(manufacturer)s::text[], collection => %(collection)s::text[], categories => %(categories)s::midi.file_category[], tags_all => %(tags_all)s::text[], tags_any => %(tags_any)s::text[], time_signature => %(time_signature)s, duration_min => %(duration_min)s::numeric, duration_max => %(duration_max)s::numeric, notes_min => %(notes_min)s::integer, notes_max => %(notes_max)s::integer, percussive => %(percussive)s::boolean, favorites_only => %(favorites_only)s, min_rating => %(min_rating)s::integer, fuzzy => %(fuzzy)s, facet_limit => %(facet_limit)s)
+
+-- name: file_details  everything about one file
+SELECT * FROM midi.file_details(%(id)s)
+
+-- name: favorite_add  mark a favorite; true if it was not one
+SELECT midi.favorite_add(%(id)s) AS changed
+
+-- name: favorite_remove  unmark a favorite; true if it was one
+SELECT midi.favorite_remove(%(id)s) AS changed
+
+-- name: favorite_toggle  flip a favorite; the new state
+SELECT midi.favorite_toggle(%(id)s) AS favorite
+
+-- name: rate  set (1..5) or clear (0) a rating
+SELECT midi.rate(%(id)s, %(stars)s) AS rating
+
+-- name: tag  attach user tags to a file; how many were new
+SELECT midi.tag(%(id)s, VARIADIC %(names)s::text[]) AS added
+
+-- name: untag  detach tags from a file; how many were detached
+SELECT midi.untag(%(id)s, VARIADIC %(names)s::text[]) AS removed
+
+-- name: tag_rename  rename a tag everywhere; its id
+SELECT midi.tag_rename(%(old)s, %(new)s) AS tag_id
+
+-- name: tag_merge  merge tags into one; files that gained it
+SELECT midi.tag_merge(%(sources)s::text[], %(target)s) AS files
+
+-- name: tag_list  tags of a file, or of the library with counts
+SELECT * FROM midi.tag_list(%(id)s)
+
+-- name: saved_search_save  save or replace a named search
+SELECT midi.saved_search_save(%(name)s, %(filters)s::jsonb) AS id
+
+-- name: saved_search_run  one page of a saved search
+SELECT * FROM midi.saved_search_run(%(name)s, %(lim)s, %(after)s)
+
+-- name: saved_search_list  every saved search
+SELECT * FROM midi.saved_search_list()
+
+-- name: saved_search_delete  forget a saved search; true if it existed
+SELECT midi.saved_search_delete(%(name)s) AS deleted

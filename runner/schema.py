@@ -111,13 +111,18 @@ SELECT format('DROP %s IF EXISTS %s CASCADE', kind, ident) FROM (
      WHERE n.nspname = 'midi'
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                                                    AND d.objid = p.oid AND d.deptype = 'e')
+       -- a function an index, column or materialized view is built on belongs to the migrations
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+                        WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_proc'::regclass
+                          AND d.refobjid = p.oid AND c.relkind IN ('i', 'I', 'r', 'p', 'm'))
 ) o ORDER BY ord
 """
 
 
 def drop_functions(dsn: str) -> int:
     """Drop the repeatable layer (views, functions and, through CASCADE, their triggers) of schema midi;
-    extension members and everything the migrations own stay. Returns how many objects were dropped."""
+    extension members and functions that migration-owned indexes, columns or materialized views are built
+    on stay. Returns how many objects were dropped."""
     with psycopg.connect(dsn) as conn, conn.transaction():
         if not conn.execute("SELECT to_regnamespace('midi') IS NOT NULL").fetchone()[0]:
             return 0

@@ -64,17 +64,781 @@ CREATE TYPE midi.musical_key AS ENUM (
     'Bm',
     'UNKNOWN'
 );
+CREATE TYPE midi.search_filters AS (
+	q text,
+	bpm_min numeric,
+	bpm_max numeric,
+	bpm_halfdouble boolean,
+	keys midi.musical_key[],
+	compatible_key midi.musical_key,
+	manufacturer text[],
+	collection text[],
+	categories midi.file_category[],
+	tags_all text[],
+	tags_any text[],
+	time_signature text,
+	duration_min numeric,
+	duration_max numeric,
+	notes_min integer,
+	notes_max integer,
+	percussive boolean,
+	favorites_only boolean,
+	min_rating integer,
+	fuzzy boolean
+);
+COMMENT ON TYPE midi.search_filters IS 'The filter arguments shared by midi.search, midi.search_count and midi.facets';
+CREATE TYPE midi._search_args AS (
+	f midi.search_filters,
+	tsq tsquery,
+	tsq_a tsquery,
+	text_indexed boolean,
+	text_rows double precision,
+	name_indexed boolean,
+	key_set midi.musical_key[],
+	tag_all_ids bigint[],
+	tag_any_ids bigint[],
+	ts_num smallint,
+	ts_den smallint,
+	bpm_ranges numrange[],
+	cur_seg integer,
+	cur_ts timestamp with time zone,
+	cur_num numeric,
+	cur_text text,
+	cur_real real,
+	cur_id bigint
+);
+COMMENT ON TYPE midi._search_args IS 'Internal: resolved search filters and keyset cursor (one parameter of the built SQL)';
+CREATE TYPE midi.search_hit AS (
+	id bigint,
+	filename text,
+	filepath text,
+	manufacturer text,
+	collection text,
+	bpm numeric,
+	key midi.musical_key,
+	category midi.file_category,
+	duration numeric,
+	is_favorite boolean,
+	rank real,
+	cursor text
+);
+COMMENT ON TYPE midi.search_hit IS 'A search result row; pass the last row''s cursor as after => to get the next page';
+SET default_tablespace = '';
+SET default_table_access_method = heap;
+CREATE UNLOGGED TABLE midi.analysis_staging (
+    batch bigint NOT NULL,
+    file_id bigint NOT NULL,
+    error_class text,
+    message text,
+    parser text,
+    ticks_per_quarter integer,
+    duration_ticks bigint,
+    duration_seconds double precision,
+    bpm double precision,
+    bpm_source text,
+    has_tempo_changes boolean,
+    tempo_map jsonb,
+    time_signature_numerator smallint,
+    time_signature_denominator smallint,
+    time_signatures jsonb,
+    key_from_signature text,
+    total_notes integer,
+    drum_note_count integer,
+    unique_pitches smallint,
+    pitch_min smallint,
+    pitch_max smallint,
+    velocity_min smallint,
+    velocity_avg double precision,
+    velocity_max smallint,
+    note_density double precision,
+    polyphony_max integer,
+    polyphony_avg double precision,
+    is_monophonic boolean,
+    has_chords boolean,
+    has_melody boolean,
+    is_percussive boolean,
+    instruments jsonb,
+    track_names text[],
+    instrument_names text[],
+    copyright text,
+    markers text[],
+    has_lyrics boolean,
+    pitch_class_histogram double precision[]
+);
+CREATE FUNCTION midi._analysis_staged(batch bigint) RETURNS SETOF midi.analysis_staging
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM midi.analysis_staging s WHERE s.batch = _analysis_staged.batch;
+END;
+$$;
+COMMENT ON FUNCTION midi._analysis_staged(batch bigint) IS 'Rows of one staged analysis batch (with a realistic row estimate)';
+CREATE FUNCTION midi._apply_categories(ids bigint[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    INSERT INTO midi.file_categories AS fc (file_id, primary_category, secondary_category, confidence)
+    SELECT d.file_id, d.primary_category, d.secondary_category, d.confidence
+      FROM midi.derive_categories(ids) d
+     ORDER BY d.file_id
+    ON CONFLICT (file_id) DO UPDATE
+        SET primary_category = EXCLUDED.primary_category, secondary_category = EXCLUDED.secondary_category,
+            confidence = EXCLUDED.confidence
+        WHERE (fc.primary_category, fc.secondary_category, fc.confidence)
+              IS DISTINCT FROM (EXCLUDED.primary_category, EXCLUDED.secondary_category, EXCLUDED.confidence);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION midi._apply_categories(ids bigint[]) IS 'Upserts the derived categories of the given files; returns rows written';
+CREATE FUNCTION midi._apply_tags(ids bigint[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    w_file bigint[];
+    w_name text[];
+    w_cat text[];
+    w_src text[];
+    n integer;
+BEGIN
+    SELECT coalesce(array_agg(d.file_id), '{}'), coalesce(array_agg(d.name), '{}'),
+           coalesce(array_agg(d.category), '{}'), coalesce(array_agg(d.source), '{}')
+      INTO w_file, w_name, w_cat, w_src
+      FROM midi.derive_tags(ids) d;
+    INSERT INTO midi.tags (name, category)
+    SELECT DISTINCT ON (w.name) w.name, w.category
+      FROM unnest(w_name, w_cat) AS w(name, category)
+     WHERE NOT EXISTS (SELECT 1 FROM midi.tags t WHERE t.name = w.name)
+     ORDER BY w.name
+    ON CONFLICT (name) DO NOTHING;
+    DELETE FROM midi.file_tags ft
+     WHERE ft.file_id = ANY (ids) AND ft.source IN ('analysis', 'path')
+       AND NOT EXISTS (SELECT 1 FROM unnest(w_file, w_name) AS w(file_id, name)
+                         JOIN midi.tags t ON t.name = w.name
+                        WHERE w.file_id = ft.file_id AND t.id = ft.tag_id);
+    INSERT INTO midi.file_tags AS ft (file_id, tag_id, source)
+    SELECT w.file_id, t.id, w.source
+      FROM unnest(w_file, w_name, w_src) AS w(file_id, name, source)
+      JOIN midi.tags t ON t.name = w.name
+     ORDER BY w.file_id, t.id
+    ON CONFLICT (file_id, tag_id) DO UPDATE SET source = EXCLUDED.source
+        WHERE ft.source <> 'user' AND ft.source <> EXCLUDED.source;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION midi._apply_tags(ids bigint[]) IS 'Sets the analysis and path tags of the given files to derive_tags (user tags untouched); returns rows written';
+CREATE FUNCTION midi._category_tokens(name text, phrases text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+    SELECT string_to_array(btrim(regexp_replace(
+               CASE WHEN phrases IS NULL THEN n.s ELSE regexp_replace(n.s, phrases, ' ', 'g') END, ' +', ' ', 'g')), ' ')
+      FROM (SELECT ' ' || btrim(regexp_replace(lower(
+                       regexp_replace(regexp_replace(replace(regexp_replace(name, '\.(mid|midi|kar|rmi|smf)$', '', 'i'),
+                                                             '&', ' and '),
+                                                     '([a-z]{2})([A-Z])', '\1 \2', 'g'),
+                                      '([0-9])([A-Za-z])', '\1 \2', 'g')),
+                   '[^a-z0-9]+', ' ', 'g')) || ' ' AS s) n
+$_$;
+COMMENT ON FUNCTION midi._category_tokens(name text, phrases text) IS 'Lower-case words of a file name for category rules (camelCase split, genre phrases removed)';
+CREATE FUNCTION midi._centred_norm12(h double precision[]) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT sqrt(greatest(0, midi._dot12(h, h)
+           - (h[1] + h[2] + h[3] + h[4] + h[5] + h[6] + h[7] + h[8] + h[9] + h[10] + h[11] + h[12]) ^ 2 / 12))
+$$;
+COMMENT ON FUNCTION midi._centred_norm12(h double precision[]) IS 'Euclidean norm of a 12-element array after subtracting its mean';
+CREATE FUNCTION midi._dot12(a double precision[], b double precision[]) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT a[1] * b[1] + a[2] * b[2] + a[3] * b[3] + a[4] * b[4] + a[5] * b[5] + a[6] * b[6]
+         + a[7] * b[7] + a[8] * b[8] + a[9] * b[9] + a[10] * b[10] + a[11] * b[11] + a[12] * b[12]
+$$;
+COMMENT ON FUNCTION midi._dot12(a double precision[], b double precision[]) IS 'Dot product of two 12-element arrays (inlined)';
+CREATE FUNCTION midi._estimate_rows(where_clause text, a midi._search_args) RETURNS double precision
+    LANGUAGE plpgsql
+    AS $$  -- VOLATILE: STABLE code may not run EXPLAIN
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE ' || where_clause INTO plan USING a;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::double precision;
+END;
+$$;
+COMMENT ON FUNCTION midi._estimate_rows(where_clause text, a midi._search_args) IS 'Internal: planner estimate of the files matching a search WHERE clause';
+CREATE FUNCTION midi._facet_query(a midi._search_args, dims text[], skip text, lim integer) RETURNS TABLE(facet text, value text, files bigint, exact boolean)
+    LANGUAGE plpgsql
+    AS $$  -- VOLATILE: EXPLAIN estimates; reads only
+DECLARE
+    w text := midi._search_where(a, skip);
+    est double precision := midi._estimate_rows(w, a);
+    pct real;
+    exact_plan json;
+    sample_plan json;
+BEGIN
+    IF est > 20000 THEN
+        pct := least(100, 100 * 5000 / est);
+        EXECUTE 'EXPLAIN (FORMAT JSON) ' || midi._facet_sql(dims, w) INTO exact_plan USING a, lim;
+        EXECUTE 'EXPLAIN (FORMAT JSON) ' || midi._facet_sql(dims, w, true) INTO sample_plan USING a, lim, pct;
+        IF (sample_plan -> 0 -> 'Plan' ->> 'Total Cost')::float8 < (exact_plan -> 0 -> 'Plan' ->> 'Total Cost')::float8 THEN
+            RETURN QUERY EXECUTE midi._facet_sql(dims, w, true) USING a, lim, pct;
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY EXECUTE midi._facet_sql(dims, w) USING a, lim;
+END;
+$$;
+COMMENT ON FUNCTION midi._facet_query(a midi._search_args, dims text[], skip text, lim integer) IS 'Internal: one facet query, exact when cheap, else from a page sample (scaled, exact = false)';
+CREATE FUNCTION midi._facet_sql(dims text[], where_clause text, sampled boolean DEFAULT false) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $_$
+    -- several dimensions read the matching rows once (MATERIALIZED); one dimension reads them directly,
+    -- which lets PostgreSQL use parallel workers for a broad filter
+    SELECT 'WITH m AS ' || CASE WHEN cardinality(dims) > 1 THEN 'MATERIALIZED ' ELSE '' END || '(SELECT '
+        || array_to_string(ARRAY(
+               SELECT c FROM unnest(ARRAY['manufacturer', 'collection', 'key', 'category', 'bpm', 'tag'],
+                                    ARRAY['f.manufacturer', 'f.collection_name', 'f.cached_key', 'f.cached_category',
+                                          'f.cached_bpm', 'f.tag_ids']) AS d(dim, c)
+                WHERE d.dim = ANY (dims)), ', ')
+        || ' FROM midi.files f'
+        || CASE WHEN sampled THEN ' TABLESAMPLE SYSTEM ($3) REPEATABLE (0)' ELSE '' END
+        || ' WHERE ' || where_clause || E')\n'
+        || 'SELECT g.facet, g.value, '
+        || CASE WHEN sampled THEN 'round(g.files * 100 / $3)::bigint, false' ELSE 'g.files, true' END
+        || E' FROM (SELECT x.*, row_number() OVER (PARTITION BY x.facet ORDER BY x.files DESC, x.value) AS rn FROM (\n'
+        || array_to_string(ARRAY(
+               SELECT q FROM unnest(ARRAY['manufacturer', 'collection', 'key', 'category', 'bpm', 'tag'], ARRAY[
+                   'SELECT ''manufacturer''::text AS facet, m.manufacturer AS value, count(*) AS files FROM m WHERE m.manufacturer IS NOT NULL GROUP BY 2',
+                   'SELECT ''collection''::text AS facet, m.collection_name AS value, count(*) AS files FROM m WHERE m.collection_name IS NOT NULL GROUP BY 2',
+                   'SELECT ''key''::text AS facet, m.cached_key::text AS value, count(*) AS files FROM m WHERE m.cached_key IS NOT NULL GROUP BY m.cached_key',
+                   'SELECT ''category''::text AS facet, m.cached_category::text AS value, count(*) AS files FROM m WHERE m.cached_category IS NOT NULL GROUP BY m.cached_category',
+                   -- numeric arithmetic per row is slow: count per tempo first, bucket the few tempi after
+                   'SELECT ''bpm''::text AS facet, (floor(b.bpm / 10) * 10)::integer::text AS value, sum(b.n)::bigint AS files FROM (SELECT m.cached_bpm AS bpm, count(*) AS n FROM m WHERE m.cached_bpm IS NOT NULL GROUP BY 1) b GROUP BY 2',
+                   'SELECT ''tag''::text AS facet, t.name AS value, count(*) AS files FROM m CROSS JOIN LATERAL unnest(m.tag_ids) AS ti(tag_id) JOIN midi.tags t ON t.id = ti.tag_id GROUP BY 2'
+               ]) AS d(dim, q)
+                WHERE d.dim = ANY (dims)), E'\nUNION ALL\n')
+        || E'\n) x) g WHERE g.rn <= $2'
+$_$;
+COMMENT ON FUNCTION midi._facet_sql(dims text[], where_clause text, sampled boolean) IS 'Internal: SQL counting facet dimensions over the files matching a WHERE clause (or a page sample), top $2 values each';
+CREATE FUNCTION midi._facets(a midi._search_args, facet_limit integer) RETURNS TABLE(facet text, value text, files bigint, exact boolean)
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$  -- compiling a broad count costs more than it saves
+DECLARE
+    lim integer := coalesce(facet_limit, 20);
+    active text[] := '{}';
+    idle text[];
+    d text;
+BEGIN
+    IF lim < 1 THEN
+        RAISE EXCEPTION 'facet_limit must be at least 1, not %', lim USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT midi._has_filter(a) THEN
+        RETURN QUERY SELECT * FROM midi._facets_from_views(ARRAY['manufacturer', 'collection', 'key', 'category', 'bpm', 'tag'], lim);
+        RETURN;
+    END IF;
+    IF (a.f).manufacturer IS NOT NULL THEN active := active || 'manufacturer'::text; END IF;
+    IF (a.f).collection IS NOT NULL THEN active := active || 'collection'::text; END IF;
+    IF a.key_set IS NOT NULL THEN active := active || 'key'::text; END IF;
+    IF (a.f).categories IS NOT NULL THEN active := active || 'category'::text; END IF;
+    IF a.bpm_ranges IS NOT NULL THEN active := active || 'bpm'::text; END IF;
+    IF a.tag_all_ids IS NOT NULL OR a.tag_any_ids IS NOT NULL THEN active := active || 'tag'::text; END IF;
+    idle := ARRAY(SELECT x FROM unnest(ARRAY['manufacturer', 'collection', 'key', 'category', 'bpm', 'tag']) x
+                   WHERE x <> ALL (active));
+    IF cardinality(idle) > 0 THEN
+        RETURN QUERY SELECT * FROM midi._facet_query(a, idle, NULL, lim);
+    END IF;
+    FOREACH d IN ARRAY active LOOP
+        IF midi._search_where(a, d) = 'true' THEN
+            RETURN QUERY SELECT * FROM midi._facets_from_views(ARRAY[d], lim);
+        ELSE
+            RETURN QUERY SELECT * FROM midi._facet_query(a, ARRAY[d], d, lim);
+        END IF;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION midi._facets(a midi._search_args, facet_limit integer) IS 'Internal: facet counts of a resolved filter set (materialized views when nothing is filtered)';
+CREATE FUNCTION midi._facets_from_views(dims text[], lim integer) RETURNS TABLE(facet text, value text, files bigint, exact boolean)
+    LANGUAGE sql STABLE
+    AS $$
+    (SELECT 'manufacturer', m.manufacturer, m.files, true FROM midi.manufacturer_counts m
+      WHERE 'manufacturer' = ANY (dims) ORDER BY m.files DESC, m.manufacturer LIMIT lim)
+    UNION ALL
+    (SELECT 'collection', c.collection_name, sum(c.files)::bigint, true FROM midi.collection_counts c
+      WHERE 'collection' = ANY (dims) GROUP BY c.collection_name ORDER BY 3 DESC, 2 LIMIT lim)
+    UNION ALL
+    (SELECT 'key', k.key::text, k.files, true FROM midi.key_counts k
+      WHERE 'key' = ANY (dims) ORDER BY k.files DESC, k.key::text LIMIT lim)
+    UNION ALL
+    (SELECT 'category', c.category::text, c.files, true FROM midi.category_counts c
+      WHERE 'category' = ANY (dims) ORDER BY c.files DESC, c.category::text LIMIT lim)
+    UNION ALL
+    (SELECT 'bpm', b.bucket::text, b.files, true FROM midi.bpm_bucket_counts b
+      WHERE 'bpm' = ANY (dims) ORDER BY b.files DESC, b.bucket::text LIMIT lim)
+    UNION ALL
+    (SELECT 'tag', t.name, tc.files, true FROM midi.tag_counts tc JOIN midi.tags t ON t.id = tc.tag_id
+      WHERE 'tag' = ANY (dims) ORDER BY tc.files DESC, t.name LIMIT lim)
+$$;
+COMMENT ON FUNCTION midi._facets_from_views(dims text[], lim integer) IS 'Internal: unfiltered facet counts of the given dimensions, from the materialized views';
+CREATE FUNCTION midi._files_cached_from_name() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    mm_bpm numeric;
+    mm_key midi.musical_key;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        -- a writer that supplies the cached values (a bulk load) knows better
+        NEW.cached_bpm := coalesce(NEW.cached_bpm, NEW.filename_bpm);
+        NEW.cached_key := coalesce(NEW.cached_key, NEW.filename_key);
+    ELSE
+        SELECT m.bpm, nullif(m.key_signature, 'UNKNOWN') INTO mm_bpm, mm_key
+          FROM midi.musical_metadata m WHERE m.file_id = NEW.id;
+        NEW.cached_bpm := coalesce(mm_bpm, NEW.filename_bpm);
+        NEW.cached_key := coalesce(mm_key, NEW.filename_key);
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION midi._files_cached_from_name() IS 'Trigger function: cached_bpm / cached_key fall back to the BPM and key stated by the file name';
 CREATE FUNCTION midi._files_search_vector() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    NEW.search_vector := midi.file_search_vector(NEW.filename, NEW.manufacturer, NEW.collection_name, NEW.folder_tags);
+    -- weight D (tag, category and instrument names) is kept by 45_sync.sql; carry it over unchanged
+    NEW.search_vector := midi.file_search_vector(NEW.filename, NEW.manufacturer, NEW.collection_name, NEW.folder_tags)
+                         || coalesce(ts_filter(NEW.search_vector, '{d}'), '');
     RETURN NEW;
 END;
 $$;
-COMMENT ON FUNCTION midi._files_search_vector() IS 'Trigger function: recomputes files.search_vector from filename, manufacturer, collection and folder tags';
-SET default_tablespace = '';
-SET default_table_access_method = heap;
+COMMENT ON FUNCTION midi._files_search_vector() IS 'Trigger function: recomputes files.search_vector from filename, manufacturer, collection and folder tags (keeps weight D)';
+CREATE FUNCTION midi._has_filter(a midi._search_args) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT a.tsq IS NOT NULL OR ((a.f).fuzzy AND (a.f).q IS NOT NULL) OR a.key_set IS NOT NULL
+        OR (a.f).manufacturer IS NOT NULL OR (a.f).collection IS NOT NULL OR (a.f).categories IS NOT NULL
+        OR a.bpm_ranges IS NOT NULL OR a.tag_all_ids IS NOT NULL OR a.tag_any_ids IS NOT NULL
+        OR a.ts_num IS NOT NULL OR (a.f).duration_min IS NOT NULL OR (a.f).duration_max IS NOT NULL
+        OR (a.f).notes_min IS NOT NULL OR (a.f).notes_max IS NOT NULL OR (a.f).percussive IS NOT NULL
+        OR coalesce((a.f).favorites_only, false) OR (a.f).min_rating IS NOT NULL
+$$;
+COMMENT ON FUNCTION midi._has_filter(a midi._search_args) IS 'Internal: whether any filter is set';
+CREATE FUNCTION midi._in_name(search_vector tsvector, tsq_a tsquery) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE STRICT COST 1 PARALLEL SAFE
+    AS $$
+BEGIN
+    RETURN search_vector @@ tsq_a;
+END;
+$$;
+COMMENT ON FUNCTION midi._in_name(search_vector tsvector, tsq_a tsquery) IS 'Internal: whether a search document matches the query in the file name (first relevance tier)';
+CREATE FUNCTION midi._key_of(pc integer, minor boolean) RETURNS midi.musical_key
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT (enum_range(NULL::midi.musical_key))[((pc % 12) + 12) % 12 + 1 + CASE WHEN minor THEN 12 ELSE 0 END]
+$$;
+COMMENT ON FUNCTION midi._key_of(pc integer, minor boolean) IS 'Key of a tonic pitch class (mod 12) and mode';
+CREATE FUNCTION midi._key_profiles_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM midi._rebuild_key_templates();
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION midi._key_profiles_changed() IS 'Trigger function: rebuilds key_templates after key_profiles change';
+CREATE FUNCTION midi._outside_name(search_vector tsvector, tsq_a tsquery) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE STRICT COST 1 PARALLEL SAFE
+    AS $$
+BEGIN
+    RETURN NOT search_vector @@ tsq_a;
+END;
+$$;
+COMMENT ON FUNCTION midi._outside_name(search_vector tsvector, tsq_a tsquery) IS 'Internal: whether a search document misses the query in the file name (second relevance tier)';
+CREATE FUNCTION midi._rebuild_key_templates() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    DELETE FROM midi.key_templates;
+    INSERT INTO midi.key_templates (profile, key, weights)
+    SELECT r.name, midi.key_name(r.tonic, r.minor), array_agg((r.w - s.mean) / s.norm ORDER BY r.i)
+      FROM (SELECT p.name, t.tonic, m.minor, i.i,
+                   -- weight of pitch class i in the key on this tonic: the profile's weight of (i - tonic)
+                   (CASE WHEN m.minor THEN p.minor ELSE p.major END)[((i.i - t.tonic + 12) % 12) + 1] AS w
+              FROM midi.key_profiles p, generate_series(0, 11) AS t(tonic), (VALUES (false), (true)) AS m(minor),
+                   generate_series(0, 11) AS i(i)) r
+      JOIN (SELECT p.name, m.minor, avg(x) AS mean, sqrt(sum(x ^ 2) - sum(x) ^ 2 / 12) AS norm
+              FROM midi.key_profiles p, (VALUES (false), (true)) AS m(minor),
+                   unnest(CASE WHEN m.minor THEN p.minor ELSE p.major END) AS x
+             GROUP BY p.name, m.minor) s ON s.name = r.name AND s.minor = r.minor
+     GROUP BY r.name, r.tonic, r.minor;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION midi._rebuild_key_templates() IS 'Rebuilds key_templates (24 centred unit-length rotations per profile) from key_profiles; returns rows written';
+CREATE FUNCTION midi._require_file(file_id bigint) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM midi.files f WHERE f.id = file_id) THEN
+        RAISE EXCEPTION 'no file with id %', file_id USING ERRCODE = 'no_data_found';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION midi._require_file(file_id bigint) IS 'Internal: raises no_data_found unless the file exists';
+CREATE FUNCTION midi._search(a midi._search_args, sort text, lim integer) RETURNS SETOF midi.search_hit
+    LANGUAGE plpgsql
+    SET max_parallel_workers_per_gather TO '0'
+    SET jit TO 'off'
+    AS $$
+DECLARE
+    want integer;
+    got integer;
+    q text;
+BEGIN
+    IF lim IS NOT NULL AND lim < 1 THEN
+        RAISE EXCEPTION 'lim must be at least 1, not %', lim USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    want := least(coalesce(lim, 50), 500);
+    FOREACH q IN ARRAY midi._search_sql(a, sort, midi._search_ranked(a, sort)) LOOP
+        RETURN QUERY EXECUTE q USING a, want;
+        GET DIAGNOSTICS got = ROW_COUNT;
+        want := want - got;
+        EXIT WHEN want <= 0;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION midi._search(a midi._search_args, sort text, lim integer) IS 'Internal: runs a search''s queries until lim rows are returned';
+CREATE FUNCTION midi._search_args(flt midi.search_filters, sort text DEFAULT NULL::text, after text DEFAULT NULL::text) RETURNS midi._search_args
+    LANGUAGE plpgsql
+    AS $_$  -- VOLATILE: asks the planner (EXPLAIN) how broad the text query is
+DECLARE
+    a midi._search_args;
+    ts text[];
+    cur jsonb;
+BEGIN
+    a.f := flt;
+    IF NOT coalesce(flt.fuzzy, false) THEN
+        a.tsq := midi.parse_query(flt.q);
+        IF a.tsq IS NOT NULL THEN
+            a.tsq_a := midi._tsquery_in(a.tsq, 'A');
+            -- The GIN index finds a rare word's files in microseconds, but turning a broad word's
+            -- hundred thousand postings into a bitmap costs tens of milliseconds (and the planner prices
+            -- it as nearly free): above 10,000 estimated matches the text test becomes a filter, and the
+            -- query reads the newest-first index, or another filter's index, instead.
+            a.text_rows := midi._estimate_rows('f.search_vector @@ ($1).tsq', a);
+            a.text_indexed := a.text_rows <= 10000;
+            -- the same for the file-name words (the first relevance tier) of a broad word
+            a.name_indexed := a.text_indexed
+                              OR midi._estimate_rows('midi.name_tsvector(f.filename) @@ ($1).tsq', a) <= 10000;
+        END IF;
+    ELSIF btrim(coalesce(flt.q, '')) = '' THEN
+        a.f.q := NULL;
+    END IF;
+    IF flt.keys IS NOT NULL OR flt.compatible_key IS NOT NULL THEN
+        a.key_set := ARRAY(SELECT DISTINCT k FROM unnest(coalesce(flt.keys, '{}') || midi.compatible_keys(flt.compatible_key)) k
+                            WHERE k IS NOT NULL ORDER BY k);
+    END IF;
+    IF flt.tags_all IS NOT NULL THEN
+        a.tag_all_ids := ARRAY(SELECT t.id FROM midi.tags t WHERE t.name = ANY (SELECT lower(btrim(x)) FROM unnest(flt.tags_all) x)
+                                ORDER BY t.id);
+        IF cardinality(a.tag_all_ids) < (SELECT count(DISTINCT lower(btrim(x))) FROM unnest(flt.tags_all) x) THEN
+            a.tag_all_ids := '{-1}';   -- a tag that does not exist: no file carries all of them
+        END IF;
+    END IF;
+    IF flt.tags_any IS NOT NULL THEN
+        a.tag_any_ids := ARRAY(SELECT t.id FROM midi.tags t WHERE t.name = ANY (SELECT lower(btrim(x)) FROM unnest(flt.tags_any) x)
+                                ORDER BY t.id);
+        IF cardinality(a.tag_any_ids) = 0 THEN
+            a.tag_any_ids := '{-1}';
+        END IF;
+    END IF;
+    IF flt.time_signature IS NOT NULL THEN
+        ts := regexp_match(flt.time_signature, '^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$');
+        IF ts IS NULL THEN
+            RAISE EXCEPTION 'time_signature must look like 4/4, not %', flt.time_signature
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        a.ts_num := ts[1]::smallint;
+        a.ts_den := ts[2]::smallint;
+    END IF;
+    a.bpm_ranges := midi.tempo_ranges(flt.bpm_min, flt.bpm_max, coalesce(flt.bpm_halfdouble, false));
+    IF sort IS NOT NULL AND sort NOT IN ('relevance', 'newest', 'bpm', 'name', 'duration') THEN
+        RAISE EXCEPTION 'sort must be relevance, newest, bpm, name or duration, not %', sort
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF after IS NOT NULL THEN
+        BEGIN
+            cur := after::jsonb;
+            a.cur_seg := (cur ->> 1)::integer;
+            a.cur_id := (cur ->> 3)::bigint;
+            CASE cur ->> 0
+                WHEN 'relevance', 'newest' THEN
+                    IF coalesce(flt.fuzzy, false) AND cur ->> 0 = 'relevance' THEN
+                        a.cur_real := (cur ->> 2)::real;
+                    ELSE
+                        a.cur_ts := (cur ->> 2)::timestamptz;
+                    END IF;
+                WHEN 'bpm', 'duration' THEN a.cur_num := (cur ->> 2)::numeric;
+                WHEN 'name' THEN a.cur_text := cur ->> 2;
+                ELSE a.cur_seg := NULL;
+            END CASE;
+        EXCEPTION WHEN data_exception OR invalid_text_representation THEN
+            a.cur_seg := NULL;
+        END;
+        IF a.cur_seg IS NULL OR a.cur_id IS NULL OR jsonb_typeof(cur) <> 'array' OR jsonb_array_length(cur) <> 4
+           OR cur ->> 0 <> midi._search_sort(a, sort) THEN
+            RAISE EXCEPTION 'after must be a cursor returned by a search with the same sort (got %)', after
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    RETURN a;
+END;
+$_$;
+COMMENT ON FUNCTION midi._search_args(flt midi.search_filters, sort text, after text) IS 'Internal: resolves filters (query, tiers, keys, tag ids, tempo ranges) and the keyset cursor once per call';
+CREATE FUNCTION midi._search_count(a midi._search_args, cap integer) RETURNS TABLE(files bigint, exact boolean)
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $_$  -- compiling a count of 10,000 rows costs more than it saves
+DECLARE
+    w text := midi._search_where(a);
+    n bigint;
+    plan json;
+BEGIN
+    IF cap IS NULL OR cap < 0 THEN
+        RAISE EXCEPTION 'cap must be 0 or more, not %', cap USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM midi.files f WHERE ' || w || ' LIMIT $2) s' INTO n USING a, cap + 1;
+    IF n <= cap THEN
+        RETURN QUERY SELECT n, true;
+        RETURN;
+    END IF;
+    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE ' || w INTO plan USING a;
+    RETURN QUERY SELECT greatest((plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric::bigint, cap + 1::bigint), false;
+END;
+$_$;
+COMMENT ON FUNCTION midi._search_count(a midi._search_args, cap integer) IS 'Internal: exact match count up to cap, else a planner estimate flagged exact = false';
+CREATE FUNCTION midi._search_ranked(a midi._search_args, sort text) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$  -- VOLATILE: asks the planner (EXPLAIN)
+BEGIN
+    IF a.tsq IS NULL OR midi._search_sort(a, sort) <> 'relevance' THEN
+        RETURN false;
+    ELSIF midi._search_where(a, 'text') = 'true' THEN
+        RETURN a.text_rows <= 5000;  -- only the text query: its estimate is already known
+    END IF;
+    -- few matches, and (when the text test is a filter) few candidates to test it on
+    RETURN midi._estimate_rows(midi._search_where(a), a) <= 5000
+       AND (a.text_indexed OR midi._estimate_rows(midi._search_where(a, 'text'), a) <= 5000);
+END;
+$$;
+COMMENT ON FUNCTION midi._search_ranked(a midi._search_args, sort text) IS 'Internal: whether a relevance search has few enough matches to rank them in one query';
+CREATE FUNCTION midi._search_sort(a midi._search_args, sort text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE
+        WHEN coalesce(sort, 'relevance') = 'relevance' AND (a.tsq IS NOT NULL OR (a.f).q IS NOT NULL AND (a.f).fuzzy)
+            THEN 'relevance'
+        WHEN coalesce(sort, 'relevance') = 'relevance' THEN 'newest'
+        ELSE sort END
+$$;
+COMMENT ON FUNCTION midi._search_sort(a midi._search_args, sort text) IS 'Internal: the effective sort of a search';
+CREATE FUNCTION midi._search_sql(a midi._search_args, sort text, ranked boolean DEFAULT false) RETURNS text[]
+    LANGUAGE plpgsql STABLE
+    AS $_$
+DECLARE
+    s text := midi._search_sort(a, sort);
+    base text := midi._search_where(a);
+    base_notext text := midi._search_where(a, 'text');
+    sim text;
+    rank text;
+    tier text := 'CASE WHEN midi._in_name(f.search_vector, ($1).tsq_a) THEN 1 ELSE 2 END';
+    cols text := 'f.id, f.filename, f.filepath::text AS filepath, f.manufacturer, f.collection_name AS collection,'
+                 || E'\n       f.cached_bpm AS bpm, f.cached_key AS key, f.cached_category AS category, f.duration_seconds AS duration,'
+                 -- a correlated probe per returned row, never a hash of all favorites
+                 || E'\n       coalesce((SELECT true FROM midi.favorites fv WHERE fv.file_id = f.id), false) AS is_favorite,';
+    -- per segment: extra condition, ORDER BY, cursor value, keyset condition (after the cursor row), rank
+    seg_cond text[];
+    seg_order text[];
+    seg_value text[];
+    seg_after text[];
+    seg_rank text[];
+    out text[] := '{}';
+BEGIN
+    IF a.tsq IS NOT NULL THEN
+        rank := '(ARRAY[1.0, 0.5])[' || tier || ']';
+    ELSIF (a.f).fuzzy AND (a.f).q IS NOT NULL THEN
+        sim := format('%I.word_similarity((($1).f).q, f.filename)', midi._trgm_schema());
+        rank := sim;
+    ELSE
+        rank := 'NULL';
+    END IF;
+    IF s = 'relevance' AND sim IS NOT NULL THEN
+        -- Trigram candidates of a common word run to the hundred thousand and each costs a similarity
+        -- computation: the best matches are taken from the first 2,000 candidates.
+        RETURN ARRAY[
+            'SELECT ' || cols
+            || E'\n       f.sim AS rank,'
+            || E'\n       jsonb_build_array(''relevance'', 1, to_jsonb(f.sim), f.id)::text AS cursor'
+            || E'\n  FROM (SELECT f.*, ' || sim || '::real AS sim FROM midi.files f'
+            || E'\n         WHERE ' || base || ' LIMIT 2000) f'
+            || CASE WHEN a.cur_seg IS NOT NULL THEN E'\n WHERE (f.sim, f.id) < (($1).cur_real, ($1).cur_id)' ELSE '' END
+            || E'\n ORDER BY f.sim DESC, f.id DESC'
+            || E'\n LIMIT $2'];
+    END IF;
+    IF s = 'relevance' AND sim IS NULL AND ranked THEN
+        RETURN ARRAY[
+            'SELECT ' || cols
+            || E'\n       (ARRAY[1.0, 0.5])[f.tier]::real AS rank,'
+            || E'\n       jsonb_build_array(''relevance'', f.tier, to_jsonb(f.created_at), f.id)::text AS cursor'
+            || E'\n  FROM (SELECT f.*, ' || tier || ' AS tier FROM midi.files f'
+            || E'\n         WHERE ' || base || ') f'
+            || CASE WHEN a.cur_seg IS NOT NULL
+                    THEN E'\n WHERE f.tier > ($1).cur_seg OR (f.tier = ($1).cur_seg AND (f.created_at, f.id) < (($1).cur_ts, ($1).cur_id))'
+                    ELSE '' END
+            || E'\n ORDER BY f.tier, f.created_at DESC, f.id DESC'
+            || E'\n LIMIT $2'];
+    END IF;
+    CASE s
+        WHEN 'relevance' THEN
+            -- Tier 1 is tested on the file-name words (midi.name_tsvector, the unweighted weight-A part of
+            -- search_vector): a word rare in names (a manufacturer's name) is found by their index, one
+            -- common in names is a filter on a newest-first or other filter's scan (as for the text
+            -- test, a bitmap of its postings would cost more than the planner thinks). Tier 2 is a
+            -- filter: the rest of the matches.
+            -- (tier 1 leaves the text test out: a name match is a text match, and the planner would
+            -- multiply the two as if they were independent)
+            seg_cond := ARRAY['midi._in_name(f.search_vector, ($1).tsq_a) AND '
+                              || CASE WHEN a.name_indexed THEN 'midi.name_tsvector(f.filename) @@ ($1).tsq'
+                                      ELSE '(midi.name_tsvector(f.filename) @@ ($1).tsq) IS TRUE' END,
+                              'midi._outside_name(f.search_vector, ($1).tsq_a)'];
+            seg_order := array_fill('f.created_at DESC, f.id DESC'::text, ARRAY[2]);
+            seg_value := array_fill('to_jsonb(f.created_at)'::text, ARRAY[2]);
+            seg_after := array_fill('f.created_at <= ($1).cur_ts AND (f.created_at, f.id) < (($1).cur_ts, ($1).cur_id)'::text, ARRAY[2]);
+            seg_rank := ARRAY['1.0', '0.5'];
+        WHEN 'newest' THEN
+            seg_cond := ARRAY['true'];
+            seg_order := ARRAY['f.created_at DESC, f.id DESC'];
+            seg_value := ARRAY['to_jsonb(f.created_at)'];
+            seg_after := ARRAY['f.created_at <= ($1).cur_ts AND (f.created_at, f.id) < (($1).cur_ts, ($1).cur_id)'];
+            seg_rank := ARRAY[rank];
+        WHEN 'bpm' THEN
+            seg_cond := ARRAY['f.cached_bpm IS NOT NULL', 'f.cached_bpm IS NULL'];
+            seg_order := ARRAY['f.cached_bpm, f.id', 'f.id'];
+            seg_value := ARRAY['to_jsonb(f.cached_bpm)', 'NULL::jsonb'];
+            seg_after := ARRAY['f.cached_bpm >= ($1).cur_num AND (f.cached_bpm, f.id) > (($1).cur_num, ($1).cur_id)',
+                               'f.id > ($1).cur_id'];
+            seg_rank := ARRAY[rank, rank];
+        WHEN 'duration' THEN
+            seg_cond := ARRAY['f.duration_seconds IS NOT NULL', 'f.duration_seconds IS NULL'];
+            seg_order := ARRAY['f.duration_seconds, f.id', 'f.id'];
+            seg_value := ARRAY['to_jsonb(f.duration_seconds)', 'NULL::jsonb'];
+            seg_after := ARRAY['f.duration_seconds >= ($1).cur_num AND (f.duration_seconds, f.id) > (($1).cur_num, ($1).cur_id)',
+                               'f.id > ($1).cur_id'];
+            seg_rank := ARRAY[rank, rank];
+        WHEN 'name' THEN
+            seg_cond := ARRAY['true'];
+            seg_order := ARRAY['f.filename, f.id'];
+            seg_value := ARRAY['to_jsonb(f.filename)'];
+            seg_after := ARRAY['f.filename >= ($1).cur_text AND (f.filename, f.id) > (($1).cur_text, ($1).cur_id)'];
+            seg_rank := ARRAY[rank];
+    END CASE;
+    FOR i IN coalesce(a.cur_seg, 1) .. cardinality(seg_cond) LOOP
+        out := out || (
+            'SELECT ' || cols
+            || E'\n       (' || seg_rank[i] || ')::real AS rank,'
+            || E'\n       jsonb_build_array(' || quote_literal(s) || ', ' || i || ', ' || seg_value[i] || ', f.id)::text AS cursor'
+            || E'\n  FROM midi.files f'
+            || E'\n WHERE ' || CASE WHEN s = 'relevance' AND i = 1 THEN base_notext ELSE base END
+            || CASE WHEN seg_cond[i] <> 'true' THEN E'\n   AND ' || seg_cond[i] ELSE '' END
+            || CASE WHEN i = a.cur_seg THEN E'\n   AND ' || seg_after[i] ELSE '' END
+            || E'\n ORDER BY ' || seg_order[i]
+            || E'\n LIMIT $2');
+    END LOOP;
+    RETURN out;
+END;
+$_$;
+COMMENT ON FUNCTION midi._search_sql(a midi._search_args, sort text, ranked boolean) IS 'Internal: the index-ordered segment queries of a search (or one ranked query), in output order, from the cursor on';
+CREATE FUNCTION midi._search_where(a midi._search_args, skip text DEFAULT NULL::text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $_$
+DECLARE
+    w text[] := ARRAY['true'];
+    mm text[] := '{}';
+    r text[] := '{}';
+BEGIN
+    IF a.tsq IS NOT NULL AND skip IS DISTINCT FROM 'text' THEN
+        -- IS TRUE keeps a broad word's test out of the GIN index (see _search_args)
+        w := w || CASE WHEN a.text_indexed THEN 'f.search_vector @@ ($1).tsq' ELSE '(f.search_vector @@ ($1).tsq) IS TRUE' END;
+    ELSIF (a.f).fuzzy AND (a.f).q IS NOT NULL THEN
+        w := w || format('(($1).f).q OPERATOR(%I.<%%) f.filename', midi._trgm_schema());
+    END IF;
+    -- one value is written as equality: before PostgreSQL 17 an index scan with "= ANY" is not ordered,
+    -- and the ordered (value, created_at, id) scans are what make a filtered newest-first page cheap
+    IF a.key_set IS NOT NULL AND skip IS DISTINCT FROM 'key' THEN
+        w := w || CASE WHEN cardinality(a.key_set) = 1 THEN 'f.cached_key = (($1).key_set)[1]'
+                       ELSE 'f.cached_key = ANY (($1).key_set)' END;
+    END IF;
+    IF (a.f).manufacturer IS NOT NULL AND skip IS DISTINCT FROM 'manufacturer' THEN
+        w := w || CASE WHEN cardinality((a.f).manufacturer) = 1 THEN 'f.manufacturer = ((($1).f).manufacturer)[1]'
+                       ELSE 'f.manufacturer = ANY ((($1).f).manufacturer)' END;
+    END IF;
+    IF (a.f).collection IS NOT NULL AND skip IS DISTINCT FROM 'collection' THEN
+        w := w || CASE WHEN cardinality((a.f).collection) = 1 THEN 'f.collection_name = ((($1).f).collection)[1]'
+                       ELSE 'f.collection_name = ANY ((($1).f).collection)' END;
+    END IF;
+    IF (a.f).categories IS NOT NULL AND skip IS DISTINCT FROM 'category' THEN
+        w := w || CASE WHEN cardinality((a.f).categories) = 1 THEN 'f.cached_category = ((($1).f).categories)[1]'
+                       ELSE 'f.cached_category = ANY ((($1).f).categories)' END;
+    END IF;
+    IF a.bpm_ranges IS NOT NULL AND skip IS DISTINCT FROM 'bpm' THEN
+        FOR i IN 1 .. cardinality(a.bpm_ranges) LOOP
+            r := r || format('f.cached_bpm BETWEEN lower((($1).bpm_ranges)[%s]) AND upper((($1).bpm_ranges)[%s])', i, i);
+        END LOOP;
+        w := w || ('(' || array_to_string(r, ' OR ') || ')');
+    END IF;
+    IF a.tag_all_ids IS NOT NULL AND skip IS DISTINCT FROM 'tag' THEN
+        w := w || 'f.tag_ids @> ($1).tag_all_ids'::text;
+    END IF;
+    IF a.tag_any_ids IS NOT NULL AND skip IS DISTINCT FROM 'tag' THEN
+        w := w || 'f.tag_ids && ($1).tag_any_ids'::text;
+    END IF;
+    IF (a.f).duration_min IS NOT NULL THEN
+        w := w || 'f.duration_seconds >= (($1).f).duration_min'::text;
+    END IF;
+    IF (a.f).duration_max IS NOT NULL THEN
+        w := w || 'f.duration_seconds <= (($1).f).duration_max'::text;
+    END IF;
+    IF a.ts_num IS NOT NULL THEN
+        mm := mm || 'm.time_signature_numerator = ($1).ts_num AND m.time_signature_denominator = ($1).ts_den'::text;
+    END IF;
+    IF (a.f).notes_min IS NOT NULL THEN
+        mm := mm || 'm.total_notes >= (($1).f).notes_min'::text;
+    END IF;
+    IF (a.f).notes_max IS NOT NULL THEN
+        mm := mm || 'm.total_notes <= (($1).f).notes_max'::text;
+    END IF;
+    IF (a.f).percussive IS NOT NULL THEN
+        mm := mm || 'm.is_percussive = (($1).f).percussive'::text;
+    END IF;
+    IF cardinality(mm) > 0 THEN
+        w := w || ('EXISTS (SELECT 1 FROM midi.musical_metadata m WHERE m.file_id = f.id AND '
+                   || array_to_string(mm, ' AND ') || ')');
+    END IF;
+    IF (a.f).favorites_only THEN
+        w := w || 'EXISTS (SELECT 1 FROM midi.favorites fv WHERE fv.file_id = f.id)'::text;
+    END IF;
+    IF (a.f).min_rating IS NOT NULL THEN
+        w := w || 'EXISTS (SELECT 1 FROM midi.ratings rt WHERE rt.file_id = f.id AND rt.rating >= (($1).f).min_rating)'::text;
+    END IF;
+    RETURN array_to_string(w, E'\n   AND ');
+END;
+$_$;
+COMMENT ON FUNCTION midi._search_where(a midi._search_args, skip text) IS 'Internal: WHERE clause of a resolved filter set (values read from $1), optionally without one facet dimension';
 CREATE UNLOGGED TABLE midi.import_staging (
     batch_id bigint NOT NULL,
     chunk integer NOT NULL,
@@ -103,6 +867,67 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._staged(batch bigint, chunk integer) IS 'Rows of one staged import chunk (with a realistic row estimate)';
+CREATE FUNCTION midi._sync_deferred() RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(current_setting('midi.defer_sync', true), '') = 'on'
+$$;
+COMMENT ON FUNCTION midi._sync_deferred() IS 'Whether SET LOCAL midi.defer_sync = on is in effect';
+CREATE FUNCTION midi._sync_from_children() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    IF midi._sync_deferred() THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.file_id) INTO ids FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT o.file_id) INTO ids FROM old_rows o;
+    ELSE
+        SELECT array_agg(DISTINCT u.file_id) INTO ids
+          FROM (SELECT n.file_id FROM new_rows n UNION SELECT o.file_id FROM old_rows o) u;
+    END IF;
+    IF ids IS NOT NULL THEN
+        PERFORM midi.sync_files(ids);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION midi._sync_from_children() IS 'Trigger function: re-syncs the denormalized search columns of the files a child-table statement touched';
+CREATE FUNCTION midi._sync_from_tags() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    IF midi._sync_deferred() THEN
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(DISTINCT ft.file_id) INTO ids
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+      JOIN midi.file_tags ft ON ft.tag_id = n.id
+     WHERE n.name IS DISTINCT FROM o.name;
+    IF ids IS NOT NULL THEN
+        PERFORM midi.sync_files(ids);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION midi._sync_from_tags() IS 'Trigger function: re-syncs the search words of files whose tag was renamed';
+CREATE FUNCTION midi._tag_name(name text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF nullif(btrim(name), '') IS NULL THEN
+        RAISE EXCEPTION 'a tag name cannot be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN lower(btrim(name));
+END;
+$$;
+COMMENT ON FUNCTION midi._tag_name(name text) IS 'Internal: canonical tag name (trimmed, lower case); empty is an error';
 CREATE FUNCTION midi._touch_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -112,6 +937,18 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._touch_updated_at() IS 'Trigger function: sets NEW.updated_at = now() on every update';
+CREATE FUNCTION midi._trgm_schema() RETURNS name
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'
+$$;
+COMMENT ON FUNCTION midi._trgm_schema() IS 'Internal: schema of the pg_trgm extension';
+CREATE FUNCTION midi._tsquery_in(tsq tsquery, weights text) RETURNS tsquery
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$
+    SELECT regexp_replace(tsq::text, $re$('(?:[^']|'')*')(?::(\*))?$re$, '\1:\2' || weights, 'g')::tsquery
+$_$;
+COMMENT ON FUNCTION midi._tsquery_in(tsq tsquery, weights text) IS 'Internal: a tsquery with every lexeme restricted to the given weights';
 CREATE FUNCTION midi._under_roots(path text, roots text[]) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -122,6 +959,504 @@ CREATE FUNCTION midi._under_roots(path text, roots text[]) RETURNS boolean
             OR left(path, length(r) + 1) = r || '!')
 $$;
 COMMENT ON FUNCTION midi._under_roots(path text, roots text[]) IS 'Whether a path lies under one of the given roots';
+CREATE FUNCTION midi.analysis_apply(batch bigint, version integer) RETURNS TABLE(analyzed integer, errors integer)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    v_profile text := midi.default_key_profile();
+    v_prev text := current_setting('midi.defer_sync', true);
+    v_ok bigint[];
+    v_err bigint[];
+BEGIN
+    SELECT coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE s.error_class IS NULL), '{}'),
+           coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE s.error_class IS NOT NULL), '{}')
+      INTO v_ok, v_err
+      FROM midi._analysis_staged(batch) s;
+    v_err := ARRAY(SELECT unnest(v_err) EXCEPT SELECT unnest(v_ok));  -- a file twice: the success wins
+    PERFORM set_config('midi.defer_sync', 'on', true);
+    IF cardinality(v_ok) > 0 THEN
+        INSERT INTO midi.musical_metadata AS m (
+            file_id, bpm, bpm_source, has_tempo_changes, tempo_map, key_signature, key_source, key_from_signature,
+            key_from_filename, key_estimate, key_estimate_second, key_correlation, key_confidence, key_profile,
+            time_signature_numerator, time_signature_denominator, time_signatures, total_notes, drum_note_count,
+            unique_pitches, pitch_range_min, pitch_range_max, velocity_min, avg_velocity, velocity_max, note_density,
+            polyphony_max, polyphony_avg, is_percussive, is_monophonic, has_chords, has_melody, pitch_class_histogram,
+            track_names, instrument_names, copyright, markers, has_lyrics, parser)
+        SELECT s.file_id,
+               CASE WHEN s.bpm_source = 'meta' OR f.filename_bpm IS NULL
+                    THEN least(greatest(round(s.bpm::numeric, 2), 1), 1000) ELSE f.filename_bpm END,
+               CASE WHEN s.bpm_source = 'meta' THEN 'meta' WHEN f.filename_bpm IS NOT NULL THEN 'filename' ELSE 'default' END,
+               coalesce(s.has_tempo_changes, false), s.tempo_map,
+               ck.key, ck.source, s.key_from_signature::midi.musical_key, f.filename_key,
+               e.key, e.second_key, round(e.correlation::numeric, 6)::real, e.confidence, e.key_profile,
+               ts.num, ts.den, s.time_signatures, coalesce(s.total_notes, 0), coalesce(s.drum_note_count, 0),
+               s.unique_pitches, s.pitch_min, s.pitch_max, s.velocity_min, round(s.velocity_avg::numeric, 2), s.velocity_max,
+               least(round(s.note_density::numeric, 3), 9999999.999),
+               least(s.polyphony_max, 32767), least(round(s.polyphony_avg::numeric, 2), 9999.99),
+               coalesce(s.is_percussive, false), coalesce(s.is_monophonic, false), coalesce(s.has_chords, false),
+               coalesce(s.has_melody, false), s.pitch_class_histogram,
+               coalesce(s.track_names, '{}'), coalesce(s.instrument_names, '{}'), s.copyright,
+               coalesce(s.markers, '{}'), coalesce(s.has_lyrics, false), s.parser
+          FROM (SELECT DISTINCT ON (x.file_id) x.* FROM midi._analysis_staged(batch) x
+                 WHERE x.error_class IS NULL ORDER BY x.file_id) s
+          JOIN midi.files f ON f.id = s.file_id
+          LEFT JOIN LATERAL midi.estimate_key(s.pitch_class_histogram, v_profile) e ON true
+          CROSS JOIN LATERAL midi.choose_key(s.key_from_signature::midi.musical_key, f.filename_key, e.key) ck
+          CROSS JOIN LATERAL (
+              SELECT CASE WHEN ok THEN s.time_signature_numerator END AS num,
+                     CASE WHEN ok THEN s.time_signature_denominator END AS den
+                FROM (SELECT s.time_signature_numerator BETWEEN 1 AND 64
+                             AND s.time_signature_denominator IN (1, 2, 4, 8, 16, 32, 64) AS ok) v) ts
+         ORDER BY s.file_id
+        ON CONFLICT (file_id) DO UPDATE SET
+            bpm = EXCLUDED.bpm, bpm_source = EXCLUDED.bpm_source, has_tempo_changes = EXCLUDED.has_tempo_changes,
+            tempo_map = EXCLUDED.tempo_map, key_signature = EXCLUDED.key_signature, key_source = EXCLUDED.key_source,
+            key_from_signature = EXCLUDED.key_from_signature, key_from_filename = EXCLUDED.key_from_filename,
+            key_estimate = EXCLUDED.key_estimate, key_estimate_second = EXCLUDED.key_estimate_second,
+            key_correlation = EXCLUDED.key_correlation, key_confidence = EXCLUDED.key_confidence,
+            key_profile = EXCLUDED.key_profile, time_signature_numerator = EXCLUDED.time_signature_numerator,
+            time_signature_denominator = EXCLUDED.time_signature_denominator,
+            time_signatures = EXCLUDED.time_signatures, total_notes = EXCLUDED.total_notes,
+            drum_note_count = EXCLUDED.drum_note_count, unique_pitches = EXCLUDED.unique_pitches,
+            pitch_range_min = EXCLUDED.pitch_range_min, pitch_range_max = EXCLUDED.pitch_range_max,
+            velocity_min = EXCLUDED.velocity_min, avg_velocity = EXCLUDED.avg_velocity,
+            velocity_max = EXCLUDED.velocity_max, note_density = EXCLUDED.note_density,
+            polyphony_max = EXCLUDED.polyphony_max, polyphony_avg = EXCLUDED.polyphony_avg,
+            is_percussive = EXCLUDED.is_percussive, is_monophonic = EXCLUDED.is_monophonic,
+            has_chords = EXCLUDED.has_chords, has_melody = EXCLUDED.has_melody,
+            pitch_class_histogram = EXCLUDED.pitch_class_histogram, track_names = EXCLUDED.track_names,
+            instrument_names = EXCLUDED.instrument_names, copyright = EXCLUDED.copyright,
+            markers = EXCLUDED.markers, has_lyrics = EXCLUDED.has_lyrics, parser = EXCLUDED.parser;
+        -- A re-analysis replaces the instrument list; the first analysis has nothing to delete.
+        DELETE FROM midi.file_instruments fi WHERE fi.file_id = ANY (v_ok);
+        -- symusic does not report the channel of pitched parts: drum kits are channel 10 (9), pitched
+        -- instruments channel 1 (0); the analyzer merges parts by (drum, program), so the key stays unique.
+        INSERT INTO midi.file_instruments (file_id, channel, program, is_drum, note_count, instrument_name)
+        SELECT s.file_id, CASE WHEN i.is_drum THEN 9 ELSE 0 END, i.program, i.is_drum, sum(i.note_count),
+               CASE WHEN i.is_drum THEN 'Drum Kit' ELSE min(gm.name) END
+          FROM (SELECT DISTINCT ON (x.file_id) x.file_id, x.instruments FROM midi._analysis_staged(batch) x
+                 WHERE x.error_class IS NULL ORDER BY x.file_id) s
+               CROSS JOIN LATERAL jsonb_to_recordset(s.instruments)
+                   AS i(program smallint, is_drum boolean, note_count integer, name text)
+               LEFT JOIN midi.gm_instruments gm ON gm.program = i.program
+         WHERE i.program BETWEEN 0 AND 127
+         GROUP BY s.file_id, i.is_drum, i.program
+         ORDER BY s.file_id, 2, i.program;
+        PERFORM midi._apply_categories(v_ok);
+        IF EXISTS (SELECT 1 FROM midi.analysis_errors LIMIT 1) THEN
+            DELETE FROM midi.analysis_errors ae WHERE ae.file_id = ANY (v_ok);
+        END IF;
+    END IF;
+    IF cardinality(v_err) > 0 THEN
+        INSERT INTO midi.analysis_errors AS ae (file_id, error_class, message, parser)
+        SELECT DISTINCT ON (s.file_id) s.file_id, s.error_class, coalesce(left(s.message, 2000), s.error_class), s.parser
+          FROM midi._analysis_staged(batch) s
+         WHERE s.file_id = ANY (v_err)
+         ORDER BY s.file_id
+        ON CONFLICT (file_id) DO UPDATE
+            SET error_class = EXCLUDED.error_class, message = EXCLUDED.message, parser = EXCLUDED.parser,
+                created_at = now()
+            WHERE (ae.error_class, ae.message, ae.parser) IS DISTINCT FROM (EXCLUDED.error_class, EXCLUDED.message, EXCLUDED.parser);
+        -- a file that analyzed before and fails now keeps no stale facts: it is in exactly one table
+        DELETE FROM midi.musical_metadata m WHERE m.file_id = ANY (v_err);
+        DELETE FROM midi.file_instruments fi WHERE fi.file_id = ANY (v_err);
+        DELETE FROM midi.file_categories fc WHERE fc.file_id = ANY (v_err);
+    END IF;
+    PERFORM midi._apply_tags(v_ok || v_err);
+    -- One UPDATE per file: the analysis columns and the denormalized search columns together, computed
+    -- set-based exactly as midi.sync_files computes them (a test checks that sync_files then finds
+    -- nothing to change): every files row version costs an entry in each of its many indexes.
+    UPDATE midi.files f
+       SET analyzed_at = v_now, analyzer_version = version,
+           duration_seconds = CASE WHEN d.error_class IS NULL
+                                   THEN least(round(d.duration_seconds::numeric, 3), 999999999.999)
+                                   ELSE f.duration_seconds END,
+           duration_ticks = CASE WHEN d.error_class IS NULL THEN d.duration_ticks ELSE f.duration_ticks END,
+           cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
+           search_vector = d.search_vector
+      FROM (SELECT s.file_id, s.error_class, s.duration_seconds, s.duration_ticks,
+                   coalesce(mm.bpm, x.filename_bpm) AS bpm,
+                   coalesce(nullif(mm.key_signature, 'UNKNOWN'), x.filename_key) AS key,
+                   fc.primary_category AS category,
+                   coalesce(tg.tag_ids, '{}') AS tag_ids,
+                   ts_filter(coalesce(x.search_vector, ''), '{a,b,c}')
+                   || setweight(to_tsvector('midi.names', midi.name_words(concat_ws(' ', tg.names,
+                          (SELECT concat_ws(' ', nullif(fc.primary_category, 'unknown'), nullif(fc.secondary_category, 'unknown'))
+                            WHERE fc.file_id IS NOT NULL),
+                          ins.names))), 'D') AS search_vector
+              FROM (SELECT DISTINCT ON (y.file_id) y.file_id, y.error_class, y.duration_seconds, y.duration_ticks
+                      FROM midi._analysis_staged(batch) y ORDER BY y.file_id, y.error_class NULLS FIRST) s
+              JOIN midi.files x ON x.id = s.file_id
+              LEFT JOIN midi.musical_metadata mm ON mm.file_id = s.file_id
+              LEFT JOIN midi.file_categories fc ON fc.file_id = s.file_id
+              LEFT JOIN (SELECT ft.file_id, array_agg(ft.tag_id ORDER BY ft.tag_id) AS tag_ids,
+                                string_agg(t.name, ' ' ORDER BY t.name) AS names
+                           FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
+                          WHERE ft.file_id = ANY (v_ok || v_err)
+                          GROUP BY ft.file_id) tg ON tg.file_id = s.file_id
+              LEFT JOIN (SELECT fi.file_id, string_agg(DISTINCT fi.instrument_name, ' ') AS names
+                           FROM midi.file_instruments fi
+                          WHERE fi.file_id = ANY (v_ok)
+                          GROUP BY fi.file_id) ins ON ins.file_id = s.file_id) d
+     WHERE f.id = d.file_id;
+    PERFORM set_config('midi.defer_sync', coalesce(v_prev, ''), true);
+    DELETE FROM midi.analysis_staging s WHERE s.batch = analysis_apply.batch;
+    RETURN QUERY SELECT cardinality(v_ok), cardinality(v_err);
+END;
+$$;
+COMMENT ON FUNCTION midi.analysis_apply(batch bigint, version integer) IS 'Applies one staged analysis batch (facts, instruments, categories, tags, errors, files.analyzed_at); returns (analyzed, errors)';
+CREATE FUNCTION midi.analysis_claim(after_id bigint, max_files integer, version integer, reanalyze_before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(file_id bigint, paths text[], paths_bytes bytea[], suspect boolean)
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RETURN QUERY
+    WITH claimed AS (
+        SELECT f.id, f.filepath, f.midi_warnings
+          FROM midi.files f
+         WHERE f.id > after_id
+           AND midi.analysis_needed(f.analyzed_at, f.analyzer_version, version, reanalyze_before)
+         ORDER BY f.id
+         LIMIT max_files
+           FOR NO KEY UPDATE SKIP LOCKED
+    )
+    SELECT c.id, coalesce(p.paths, ARRAY[c.filepath::text]), coalesce(p.bytes, ARRAY[NULL::bytea]),
+           cardinality(c.midi_warnings) > 0
+      FROM claimed c
+           LEFT JOIN LATERAL (
+               SELECT array_agg(fp.path::text ORDER BY fp.path <> c.filepath, fp.missing_since IS NOT NULL, fp.path, fp.path_bytes) AS paths,
+                      array_agg(fp.path_bytes ORDER BY fp.path <> c.filepath, fp.missing_since IS NOT NULL, fp.path, fp.path_bytes) AS bytes
+                 FROM midi.file_paths fp
+                WHERE fp.file_id = c.id) p ON true
+     ORDER BY c.id;
+END;
+$$;
+COMMENT ON FUNCTION midi.analysis_claim(after_id bigint, max_files integer, version integer, reanalyze_before timestamp with time zone) IS 'Locks (SKIP LOCKED) up to max_files files after after_id that need analysis; returns their paths (canonical first) and suspect flag';
+CREATE FUNCTION midi.analysis_finish() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF to_regprocedure('midi.refresh_views()') IS NOT NULL THEN
+        RETURN midi.refresh_views();
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION midi.analysis_finish() IS 'Ends an analysis run: refreshes the facet views (midi.refresh_views) when present';
+CREATE FUNCTION midi.analysis_needed(analyzed_at timestamp with time zone, analyzer_version integer, version integer, reanalyze_before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT analyzed_at IS NULL OR analyzer_version IS NULL OR analyzer_version < version
+        OR coalesce(analyzed_at < reanalyze_before, false)
+$$;
+COMMENT ON FUNCTION midi.analysis_needed(analyzed_at timestamp with time zone, analyzer_version integer, version integer, reanalyze_before timestamp with time zone) IS 'True when a file is unanalyzed, analyzed by an older analyzer, or analyzed before reanalyze_before';
+CREATE FUNCTION midi.analysis_next_batch() RETURNS bigint
+    LANGUAGE sql
+    AS $$
+    SELECT nextval('midi.analysis_batch_seq')
+$$;
+COMMENT ON FUNCTION midi.analysis_next_batch() IS 'A new analysis batch number for analysis_staging';
+CREATE FUNCTION midi.analysis_pending(version integer, reanalyze_before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT count(*) FROM midi.files f
+     WHERE midi.analysis_needed(f.analyzed_at, f.analyzer_version, version, reanalyze_before)
+$$;
+COMMENT ON FUNCTION midi.analysis_pending(version integer, reanalyze_before timestamp with time zone) IS 'Number of files needing analysis';
+CREATE FUNCTION midi.bpm_bucket(bpm numeric) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT (floor(bpm / 10) * 10)::integer || '-' || ((floor(bpm / 10) * 10)::integer + 9) || ' bpm'
+$$;
+COMMENT ON FUNCTION midi.bpm_bucket(bpm numeric) IS 'The 10-BPM bucket tag of a tempo: 124.5 -> 120-129 bpm';
+CREATE FUNCTION midi.choose_key(from_signature midi.musical_key, from_filename midi.musical_key, estimate midi.musical_key) RETURNS TABLE(key midi.musical_key, source text)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(from_signature, from_filename, estimate, 'UNKNOWN'),
+           CASE WHEN from_signature IS NOT NULL THEN 'signature'
+                WHEN from_filename IS NOT NULL THEN 'filename'
+                WHEN estimate IS NOT NULL THEN 'estimate' END
+$$;
+COMMENT ON FUNCTION midi.choose_key(from_signature midi.musical_key, from_filename midi.musical_key, estimate midi.musical_key) IS 'Chosen key and its source: signature, else filename, else estimate (UNKNOWN / NULL when none)';
+CREATE FUNCTION midi.compatible_keys(k midi.musical_key) RETURNS midi.musical_key[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN k <> 'UNKNOWN' THEN ARRAY[k, midi.relative_key(k)] || midi.fifths_neighbours(k) END
+$$;
+COMMENT ON FUNCTION midi.compatible_keys(k midi.musical_key) IS 'Harmonically compatible keys: same, relative, and one step either way around the circle of fifths';
+CREATE FUNCTION midi.default_key_profile() RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT p.name FROM midi.key_profiles p WHERE p.is_default
+$$;
+COMMENT ON FUNCTION midi.default_key_profile() IS 'Name of the key profile analysis uses (the is_default row)';
+CREATE FUNCTION midi.derive_categories(ids bigint[]) RETURNS TABLE(file_id bigint, primary_category midi.file_category, secondary_category midi.file_category, confidence real)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH base AS MATERIALIZED (
+        SELECT f.id, f.filename, f.folder_tags, m.total_notes, m.drum_note_count, m.polyphony_max, m.polyphony_avg,
+               m.pitch_range_max, m.has_chords, m.has_melody, m.is_monophonic, m.note_density
+          FROM (SELECT DISTINCT u.id FROM unnest(ids) AS u(id)) i
+          JOIN midi.files f ON f.id = i.id
+          JOIN midi.musical_metadata m ON m.file_id = i.id
+    ), phrases AS MATERIALIZED (
+        SELECT midi.vocabulary_phrases() AS re
+    ), words AS (
+        SELECT b.id, w.word, 2 AS place, w.ord
+          FROM base b CROSS JOIN phrases p CROSS JOIN LATERAL unnest(midi._category_tokens(b.filename, p.re))
+               WITH ORDINALITY AS w(word, ord)
+        UNION ALL
+        SELECT b.id, w.word, 1, w.ord FROM base b CROSS JOIN LATERAL unnest(b.folder_tags) WITH ORDINALITY AS w(word, ord)
+    ), named AS (
+        SELECT DISTINCT ON (w.id) w.id, cw.category, w.place
+          FROM words w JOIN midi.category_words cw ON cw.word = w.word
+         ORDER BY w.id, cw.weight DESC, w.place DESC, w.ord DESC
+    ), inst AS (
+        SELECT fi.file_id AS id, count(*) FILTER (WHERE NOT fi.is_drum) AS pitched,
+               (array_agg(fi.program ORDER BY fi.note_count DESC, fi.program) FILTER (WHERE NOT fi.is_drum))[1] AS top_program
+          FROM midi.file_instruments fi
+         WHERE fi.file_id = ANY (ids)
+         GROUP BY fi.file_id
+    ), heard AS (
+        SELECT b.id,
+               (CASE
+                    WHEN b.total_notes = 0 THEN NULL
+                    WHEN b.drum_note_count >= b.total_notes THEN 'drums'
+                    WHEN b.drum_note_count > 0 AND coalesce(i.pitched, 0) >= 2 THEN 'full_mix'
+                    WHEN i.top_program <> 0 AND gm.category IS NOT NULL THEN gm.category::text
+                    WHEN b.pitch_range_max < 60 AND b.polyphony_max <= 2 THEN 'bass'
+                    WHEN b.has_chords AND b.polyphony_avg >= 2.5 THEN CASE WHEN b.note_density < 1 THEN 'pad' ELSE 'chords' END
+                    WHEN b.has_melody THEN 'melody'
+                    WHEN b.is_monophonic AND b.note_density >= 4 THEN 'arp'
+                    WHEN b.has_chords THEN 'chords'
+                    ELSE 'melody'
+                END)::midi.file_category AS category,
+               b.drum_note_count > 0 AND b.drum_note_count < b.total_notes AS with_drums
+          FROM base b
+          LEFT JOIN inst i ON i.id = b.id
+          LEFT JOIN midi.gm_instruments gm ON gm.program = i.top_program
+    ), decided AS (
+        SELECT b.id, n.category AS named, n.place, h.category AS heard, h.with_drums,
+               coalesce(n.category, h.category, 'unknown') AS primary_category
+          FROM base b
+          LEFT JOIN named n ON n.id = b.id
+          LEFT JOIN heard h ON h.id = b.id
+    )
+    SELECT d.id, d.primary_category,
+           CASE WHEN d.heard IS NOT NULL AND d.heard <> d.primary_category
+                     AND NOT (d.heard = 'drums' AND d.primary_category IN ('kick', 'snare', 'hats', 'cymbals', 'percussion'))
+                THEN d.heard
+                WHEN d.with_drums AND d.primary_category NOT IN ('drums', 'full_mix') THEN 'drums'::midi.file_category
+           END,
+           (CASE
+                WHEN d.named IS NULL THEN CASE WHEN d.heard IS NULL THEN 0 ELSE 0.5 END
+                WHEN d.named = d.heard
+                     OR (d.heard = 'drums' AND d.named IN ('kick', 'snare', 'hats', 'cymbals', 'percussion')) THEN 0.95
+                WHEN d.place = 2 THEN 0.8
+                ELSE 0.7
+            END)::real
+      FROM decided d
+$$;
+COMMENT ON FUNCTION midi.derive_categories(ids bigint[]) IS 'Primary and secondary category and confidence of the given analyzed files, from name words and stored facts';
+CREATE FUNCTION midi.derive_tags(ids bigint[]) RETURNS TABLE(file_id bigint, name text, category text, source text)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH base AS MATERIALIZED (
+        SELECT f.id, f.manufacturer, f.collection_name, f.folder_tags, f.filename_genres,
+               m.bpm, m.bpm_source, m.key_signature, m.key_source, fc.primary_category
+          FROM (SELECT DISTINCT u.id FROM unnest(ids) AS u(id)) i
+          JOIN midi.files f ON f.id = i.id
+          LEFT JOIN midi.musical_metadata m ON m.file_id = i.id
+          LEFT JOIN midi.file_categories fc ON fc.file_id = i.id
+    ), places AS MATERIALIZED (
+        -- every file of a folder shares its genre words: read each place once
+        SELECT p.collection_name, p.folder_tags, ff.genres
+          FROM (SELECT DISTINCT b.collection_name, b.folder_tags FROM base b) p
+               CROSS JOIN LATERAL midi.filename_facts(
+                   concat_ws(' ', p.collection_name, array_to_string(p.folder_tags, ' '))) ff
+    ), tags AS (
+        SELECT b.id, b.primary_category::text AS name, 'category' AS category, 'analysis' AS source
+          FROM base b WHERE b.primary_category IS NOT NULL AND b.primary_category <> 'unknown'
+        UNION ALL
+        SELECT b.id, midi.bpm_bucket(b.bpm), 'tempo', CASE WHEN b.bpm_source = 'filename' THEN 'path' ELSE 'analysis' END
+          FROM base b WHERE b.bpm IS NOT NULL AND b.bpm_source IN ('meta', 'filename')
+        UNION ALL
+        SELECT b.id, midi.key_words(b.key_signature), 'key', CASE WHEN b.key_source = 'filename' THEN 'path' ELSE 'analysis' END
+          FROM base b WHERE b.key_signature IS NOT NULL AND b.key_signature <> 'UNKNOWN'
+        UNION ALL
+        SELECT b.id, lower(btrim(b.manufacturer)), 'manufacturer', 'path'
+          FROM base b WHERE btrim(coalesce(b.manufacturer, '')) <> ''
+        UNION ALL
+        SELECT b.id, g.genre, 'genre', 'path'
+          FROM base b CROSS JOIN LATERAL unnest(b.filename_genres) AS g(genre)
+        UNION ALL
+        SELECT b.id, g.genre, 'genre', 'path'
+          FROM base b
+          JOIN places p ON p.collection_name IS NOT DISTINCT FROM b.collection_name AND p.folder_tags = b.folder_tags
+               CROSS JOIN LATERAL unnest(p.genres) AS g(genre)
+    )
+    SELECT DISTINCT ON (t.id, t.name) t.id, t.name, t.category, t.source
+      FROM tags t
+     WHERE t.name IS NOT NULL AND t.name <> ''
+     ORDER BY t.id, t.name, t.source = 'analysis' DESC
+$$;
+COMMENT ON FUNCTION midi.derive_tags(ids bigint[]) IS 'Tags (name, category, source path|analysis) the catalog derives for the given files';
+CREATE FUNCTION midi.duplicates_of(file_id bigint) RETURNS TABLE(path text, is_canonical boolean, first_seen timestamp with time zone, last_seen timestamp with time zone, missing_since timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT p.path::text, p.path = f.filepath, p.first_seen, p.last_seen, p.missing_since
+      FROM midi.files f JOIN midi.file_paths p ON p.file_id = f.id
+     WHERE f.id = duplicates_of.file_id
+     ORDER BY p.path = f.filepath DESC, p.path
+$$;
+COMMENT ON FUNCTION midi.duplicates_of(file_id bigint) IS 'Every path holding the same content as the file (byte-identical copies), canonical first';
+CREATE FUNCTION midi.estimate_key(histogram double precision[], profile text DEFAULT NULL::text) RETURNS TABLE(key midi.musical_key, second_key midi.musical_key, correlation double precision, second_correlation double precision, confidence real, key_profile text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT b.k1, b.k2, b.r1, b.r2,
+           CASE WHEN b.r1 > 0 THEN least(1, greatest(0, (b.r1 - b.r2) / nullif(1 - b.r2, 0)))::real ELSE 0 END,
+           a.p
+      FROM (SELECT coalesce(profile, (SELECT p.name FROM midi.key_profiles p WHERE p.is_default)) AS p,
+                   midi._centred_norm12(histogram) AS norm) a
+           CROSS JOIN LATERAL (
+               SELECT (array_agg(x.key ORDER BY x.r DESC, x.key))[1] AS k1,
+                      (array_agg(x.key ORDER BY x.r DESC, x.key))[2] AS k2,
+                      max(x.r) AS r1, min(x.r) AS r2
+                 FROM (SELECT t.key, midi._dot12(histogram, t.weights) / a.norm AS r
+                         FROM midi.key_templates t
+                        WHERE t.profile = a.p AND a.norm > 1e-9 AND cardinality(histogram) = 12
+                        ORDER BY 2 DESC, t.key
+                        LIMIT 2) x) b
+     WHERE b.k1 IS NOT NULL
+$$;
+COMMENT ON FUNCTION midi.estimate_key(histogram double precision[], profile text) IS 'Best and second key of a 12-bin pitch-class histogram by profile correlation, with confidence (no row when flat)';
+CREATE FUNCTION midi.explain_search(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT false, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT false, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT false, sort text DEFAULT NULL::text, lim integer DEFAULT 50, after text DEFAULT NULL::text) RETURNS SETOF text
+    LANGUAGE plpgsql
+    AS $$  -- VOLATILE: STABLE code may not run EXPLAIN
+DECLARE
+    a midi._search_args := midi._search_args(
+        ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all,
+            tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only,
+            min_rating, fuzzy)::midi.search_filters, sort, after);
+    sql text[] := midi._search_sql(a, sort, midi._search_ranked(a, sort));
+BEGIN
+    FOR i IN 1 .. cardinality(sql) LOOP
+        RETURN NEXT CASE WHEN cardinality(sql) = 1 AND midi._search_ranked(a, sort) THEN '-- ranked'
+                         ELSE '-- segment ' || (coalesce(a.cur_seg, 1) + i - 1) END;
+        RETURN QUERY EXECUTE 'EXPLAIN ' || sql[i] USING a, least(coalesce(lim, 50), 500);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION midi.explain_search(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, sort text, lim integer, after text) IS 'EXPLAIN of the queries midi.search runs for the same arguments, one block per segment';
+CREATE FUNCTION midi.facets(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT false, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT false, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT false, facet_limit integer DEFAULT 20) RETURNS TABLE(facet text, value text, files bigint, exact boolean)
+    LANGUAGE sql
+    AS $$  -- VOLATILE: plans with EXPLAIN estimates; reads only
+    SELECT x.facet, x.value, x.files, x.exact FROM midi._facets(
+        midi._search_args(ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection,
+                              categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min,
+                              notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters),
+        facet_limit) AS x
+     ORDER BY array_position(ARRAY['manufacturer', 'collection', 'key', 'category', 'bpm', 'tag'], x.facet),
+              x.files DESC, x.value
+$$;
+COMMENT ON FUNCTION midi.facets(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, facet_limit integer) IS 'Facet counts (manufacturer, collection, key, category, bpm bucket, tag) under the filters: OR within a facet, AND across; exact = false when sampled';
+CREATE FUNCTION midi.favorite_add(file_id bigint) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    PERFORM midi._require_file(file_id);
+    INSERT INTO midi.favorites (file_id) VALUES (favorite_add.file_id) ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n > 0;
+END;
+$$;
+COMMENT ON FUNCTION midi.favorite_add(file_id bigint) IS 'Marks a file as favorite; true if it was not one before';
+CREATE FUNCTION midi.favorite_remove(file_id bigint) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    PERFORM midi._require_file(file_id);
+    DELETE FROM midi.favorites fv WHERE fv.file_id = favorite_remove.file_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n > 0;
+END;
+$$;
+COMMENT ON FUNCTION midi.favorite_remove(file_id bigint) IS 'Removes a file from the favorites; true if it was one';
+CREATE FUNCTION midi.favorite_toggle(file_id bigint) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF midi.favorite_remove(file_id) THEN
+        RETURN false;
+    END IF;
+    PERFORM midi.favorite_add(file_id);
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION midi.favorite_toggle(file_id bigint) IS 'Flips a file''s favorite mark; returns true if it is now a favorite';
+CREATE FUNCTION midi.fifths_neighbours(k midi.musical_key) RETURNS midi.musical_key[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN k <> 'UNKNOWN' THEN
+        ARRAY[midi._key_of(midi.key_pitch_class(k) + 7, midi.key_is_minor(k)),
+              midi._key_of(midi.key_pitch_class(k) + 5, midi.key_is_minor(k))] END
+$$;
+COMMENT ON FUNCTION midi.fifths_neighbours(k midi.musical_key) IS 'Dominant and subdominant in the same mode (one step each way around the circle of fifths)';
+CREATE FUNCTION midi.file_details(file_id bigint) RETURNS TABLE(id bigint, filename text, filepath text, file_size_bytes bigint, manufacturer text, collection_name text, folder_tags text[], bpm double precision, key_signature text, time_signature_numerator smallint, time_signature_denominator smallint, total_notes integer, is_percussive boolean, primary_category text, secondary_category text, is_favorite boolean, rating smallint, duration_seconds numeric, num_tracks smallint, format smallint, tags text[], instruments text[], paths text[], content_hash text, created_at timestamp with time zone, analyzed_at timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT f.id, f.filename, f.filepath::text, f.file_size_bytes, f.manufacturer, f.collection_name, f.folder_tags,
+           coalesce(mm.bpm, f.cached_bpm)::float8, coalesce(mm.key_signature, f.cached_key)::text,
+           mm.time_signature_numerator, mm.time_signature_denominator, mm.total_notes, mm.is_percussive,
+           fc.primary_category::text, fc.secondary_category::text, fav.file_id IS NOT NULL, r.rating,
+           f.duration_seconds, f.num_tracks, f.format,
+           ARRAY(SELECT t.name FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
+                  WHERE ft.file_id = f.id ORDER BY t.name),
+           ARRAY(SELECT coalesce(fi.instrument_name, CASE WHEN fi.is_drum THEN 'drum kit' ELSE 'program ' || fi.program END)
+                        || ' (ch ' || fi.channel + 1 || ')'
+                   FROM midi.file_instruments fi WHERE fi.file_id = f.id ORDER BY fi.channel, fi.program),
+           ARRAY(SELECT p.path::text FROM midi.file_paths p WHERE p.file_id = f.id ORDER BY p.path),
+           encode(f.content_hash, 'hex'), f.created_at, f.analyzed_at
+      FROM midi.files f
+      LEFT JOIN midi.musical_metadata mm ON mm.file_id = f.id
+      LEFT JOIN midi.file_categories fc ON fc.file_id = f.id
+      LEFT JOIN midi.favorites fav ON fav.file_id = f.id
+      LEFT JOIN midi.ratings r ON r.file_id = f.id
+     WHERE f.id = file_details.file_id
+$$;
+COMMENT ON FUNCTION midi.file_details(file_id bigint) IS 'One file with metadata, category, favorite, rating, tags, instruments and all its paths';
+CREATE FUNCTION midi.file_essential(file_id bigint) RETURNS TABLE(id bigint, filename text, filepath text, file_size_bytes bigint)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT f.id, f.filename, f.filepath::text, f.file_size_bytes FROM midi.files f WHERE f.id = file_id
+$$;
+COMMENT ON FUNCTION midi.file_essential(file_id bigint) IS 'id, filename, filepath, file_size_bytes of one file';
+CREATE FUNCTION midi.file_extras_vector(file_id bigint) RETURNS tsvector
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT setweight(to_tsvector('midi.names', midi.name_words(concat_ws(' ',
+               (SELECT string_agg(t.name, ' ' ORDER BY t.name)
+                  FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
+                 WHERE ft.file_id = file_extras_vector.file_id),
+               (SELECT concat_ws(' ', nullif(fc.primary_category, 'unknown'), nullif(fc.secondary_category, 'unknown'))
+                  FROM midi.file_categories fc WHERE fc.file_id = file_extras_vector.file_id),
+               (SELECT string_agg(DISTINCT fi.instrument_name, ' ')
+                  FROM midi.file_instruments fi WHERE fi.file_id = file_extras_vector.file_id)))), 'D')
+$$;
+COMMENT ON FUNCTION midi.file_extras_vector(file_id bigint) IS 'Weight-D part of a file''s search document: tag, category and instrument names';
+CREATE FUNCTION midi.file_for_analysis(ids bigint[]) RETURNS TABLE(id bigint, filepath text, filename text, num_tracks smallint, duration_seconds numeric)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT f.id, f.filepath::text, f.filename, f.num_tracks, f.duration_seconds
+      FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
+      JOIN midi.files f ON f.id = u.id
+     ORDER BY u.ord
+$$;
+COMMENT ON FUNCTION midi.file_for_analysis(ids bigint[]) IS 'id, filepath, filename, num_tracks, duration_seconds of files, in the order asked';
 CREATE FUNCTION midi.file_search_vector(filename text, manufacturer text, collection_name text, folder_tags text[]) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -173,6 +1508,12 @@ CREATE FUNCTION midi.filename_facts(name text, vocabulary jsonb DEFAULT NULL::js
             WHERE tk.vmap ?| tk.tokens OR w.words ~ tk.phrase_re) v ON true
 $_$;
 COMMENT ON FUNCTION midi.filename_facts(name text, vocabulary jsonb, phrases text) IS 'BPM, key, genre words and structure words stated by a file name (one row; NULL / {} when absent)';
+CREATE FUNCTION midi.half_double_tempo(bpm numeric) RETURNS numeric[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT ARRAY[round(bpm / 2, 2), bpm, bpm * 2]
+$$;
+COMMENT ON FUNCTION midi.half_double_tempo(bpm numeric) IS 'A tempo at half, normal and double time';
 CREATE FUNCTION midi.import_begin(roots text[], runner_version text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE sql
     AS $$
@@ -337,6 +1678,12 @@ BEGIN
 END;
 $_$;
 COMMENT ON FUNCTION midi.import_merge(batch bigint, chunk integer) IS 'Merges one staged chunk into files, file_paths and import_errors; returns (files_seen, files_new, duplicates, errors)';
+CREATE FUNCTION midi.key_is_minor(k midi.musical_key) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN k <> 'UNKNOWN' THEN array_position(enum_range(NULL::midi.musical_key), k) > 12 END
+$$;
+COMMENT ON FUNCTION midi.key_is_minor(k midi.musical_key) IS 'Whether a key is minor (NULL for UNKNOWN)';
 CREATE FUNCTION midi.key_name(pitch_class integer, minor boolean) RETURNS midi.musical_key
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
@@ -344,6 +1691,39 @@ CREATE FUNCTION midi.key_name(pitch_class integer, minor boolean) RETURNS midi.m
             || CASE WHEN minor THEN 'm' ELSE '' END)::midi.musical_key
 $$;
 COMMENT ON FUNCTION midi.key_name(pitch_class integer, minor boolean) IS 'Canonical key of a pitch class (0=C..11=B) and mode: key_name(8, true) = Abm';
+CREATE FUNCTION midi.key_pitch_class(k midi.musical_key) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN k <> 'UNKNOWN' THEN (array_position(enum_range(NULL::midi.musical_key), k) - 1) % 12 END
+$$;
+COMMENT ON FUNCTION midi.key_pitch_class(k midi.musical_key) IS 'Pitch class of a key''s tonic: C=0 .. B=11 (NULL for UNKNOWN)';
+CREATE FUNCTION midi.key_words(k midi.musical_key) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN k = 'UNKNOWN' THEN NULL
+                WHEN right(k::text, 1) = 'm' THEN lower(left(k::text, -1)) || ' minor'
+                ELSE lower(k::text) || ' major' END
+$$;
+COMMENT ON FUNCTION midi.key_words(k midi.musical_key) IS 'A key in words, lower case: Ebm -> eb minor (NULL for UNKNOWN)';
+CREATE FUNCTION midi.load_tracks(ids bigint[]) RETURNS TABLE(id bigint, filepath text, filename text)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT f.id, f.filepath::text, f.filename
+      FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
+      JOIN midi.files f ON f.id = u.id
+     ORDER BY u.ord
+$$;
+COMMENT ON FUNCTION midi.load_tracks(ids bigint[]) IS 'id, filepath, filename of the given files, in the order asked';
+CREATE FUNCTION midi.name_tsvector(filename text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$
+    SELECT to_tsvector('midi.names', btrim(regexp_replace(
+               regexp_replace(regexp_replace(regexp_replace(filename, '\.(mid|midi|kar|rmi|smf)$', '', 'i'),
+                                             '([a-z]{2})([A-Z])', '\1 \2', 'g'),
+                              '([A-Z])([A-Z][a-z])', '\1 \2', 'g'),
+               '[\s_.\-]+', ' ', 'g')))
+$_$;
+COMMENT ON FUNCTION midi.name_tsvector(filename text) IS 'Words of a file name (as the weight-A part of search_vector, unweighted); indexed by idx_files_name_words';
 CREATE FUNCTION midi.name_vector(filename text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -395,6 +1775,28 @@ CREATE FUNCTION midi.parse_path(rel text, OUT manufacturer text, OUT collection_
            LATERAL midi.parse_folder(left(rel, length(rel) - length(f.fname))) pf
 $_$;
 COMMENT ON FUNCTION midi.parse_path(rel text, OUT manufacturer text, OUT collection_name text, OUT folder_tags text[], OUT filename text) IS 'Manufacturer, collection, folder tags (see parse_folder) and file name of a path relative to the import root';
+CREATE FUNCTION midi.parse_query(q text) RETURNS tsquery
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+DECLARE
+    tsq tsquery;
+BEGIN
+    IF q IS NULL OR q !~ '[[:alnum:]]' THEN
+        RETURN NULL;
+    END IF;
+    tsq := websearch_to_tsquery('midi.names', q);
+    IF numnode(tsq) = 0 THEN
+        RETURN NULL;
+    END IF;
+    -- prefix only for a bare last word: not a negated word, not the end of a closed phrase, not "or"
+    IF q ~ '[[:alnum:]]$' AND q !~ '(^|\s)-[^\s]*$' AND q !~* '(^|\s)or$'
+       AND (length(q) - length(replace(q, '"', ''))) % 2 = 0 THEN
+        tsq := regexp_replace(tsq::text, $re$'((?:[^']|'')*)'(\s*\)*)$$re$, $r$'\1':*\2$r$)::tsquery;
+    END IF;
+    RETURN tsq;
+END;
+$_$;
+COMMENT ON FUNCTION midi.parse_query(q text) IS 'Search box text to tsquery: websearch syntax, midi.names words, prefix match on the last word; NULL if empty';
 CREATE FUNCTION midi.place_vector(manufacturer text, collection_name text, folder_tags text[]) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -403,6 +1805,330 @@ CREATE FUNCTION midi.place_vector(manufacturer text, collection_name text, folde
         || setweight(to_tsvector('midi.names', coalesce(midi.name_words(array_to_string(folder_tags, ' ')), '')), 'C')
 $$;
 COMMENT ON FUNCTION midi.place_vector(manufacturer text, collection_name text, folder_tags text[]) IS 'Manufacturer + collection (weight B) and folder tags (weight C) of the search document';
+CREATE FUNCTION midi.rate(file_id bigint, rating integer) RETURNS smallint
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM midi._require_file(file_id);
+    IF coalesce(rating, 0) = 0 THEN
+        DELETE FROM midi.ratings r WHERE r.file_id = rate.file_id;
+        RETURN NULL;
+    END IF;
+    IF rating NOT BETWEEN 1 AND 5 THEN
+        RAISE EXCEPTION 'rating must be 1..5 (0 clears), not %', rating USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO midi.ratings AS r (file_id, rating) VALUES (rate.file_id, rate.rating)
+    ON CONFLICT ON CONSTRAINT ratings_pkey DO UPDATE SET rating = EXCLUDED.rating, rated_at = now()
+        WHERE r.rating IS DISTINCT FROM EXCLUDED.rating;
+    RETURN rating::smallint;
+END;
+$$;
+COMMENT ON FUNCTION midi.rate(file_id bigint, rating integer) IS 'Sets a file''s 1..5 rating (NULL or 0 clears); returns the rating';
+CREATE FUNCTION midi.redetect_keys(profile text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    p text;
+    changed bigint[];
+    prev text := current_setting('midi.defer_sync', true);
+BEGIN
+    SELECT kp.name INTO p FROM midi.key_profiles kp
+     WHERE kp.name = lower(btrim(profile)) OR lower(kp.title) = lower(btrim(profile));
+    IF p IS NULL THEN
+        RAISE EXCEPTION 'unknown key profile %', profile USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'one of: ' || (SELECT string_agg(kp.name, ', ' ORDER BY kp.name) FROM midi.key_profiles kp);
+    END IF;
+    UPDATE midi.key_profiles SET is_default = false WHERE is_default AND name <> p;
+    UPDATE midi.key_profiles SET is_default = true WHERE name = p AND NOT is_default;
+    PERFORM set_config('midi.defer_sync', 'on', true);
+    CREATE TEMP TABLE IF NOT EXISTS _redetected (file_id bigint PRIMARY KEY, changed boolean) ON COMMIT DROP;
+    TRUNCATE _redetected;
+    WITH est AS (
+        SELECT m.file_id, m.key_signature AS old_key, e.key, e.second_key, e.correlation, e.confidence,
+               ck.key AS chosen, ck.source
+          FROM midi.musical_metadata m
+               LEFT JOIN LATERAL midi.estimate_key(m.pitch_class_histogram, p) e ON true
+               CROSS JOIN LATERAL midi.choose_key(m.key_from_signature, m.key_from_filename, e.key) ck
+    ), upd AS (
+        UPDATE midi.musical_metadata m
+           SET key_estimate = est.key, key_estimate_second = est.second_key,
+               key_correlation = round(est.correlation::numeric, 6)::real, key_confidence = est.confidence,
+               key_profile = CASE WHEN est.key IS NULL THEN NULL ELSE p END,
+               key_signature = est.chosen, key_source = est.source
+          FROM est
+         WHERE est.file_id = m.file_id
+           AND (m.key_estimate, m.key_estimate_second, m.key_confidence, m.key_profile, m.key_signature, m.key_source)
+               IS DISTINCT FROM (est.key, est.second_key, est.confidence, CASE WHEN est.key IS NULL THEN NULL ELSE p END,
+                                 est.chosen, est.source)
+        RETURNING m.file_id
+    )
+    INSERT INTO _redetected (file_id, changed)
+    SELECT upd.file_id, est.chosen IS DISTINCT FROM est.old_key FROM upd JOIN est ON est.file_id = upd.file_id;
+    changed := ARRAY(SELECT r.file_id FROM _redetected r WHERE r.changed ORDER BY r.file_id);
+    IF cardinality(changed) > 0 THEN
+        PERFORM midi._apply_tags(changed);
+    END IF;
+    PERFORM set_config('midi.defer_sync', coalesce(prev, ''), true);
+    IF cardinality(changed) > 0 THEN
+        PERFORM midi.sync_files(changed);
+    END IF;
+    RETURN cardinality(changed);
+END;
+$$;
+COMMENT ON FUNCTION midi.redetect_keys(profile text) IS 'Makes a key profile the default and re-derives every key from the stored histograms; returns files whose key changed';
+CREATE FUNCTION midi.refresh_views() RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    REFRESH MATERIALIZED VIEW CONCURRENTLY midi.library_stats;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY midi.manufacturer_counts;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY midi.collection_counts;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY midi.key_counts;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY midi.category_counts;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY midi.bpm_bucket_counts;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY midi.tag_counts;
+    RETURN 7;
+END;
+$$;
+COMMENT ON FUNCTION midi.refresh_views() IS 'Refreshes library_stats and the facet views (manufacturer, collection, key, category, bpm bucket, tag) concurrently';
+CREATE FUNCTION midi.relabel(ids bigint[] DEFAULT NULL::bigint[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    todo bigint[] := coalesce(ids, (SELECT array_agg(m.file_id ORDER BY m.file_id) FROM midi.musical_metadata m));
+    prev text := current_setting('midi.defer_sync', true);
+BEGIN
+    IF todo IS NULL OR cardinality(todo) = 0 THEN
+        RETURN 0;
+    END IF;
+    PERFORM set_config('midi.defer_sync', 'on', true);
+    PERFORM midi._apply_categories(todo);
+    PERFORM midi._apply_tags(todo);
+    PERFORM set_config('midi.defer_sync', coalesce(prev, ''), true);
+    PERFORM midi.sync_files(todo);
+    RETURN cardinality(todo);
+END;
+$$;
+COMMENT ON FUNCTION midi.relabel(ids bigint[]) IS 'Re-derives categories and analysis/path tags of the given files (all analyzed files when NULL)';
+CREATE FUNCTION midi.relative_key(k midi.musical_key) RETURNS midi.musical_key
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN midi.key_is_minor(k) THEN midi._key_of(midi.key_pitch_class(k) + 3, false)
+                ELSE midi._key_of(midi.key_pitch_class(k) + 9, true) END
+$$;
+COMMENT ON FUNCTION midi.relative_key(k midi.musical_key) IS 'Relative key: C <-> Am (NULL for UNKNOWN)';
+CREATE FUNCTION midi.saved_search_delete(name text) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    DELETE FROM midi.saved_searches s WHERE s.name = btrim(saved_search_delete.name);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n > 0;
+END;
+$$;
+COMMENT ON FUNCTION midi.saved_search_delete(name text) IS 'Deletes a saved search; true if it existed';
+CREATE FUNCTION midi.saved_search_list() RETURNS TABLE(name text, filters jsonb, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT s.name, s.filters, s.created_at, s.updated_at FROM midi.saved_searches s ORDER BY s.name
+$$;
+COMMENT ON FUNCTION midi.saved_search_list() IS 'All saved searches with their arguments, by name';
+CREATE FUNCTION midi.saved_search_run(name text, lim integer DEFAULT 50, after text DEFAULT NULL::text) RETURNS SETOF midi.search_hit
+    LANGUAGE plpgsql
+    AS $$  -- VOLATILE like midi.search (EXPLAIN estimates); reads only
+DECLARE
+    flt jsonb;
+BEGIN
+    SELECT s.filters INTO flt FROM midi.saved_searches s WHERE s.name = btrim(saved_search_run.name);
+    IF flt IS NULL THEN
+        RAISE EXCEPTION 'no saved search named %', name USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN QUERY SELECT * FROM midi._search(
+        midi._search_args(jsonb_populate_record(NULL::midi.search_filters, flt), flt ->> 'sort', after),
+        flt ->> 'sort', lim);
+END;
+$$;
+COMMENT ON FUNCTION midi.saved_search_run(name text, lim integer, after text) IS 'One page of a saved search (as midi.search returns it)';
+CREATE FUNCTION midi.saved_search_save(name text, filters jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    unknown text;
+    sid bigint;
+BEGIN
+    IF jsonb_typeof(filters) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'filters must be a JSON object of search arguments' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
+      FROM jsonb_object_keys(filters) k
+     WHERE k <> 'sort' AND k NOT IN (SELECT a.attname FROM pg_attribute a
+                                      WHERE a.attrelid = 'midi.search_filters'::regclass AND a.attnum > 0);
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown search argument(s): %', unknown USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM midi._search_args(jsonb_populate_record(NULL::midi.search_filters, filters), filters ->> 'sort');
+    INSERT INTO midi.saved_searches AS s (name, filters) VALUES (btrim(saved_search_save.name), filters)
+    ON CONFLICT ON CONSTRAINT saved_searches_name_key
+        DO UPDATE SET filters = EXCLUDED.filters, updated_at = now()
+    RETURNING s.id INTO sid;
+    RETURN sid;
+END;
+$$;
+COMMENT ON FUNCTION midi.saved_search_save(name text, filters jsonb) IS 'Saves or replaces a named search (JSON object of midi.search arguments); returns its id';
+CREATE FUNCTION midi.search(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT false, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT false, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT false, sort text DEFAULT NULL::text, lim integer DEFAULT 50, after text DEFAULT NULL::text) RETURNS SETOF midi.search_hit
+    LANGUAGE sql
+    AS $$  -- VOLATILE: plans with EXPLAIN estimates; reads only
+    SELECT * FROM midi._search(
+        midi._search_args(ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection,
+                              categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min,
+                              notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters,
+                          sort, after),
+        sort, lim)
+$$;
+COMMENT ON FUNCTION midi.search(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, sort text, lim integer, after text) IS 'One page of matching files (id, filename, filepath, manufacturer, collection, bpm, key, category, duration, is_favorite, rank, cursor); keyset paging with after => cursor';
+CREATE FUNCTION midi.search_count(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT false, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT false, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT false, cap integer DEFAULT 10000) RETURNS TABLE(files bigint, exact boolean)
+    LANGUAGE sql
+    AS $$
+    SELECT * FROM midi._search_count(
+        midi._search_args(ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection,
+                              categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min,
+                              notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters),
+        cap)
+$$;
+COMMENT ON FUNCTION midi.search_count(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, cap integer) IS 'Number of matching files: exact up to cap (default 10000), else a planner estimate with exact = false';
+CREATE FUNCTION midi.sync_files(ids bigint[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    changed integer;
+BEGIN
+    UPDATE midi.files f
+       SET cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
+           search_vector = d.search_vector
+      FROM (SELECT x.id,
+                   coalesce(mm.bpm, x.filename_bpm) AS bpm,
+                   coalesce(nullif(mm.key_signature, 'UNKNOWN'), x.filename_key) AS key,
+                   fc.primary_category AS category,
+                   coalesce((SELECT array_agg(ft.tag_id ORDER BY ft.tag_id) FROM midi.file_tags ft
+                              WHERE ft.file_id = x.id), '{}') AS tag_ids,
+                   ts_filter(coalesce(x.search_vector, ''), '{a,b,c}') || midi.file_extras_vector(x.id) AS search_vector
+              FROM midi.files x
+                   LEFT JOIN midi.musical_metadata mm ON mm.file_id = x.id
+                   LEFT JOIN midi.file_categories fc ON fc.file_id = x.id
+             WHERE x.id = ANY (ids)) d
+     WHERE f.id = d.id
+       AND (f.cached_bpm, f.cached_key, f.cached_category, f.tag_ids, f.search_vector)
+           IS DISTINCT FROM (d.bpm, d.key, d.category, d.tag_ids, d.search_vector);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed;
+END;
+$$;
+COMMENT ON FUNCTION midi.sync_files(ids bigint[]) IS 'Recomputes cached_bpm/key/category, tag_ids and the weight-D search words of the given files; returns rows changed';
+CREATE FUNCTION midi.tag(file_id bigint, VARIADIC names text[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    wanted text[];
+    n integer;
+BEGIN
+    PERFORM midi._require_file(file_id);
+    wanted := ARRAY(SELECT DISTINCT midi._tag_name(x) FROM unnest(names) x ORDER BY 1);
+    INSERT INTO midi.tags (name) SELECT w FROM unnest(wanted) w ORDER BY w ON CONFLICT ON CONSTRAINT tags_name_key DO NOTHING;
+    INSERT INTO midi.file_tags (file_id, tag_id, source)
+    SELECT tag.file_id, t.id, 'user' FROM midi.tags t WHERE t.name = ANY (wanted) ORDER BY t.id
+    ON CONFLICT ON CONSTRAINT file_tags_pkey DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION midi.tag(file_id bigint, VARIADIC names text[]) IS 'Attaches tags (created if new) to a file as user tags; returns how many were new';
+CREATE FUNCTION midi.tag_list(file_id bigint DEFAULT NULL::bigint) RETURNS TABLE(tag text, category text, source text, files bigint)
+    LANGUAGE sql STABLE
+    AS $$
+    (SELECT t.name, t.category, ft.source, NULL::bigint
+       FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
+      WHERE tag_list.file_id IS NOT NULL AND ft.file_id = tag_list.file_id
+      ORDER BY 1)
+    UNION ALL
+    (SELECT t.name, t.category, NULL, (SELECT count(*) FROM midi.file_tags ft WHERE ft.tag_id = t.id)
+       FROM midi.tags t
+      WHERE tag_list.file_id IS NULL
+      ORDER BY 4 DESC, 1)
+$$;
+COMMENT ON FUNCTION midi.tag_list(file_id bigint) IS 'Tags of one file (with their source), or all tags with file counts';
+CREATE FUNCTION midi.tag_merge(sources text[], target text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    target_id bigint;
+    source_ids bigint[];
+    n integer;
+BEGIN
+    INSERT INTO midi.tags (name) VALUES (midi._tag_name(target)) ON CONFLICT ON CONSTRAINT tags_name_key DO NOTHING;
+    SELECT t.id INTO target_id FROM midi.tags t WHERE t.name = midi._tag_name(target);
+    source_ids := ARRAY(SELECT t.id FROM midi.tags t
+                         WHERE t.name = ANY (ARRAY(SELECT midi._tag_name(x) FROM unnest(sources) x))
+                           AND t.id <> target_id ORDER BY t.id FOR UPDATE);
+    INSERT INTO midi.file_tags (file_id, tag_id, source)
+    SELECT ft.file_id, target_id,
+           CASE WHEN bool_or(ft.source = 'user') THEN 'user' ELSE min(ft.source) END
+      FROM midi.file_tags ft WHERE ft.tag_id = ANY (source_ids)
+     GROUP BY ft.file_id ORDER BY ft.file_id
+    ON CONFLICT ON CONSTRAINT file_tags_pkey DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DELETE FROM midi.tags t WHERE t.id = ANY (source_ids);
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION midi.tag_merge(sources text[], target text) IS 'Merges source tags into the target tag (created if missing) and deletes them; returns files that gained the target';
+CREATE FUNCTION midi.tag_rename(old_name text, new_name text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    tid bigint;
+BEGIN
+    SELECT t.id INTO tid FROM midi.tags t WHERE t.name = midi._tag_name(old_name) FOR UPDATE;
+    IF tid IS NULL THEN
+        RAISE EXCEPTION 'no tag named %', old_name USING ERRCODE = 'no_data_found';
+    END IF;
+    IF midi._tag_name(new_name) <> midi._tag_name(old_name)
+       AND EXISTS (SELECT 1 FROM midi.tags t WHERE t.name = midi._tag_name(new_name)) THEN
+        RAISE EXCEPTION 'tag % already exists; use midi.tag_merge to merge into it', midi._tag_name(new_name)
+            USING ERRCODE = 'unique_violation';
+    END IF;
+    UPDATE midi.tags SET name = midi._tag_name(new_name) WHERE id = tid AND name <> midi._tag_name(new_name);
+    RETURN tid;
+END;
+$$;
+COMMENT ON FUNCTION midi.tag_rename(old_name text, new_name text) IS 'Renames a tag everywhere; returns its id (merging is tag_merge)';
+CREATE FUNCTION midi.tempo_ranges(bpm_min numeric, bpm_max numeric, halfdouble boolean DEFAULT false) RETURNS numrange[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN bpm_min IS NOT NULL OR bpm_max IS NOT NULL THEN
+        ARRAY(SELECT numrange(coalesce(bpm_min, 0) * m, coalesce(bpm_max, 1000) * m, '[]')
+                FROM unnest(CASE WHEN halfdouble THEN ARRAY[1, 0.5, 2] ELSE ARRAY[1] END::numeric[]) AS m
+               WHERE coalesce(bpm_min, 0) * m <= 1000)
+    END
+$$;
+COMMENT ON FUNCTION midi.tempo_ranges(bpm_min numeric, bpm_max numeric, halfdouble boolean) IS 'Inclusive BPM ranges of a tempo filter: [min,max], plus [min/2,max/2] and [2min,2max] with halfdouble';
+CREATE FUNCTION midi.untag(file_id bigint, VARIADIC names text[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    PERFORM midi._require_file(file_id);
+    DELETE FROM midi.file_tags ft USING midi.tags t
+     WHERE ft.file_id = untag.file_id AND ft.tag_id = t.id
+       AND t.name = ANY (ARRAY(SELECT midi._tag_name(x) FROM unnest(names) x));
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION midi.untag(file_id bigint, VARIADIC names text[]) IS 'Detaches tags from a file; returns how many were detached';
 CREATE FUNCTION midi.vocabulary_map() RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
@@ -458,6 +2184,12 @@ ALTER TEXT SEARCH CONFIGURATION midi.names
     ADD MAPPING FOR "int" WITH simple;
 ALTER TEXT SEARCH CONFIGURATION midi.names
     ADD MAPPING FOR uint WITH simple;
+CREATE SEQUENCE midi.analysis_batch_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
 CREATE TABLE midi.analysis_errors (
     file_id bigint NOT NULL,
     error_class text NOT NULL,
@@ -466,6 +2198,96 @@ CREATE TABLE midi.analysis_errors (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT analysis_errors_error_class_check CHECK ((error_class ~ '^[a-z][a-z_]*$'::text))
 );
+CREATE TABLE midi.files (
+    id bigint NOT NULL,
+    filename text NOT NULL,
+    filepath text NOT NULL COLLATE pg_catalog."C",
+    original_filename text,
+    content_hash bytea NOT NULL,
+    file_size_bytes bigint NOT NULL,
+    format smallint,
+    num_tracks smallint,
+    ticks_per_quarter_note integer,
+    duration_seconds numeric(12,3),
+    duration_ticks bigint,
+    manufacturer text,
+    collection_name text,
+    folder_tags text[] DEFAULT '{}'::text[] NOT NULL,
+    search_vector tsvector,
+    parent_file_id bigint,
+    import_batch_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    analyzed_at timestamp with time zone,
+    cached_bpm numeric(6,2),
+    cached_key midi.musical_key,
+    cached_category midi.file_category,
+    header_tracks integer,
+    smpte_fps smallint,
+    smpte_resolution smallint,
+    is_rmid boolean DEFAULT false NOT NULL,
+    midi_warnings text[] DEFAULT '{}'::text[] NOT NULL,
+    filename_bpm numeric(6,2),
+    filename_key midi.musical_key,
+    filename_genres text[] DEFAULT '{}'::text[] NOT NULL,
+    filename_structure text[] DEFAULT '{}'::text[] NOT NULL,
+    tag_ids bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    analyzer_version integer,
+    CONSTRAINT files_analyzer_version_check CHECK ((analyzer_version > 0)),
+    CONSTRAINT files_cached_bpm_check CHECK (((cached_bpm >= (1)::numeric) AND (cached_bpm <= (1000)::numeric))),
+    CONSTRAINT files_content_hash_check CHECK ((octet_length(content_hash) = 32)),
+    CONSTRAINT files_duration_seconds_check CHECK ((duration_seconds >= (0)::numeric)),
+    CONSTRAINT files_duration_ticks_check CHECK ((duration_ticks >= 0)),
+    CONSTRAINT files_file_size_bytes_check CHECK ((file_size_bytes >= 0)),
+    CONSTRAINT files_filename_bpm_check CHECK (((filename_bpm >= (1)::numeric) AND (filename_bpm <= (1000)::numeric))),
+    CONSTRAINT files_format_check CHECK (((format >= 0) AND (format <= 2))),
+    CONSTRAINT files_header_tracks_check CHECK ((header_tracks >= 0)),
+    CONSTRAINT files_num_tracks_check CHECK ((num_tracks >= 0)),
+    CONSTRAINT files_smpte_fps_check CHECK ((smpte_fps = ANY (ARRAY[24, 25, 29, 30]))),
+    CONSTRAINT files_smpte_resolution_check CHECK ((smpte_resolution > 0)),
+    CONSTRAINT files_ticks_per_quarter_note_check CHECK ((ticks_per_quarter_note > 0))
+);
+COMMENT ON TABLE midi.files IS 'One row per distinct MIDI content (BLAKE3 content_hash); every location is in file_paths';
+COMMENT ON COLUMN midi.files.filepath IS 'The first absolute path this content was seen at; all paths are in file_paths';
+COMMENT ON COLUMN midi.files.cached_bpm IS 'musical_metadata.bpm, else filename_bpm (kept by trigger)';
+COMMENT ON COLUMN midi.files.cached_key IS 'musical_metadata.key_signature unless UNKNOWN, else filename_key (kept by trigger)';
+COMMENT ON COLUMN midi.files.cached_category IS 'file_categories.primary_category (kept by trigger)';
+COMMENT ON COLUMN midi.files.midi_warnings IS 'Structural problems of a readable file (track_count_mismatch, truncated_track, trailing_garbage, ...)';
+COMMENT ON COLUMN midi.files.filename_bpm IS 'BPM read from the file name (124bpm, 124_BPM, a lone 40..250 number)';
+COMMENT ON COLUMN midi.files.filename_key IS 'Key read from the file name (Am, A min, F#m, Ebmaj; Cmaj7 is a chord, not a key)';
+COMMENT ON COLUMN midi.files.tag_ids IS 'Ids of the file''s tags (denormalized from file_tags by trigger)';
+COMMENT ON COLUMN midi.files.analyzer_version IS 'Version of the runner analyzer that produced this file''s facts (NULL: never analyzed)';
+CREATE MATERIALIZED VIEW midi.bpm_bucket_counts AS
+ SELECT ((floor((f.cached_bpm / (10)::numeric)) * (10)::numeric))::integer AS bucket,
+    count(*) AS files
+   FROM midi.files f
+  WHERE (f.cached_bpm IS NOT NULL)
+  GROUP BY (((floor((f.cached_bpm / (10)::numeric)) * (10)::numeric))::integer)
+  WITH NO DATA;
+CREATE MATERIALIZED VIEW midi.category_counts AS
+ SELECT f.cached_category AS category,
+    count(*) AS files
+   FROM midi.files f
+  WHERE (f.cached_category IS NOT NULL)
+  GROUP BY f.cached_category
+  WITH NO DATA;
+CREATE TABLE midi.category_words (
+    word text NOT NULL,
+    category midi.file_category NOT NULL,
+    weight smallint DEFAULT 3 NOT NULL,
+    CONSTRAINT category_words_weight_check CHECK (((weight >= 1) AND (weight <= 9))),
+    CONSTRAINT category_words_word_check CHECK ((word ~ '^[a-z0-9]+$'::text))
+);
+COMMENT ON TABLE midi.category_words IS 'Whole words of file and folder names that name a category, with a weight';
+CREATE MATERIALIZED VIEW midi.collection_counts AS
+ SELECT f.manufacturer,
+    f.collection_name,
+    count(*) AS files,
+    max(f.created_at) AS newest
+   FROM midi.files f
+  WHERE ((f.manufacturer IS NOT NULL) AND (f.collection_name IS NOT NULL))
+  GROUP BY f.manufacturer, f.collection_name
+  WITH NO DATA;
 CREATE TABLE midi.favorites (
     file_id bigint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL
@@ -515,57 +2337,6 @@ CREATE TABLE midi.file_tags (
     added_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT file_tags_source_check CHECK ((source = ANY (ARRAY['path'::text, 'analysis'::text, 'user'::text])))
 );
-CREATE TABLE midi.files (
-    id bigint NOT NULL,
-    filename text NOT NULL,
-    filepath text NOT NULL COLLATE pg_catalog."C",
-    original_filename text,
-    content_hash bytea NOT NULL,
-    file_size_bytes bigint NOT NULL,
-    format smallint,
-    num_tracks smallint,
-    ticks_per_quarter_note integer,
-    duration_seconds numeric(12,3),
-    duration_ticks bigint,
-    manufacturer text,
-    collection_name text,
-    folder_tags text[] DEFAULT '{}'::text[] NOT NULL,
-    search_vector tsvector,
-    parent_file_id bigint,
-    import_batch_id bigint,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    analyzed_at timestamp with time zone,
-    cached_bpm numeric(6,2),
-    cached_key midi.musical_key,
-    cached_category midi.file_category,
-    header_tracks integer,
-    smpte_fps smallint,
-    smpte_resolution smallint,
-    is_rmid boolean DEFAULT false NOT NULL,
-    midi_warnings text[] DEFAULT '{}'::text[] NOT NULL,
-    filename_bpm numeric(6,2),
-    filename_key midi.musical_key,
-    filename_genres text[] DEFAULT '{}'::text[] NOT NULL,
-    filename_structure text[] DEFAULT '{}'::text[] NOT NULL,
-    CONSTRAINT files_cached_bpm_check CHECK (((cached_bpm >= (1)::numeric) AND (cached_bpm <= (1000)::numeric))),
-    CONSTRAINT files_content_hash_check CHECK ((octet_length(content_hash) = 32)),
-    CONSTRAINT files_duration_seconds_check CHECK ((duration_seconds >= (0)::numeric)),
-    CONSTRAINT files_duration_ticks_check CHECK ((duration_ticks >= 0)),
-    CONSTRAINT files_file_size_bytes_check CHECK ((file_size_bytes >= 0)),
-    CONSTRAINT files_filename_bpm_check CHECK (((filename_bpm >= (1)::numeric) AND (filename_bpm <= (1000)::numeric))),
-    CONSTRAINT files_format_check CHECK (((format >= 0) AND (format <= 2))),
-    CONSTRAINT files_header_tracks_check CHECK ((header_tracks >= 0)),
-    CONSTRAINT files_num_tracks_check CHECK ((num_tracks >= 0)),
-    CONSTRAINT files_smpte_fps_check CHECK ((smpte_fps = ANY (ARRAY[24, 25, 29, 30]))),
-    CONSTRAINT files_smpte_resolution_check CHECK ((smpte_resolution > 0)),
-    CONSTRAINT files_ticks_per_quarter_note_check CHECK ((ticks_per_quarter_note > 0))
-);
-COMMENT ON TABLE midi.files IS 'One row per distinct MIDI content (BLAKE3 content_hash); every location is in file_paths';
-COMMENT ON COLUMN midi.files.filepath IS 'The first absolute path this content was seen at; all paths are in file_paths';
-COMMENT ON COLUMN midi.files.midi_warnings IS 'Structural problems of a readable file (track_count_mismatch, truncated_track, trailing_garbage, ...)';
-COMMENT ON COLUMN midi.files.filename_bpm IS 'BPM read from the file name (124bpm, 124_BPM, a lone 40..250 number)';
-COMMENT ON COLUMN midi.files.filename_key IS 'Key read from the file name (Am, A min, F#m, Ebmaj; Cmaj7 is a chord, not a key)';
 ALTER TABLE midi.files ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME midi.files_id_seq
     START WITH 1
@@ -574,6 +2345,14 @@ ALTER TABLE midi.files ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+CREATE TABLE midi.gm_instruments (
+    program smallint NOT NULL,
+    name text NOT NULL,
+    family text NOT NULL,
+    category midi.file_category,
+    CONSTRAINT gm_instruments_program_check CHECK (((program >= 0) AND (program <= 127)))
+);
+COMMENT ON TABLE midi.gm_instruments IS 'General MIDI program names, families and the category each suggests';
 ALTER TABLE midi.import_batches ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME midi.import_batches_id_seq
     START WITH 1
@@ -603,6 +2382,75 @@ ALTER TABLE midi.import_errors ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENT
     NO MAXVALUE
     CACHE 1
 );
+CREATE MATERIALIZED VIEW midi.key_counts AS
+ SELECT f.cached_key AS key,
+    count(*) AS files
+   FROM midi.files f
+  WHERE (f.cached_key IS NOT NULL)
+  GROUP BY f.cached_key
+  WITH NO DATA;
+CREATE TABLE midi.key_profiles (
+    name text NOT NULL,
+    title text NOT NULL,
+    reference text NOT NULL,
+    major double precision[] NOT NULL,
+    minor double precision[] NOT NULL,
+    is_default boolean DEFAULT false NOT NULL,
+    CONSTRAINT key_profiles_major_check CHECK (((cardinality(major) = 12) AND (array_ndims(major) = 1))),
+    CONSTRAINT key_profiles_minor_check CHECK (((cardinality(minor) = 12) AND (array_ndims(minor) = 1))),
+    CONSTRAINT key_profiles_name_check CHECK ((name ~ '^[a-z][a-z0-9_]*$'::text))
+);
+COMMENT ON TABLE midi.key_profiles IS 'Key profiles keys are estimated with; the default one is used by analysis';
+CREATE TABLE midi.key_templates (
+    profile text NOT NULL,
+    key midi.musical_key NOT NULL,
+    weights double precision[] NOT NULL,
+    CONSTRAINT key_templates_weights_check CHECK ((cardinality(weights) = 12))
+);
+CREATE TABLE midi.ratings (
+    file_id bigint NOT NULL,
+    rating smallint NOT NULL,
+    rated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ratings_rating_check CHECK (((rating >= 1) AND (rating <= 5)))
+);
+COMMENT ON TABLE midi.ratings IS 'The user''s 1..5 star rating of a file';
+CREATE TABLE midi.tags (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    category text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tags_name_check CHECK (((name = lower(btrim(name))) AND (name <> ''::text)))
+);
+CREATE MATERIALIZED VIEW midi.library_stats AS
+ SELECT true AS singleton,
+    count(*) AS files,
+    count(*) FILTER (WHERE (f.analyzed_at IS NOT NULL)) AS analyzed,
+    count(*) FILTER (WHERE (f.cached_bpm IS NOT NULL)) AS with_bpm,
+    count(*) FILTER (WHERE ((f.cached_key IS NOT NULL) AND (f.cached_key <> 'UNKNOWN'::midi.musical_key))) AS with_key,
+    count(DISTINCT f.manufacturer) AS manufacturers,
+    count(DISTINCT ROW(f.manufacturer, f.collection_name)) FILTER (WHERE (f.collection_name IS NOT NULL)) AS collections,
+    (COALESCE(sum(f.file_size_bytes), (0)::numeric))::bigint AS total_bytes,
+    COALESCE(sum(f.duration_seconds), (0)::numeric) AS total_seconds,
+    ( SELECT count(*) AS count
+           FROM midi.file_paths) AS paths,
+    ( SELECT count(*) AS count
+           FROM midi.tags) AS tags,
+    ( SELECT count(*) AS count
+           FROM midi.favorites) AS favorites,
+    ( SELECT count(*) AS count
+           FROM midi.ratings) AS rated,
+    now() AS refreshed_at
+   FROM midi.files f
+  WITH NO DATA;
+CREATE MATERIALIZED VIEW midi.manufacturer_counts AS
+ SELECT f.manufacturer,
+    count(*) AS files,
+    count(DISTINCT f.collection_name) AS collections,
+    max(f.created_at) AS newest
+   FROM midi.files f
+  WHERE (f.manufacturer IS NOT NULL)
+  GROUP BY f.manufacturer
+  WITH NO DATA;
 CREATE TABLE midi.musical_metadata (
     file_id bigint NOT NULL,
     bpm numeric(6,2),
@@ -625,11 +2473,38 @@ CREATE TABLE midi.musical_metadata (
     has_melody boolean DEFAULT false NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    parser text,
+    bpm_source text,
+    has_tempo_changes boolean DEFAULT false NOT NULL,
+    tempo_map jsonb,
+    time_signatures jsonb,
+    key_from_signature midi.musical_key,
+    key_from_filename midi.musical_key,
+    key_estimate midi.musical_key,
+    key_estimate_second midi.musical_key,
+    key_correlation real,
+    key_confidence real,
+    key_profile text,
+    key_source text,
+    pitch_class_histogram double precision[],
+    drum_note_count integer DEFAULT 0 NOT NULL,
+    track_names text[] DEFAULT '{}'::text[] NOT NULL,
+    instrument_names text[] DEFAULT '{}'::text[] NOT NULL,
+    copyright text,
+    markers text[] DEFAULT '{}'::text[] NOT NULL,
+    has_lyrics boolean DEFAULT false NOT NULL,
     CONSTRAINT musical_metadata_avg_velocity_check CHECK (((avg_velocity >= (0)::numeric) AND (avg_velocity <= (127)::numeric))),
     CONSTRAINT musical_metadata_bpm_check CHECK (((bpm >= (1)::numeric) AND (bpm <= (1000)::numeric))),
+    CONSTRAINT musical_metadata_bpm_source_check CHECK ((bpm_source = ANY (ARRAY['meta'::text, 'filename'::text, 'default'::text]))),
     CONSTRAINT musical_metadata_check CHECK (((pitch_range_min IS NULL) OR (pitch_range_max IS NULL) OR (pitch_range_min <= pitch_range_max))),
     CONSTRAINT musical_metadata_check1 CHECK (((velocity_min IS NULL) OR (velocity_max IS NULL) OR (velocity_min <= velocity_max))),
+    CONSTRAINT musical_metadata_drum_note_count_check CHECK ((drum_note_count >= 0)),
+    CONSTRAINT musical_metadata_key_confidence_check CHECK (((key_confidence >= (0)::double precision) AND (key_confidence <= (1)::double precision))),
+    CONSTRAINT musical_metadata_key_correlation_check CHECK (((key_correlation >= ('-1'::integer)::double precision) AND (key_correlation <= (1)::double precision))),
+    CONSTRAINT musical_metadata_key_source_check CHECK ((key_source = ANY (ARRAY['signature'::text, 'filename'::text, 'estimate'::text]))),
     CONSTRAINT musical_metadata_note_density_check CHECK ((note_density >= (0)::numeric)),
+    CONSTRAINT musical_metadata_parser_check CHECK ((parser = ANY (ARRAY['symusic'::text, 'mido'::text]))),
+    CONSTRAINT musical_metadata_pitch_class_histogram_check CHECK (((pitch_class_histogram IS NULL) OR ((cardinality(pitch_class_histogram) = 12) AND (array_ndims(pitch_class_histogram) = 1)))),
     CONSTRAINT musical_metadata_pitch_range_max_check CHECK (((pitch_range_max >= 0) AND (pitch_range_max <= 127))),
     CONSTRAINT musical_metadata_pitch_range_min_check CHECK (((pitch_range_min >= 0) AND (pitch_range_min <= 127))),
     CONSTRAINT musical_metadata_polyphony_avg_check CHECK ((polyphony_avg >= (0)::numeric)),
@@ -641,13 +2516,38 @@ CREATE TABLE midi.musical_metadata (
     CONSTRAINT musical_metadata_velocity_max_check CHECK (((velocity_max >= 0) AND (velocity_max <= 127))),
     CONSTRAINT musical_metadata_velocity_min_check CHECK (((velocity_min >= 0) AND (velocity_min <= 127)))
 );
-CREATE TABLE midi.tags (
+COMMENT ON COLUMN midi.musical_metadata.key_signature IS 'The chosen key: key_from_signature, else key_from_filename, else key_estimate (key_source says which)';
+COMMENT ON COLUMN midi.musical_metadata.bpm_source IS 'meta: a tempo event; filename: no tempo event, the file name states it; default: MIDI''s implicit 120';
+COMMENT ON COLUMN midi.musical_metadata.tempo_map IS 'Tempo segments inside the file: [[tick, bpm], ...]';
+COMMENT ON COLUMN midi.musical_metadata.time_signatures IS 'Time-signature changes: [[tick, numerator, denominator], ...]';
+COMMENT ON COLUMN midi.musical_metadata.key_from_signature IS 'Key of the key-signature events covering the most time; NULL when absent or a lone C major (a sequencer default)';
+COMMENT ON COLUMN midi.musical_metadata.key_estimate IS 'Best key by correlating pitch_class_histogram with the key profile key_profile';
+COMMENT ON COLUMN midi.musical_metadata.key_confidence IS 'Gap between best and second key correlation, scaled to 0..1: (r1 - r2) / (1 - r2), 0 when r1 <= 0';
+COMMENT ON COLUMN midi.musical_metadata.pitch_class_histogram IS 'Sounding seconds per pitch class (C first) of non-drum notes, normalised to sum 1; all zero without pitched notes';
+CREATE TABLE midi.saved_searches (
     id bigint NOT NULL,
     name text NOT NULL,
-    category text,
+    filters jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT tags_name_check CHECK (((name = lower(btrim(name))) AND (name <> ''::text)))
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT saved_searches_filters_check CHECK ((jsonb_typeof(filters) = 'object'::text)),
+    CONSTRAINT saved_searches_name_check CHECK (((name = btrim(name)) AND (name <> ''::text)))
 );
+COMMENT ON TABLE midi.saved_searches IS 'Named searches: midi.search arguments as a JSON object, run by name';
+ALTER TABLE midi.saved_searches ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME midi.saved_searches_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE MATERIALIZED VIEW midi.tag_counts AS
+ SELECT ft.tag_id,
+    count(*) AS files
+   FROM midi.file_tags ft
+  GROUP BY ft.tag_id
+  WITH NO DATA;
 ALTER TABLE midi.tags ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME midi.tags_id_seq
     START WITH 1
@@ -665,6 +2565,8 @@ CREATE TABLE midi.vocabulary (
 );
 ALTER TABLE ONLY midi.analysis_errors
     ADD CONSTRAINT analysis_errors_pkey PRIMARY KEY (file_id);
+ALTER TABLE ONLY midi.category_words
+    ADD CONSTRAINT category_words_pkey PRIMARY KEY (word);
 ALTER TABLE ONLY midi.favorites
     ADD CONSTRAINT favorites_pkey PRIMARY KEY (file_id);
 ALTER TABLE ONLY midi.file_categories
@@ -679,37 +2581,62 @@ ALTER TABLE ONLY midi.file_tags
     ADD CONSTRAINT file_tags_pkey PRIMARY KEY (file_id, tag_id);
 ALTER TABLE ONLY midi.files
     ADD CONSTRAINT files_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY midi.gm_instruments
+    ADD CONSTRAINT gm_instruments_pkey PRIMARY KEY (program);
 ALTER TABLE ONLY midi.import_batches
     ADD CONSTRAINT import_batches_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY midi.import_errors
     ADD CONSTRAINT import_errors_path_key UNIQUE NULLS NOT DISTINCT (path, path_bytes);
 ALTER TABLE ONLY midi.import_errors
     ADD CONSTRAINT import_errors_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY midi.key_profiles
+    ADD CONSTRAINT key_profiles_pkey PRIMARY KEY (name);
+ALTER TABLE ONLY midi.key_templates
+    ADD CONSTRAINT key_templates_pkey PRIMARY KEY (profile, key);
 ALTER TABLE ONLY midi.musical_metadata
     ADD CONSTRAINT musical_metadata_pkey PRIMARY KEY (file_id);
+ALTER TABLE ONLY midi.ratings
+    ADD CONSTRAINT ratings_pkey PRIMARY KEY (file_id);
+ALTER TABLE ONLY midi.saved_searches
+    ADD CONSTRAINT saved_searches_name_key UNIQUE (name);
+ALTER TABLE ONLY midi.saved_searches
+    ADD CONSTRAINT saved_searches_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY midi.tags
     ADD CONSTRAINT tags_name_key UNIQUE (name);
 ALTER TABLE ONLY midi.tags
     ADD CONSTRAINT tags_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY midi.vocabulary
     ADD CONSTRAINT vocabulary_pkey PRIMARY KEY (kind, word);
+CREATE UNIQUE INDEX bpm_bucket_counts_key ON midi.bpm_bucket_counts USING btree (bucket);
+CREATE UNIQUE INDEX category_counts_key ON midi.category_counts USING btree (category);
+CREATE UNIQUE INDEX collection_counts_key ON midi.collection_counts USING btree (manufacturer, collection_name);
 CREATE INDEX idx_analysis_errors_class ON midi.analysis_errors USING btree (error_class);
+CREATE INDEX idx_analysis_staging_batch ON midi.analysis_staging USING btree (batch);
 CREATE INDEX idx_file_categories_primary ON midi.file_categories USING btree (primary_category);
 CREATE INDEX idx_file_instruments_program ON midi.file_instruments USING btree (program, is_drum);
 CREATE INDEX idx_file_paths_file ON midi.file_paths USING btree (file_id);
 CREATE INDEX idx_file_tags_tag ON midi.file_tags USING btree (tag_id);
 CREATE INDEX idx_files_batch ON midi.files USING btree (import_batch_id) WHERE (import_batch_id IS NOT NULL);
+CREATE INDEX idx_files_bpm ON midi.files USING btree (cached_bpm, id) INCLUDE (cached_key, cached_category);
 CREATE INDEX idx_files_collection ON midi.files USING btree (collection_name) WHERE (collection_name IS NOT NULL);
 CREATE UNIQUE INDEX idx_files_content_hash ON midi.files USING btree (content_hash);
 CREATE INDEX idx_files_created ON midi.files USING btree (created_at DESC);
 CREATE INDEX idx_files_duration ON midi.files USING btree (duration_seconds) WHERE (duration_seconds IS NOT NULL);
+CREATE INDEX idx_files_filename_trgm ON midi.files USING gin (filename midi.gin_trgm_ops);
 CREATE INDEX idx_files_filepath ON midi.files USING btree (filepath);
 CREATE INDEX idx_files_folder_tags ON midi.files USING gin (folder_tags);
 CREATE INDEX idx_files_format ON midi.files USING btree (format);
+CREATE INDEX idx_files_key_bpm ON midi.files USING btree (cached_key, cached_bpm) INCLUDE (cached_category, manufacturer, collection_name, tag_ids);
+CREATE INDEX idx_files_key_newest ON midi.files USING btree (cached_key, created_at DESC, id DESC, cached_bpm);
 CREATE INDEX idx_files_manufacturer ON midi.files USING btree (manufacturer) WHERE (manufacturer IS NOT NULL);
+CREATE INDEX idx_files_manufacturer_newest ON midi.files USING btree (manufacturer, created_at DESC, id DESC);
+CREATE INDEX idx_files_name ON midi.files USING btree (filename, id);
+CREATE INDEX idx_files_name_words ON midi.files USING gin (midi.name_tsvector(filename));
+CREATE INDEX idx_files_newest ON midi.files USING btree (created_at DESC, id DESC);
 CREATE INDEX idx_files_num_tracks ON midi.files USING btree (num_tracks);
 CREATE INDEX idx_files_parent ON midi.files USING btree (parent_file_id) WHERE (parent_file_id IS NOT NULL);
 CREATE INDEX idx_files_search ON midi.files USING gin (search_vector);
+CREATE INDEX idx_files_tag_ids ON midi.files USING gin (tag_ids);
 CREATE INDEX idx_import_errors_batch ON midi.import_errors USING btree (batch_id);
 CREATE INDEX idx_import_errors_class ON midi.import_errors USING btree (error_class);
 CREATE INDEX idx_import_staging_chunk ON midi.import_staging USING btree (batch_id, chunk);
@@ -722,10 +2649,31 @@ CREATE INDEX idx_metadata_notes ON midi.musical_metadata USING btree (total_note
 CREATE INDEX idx_metadata_pitch_range ON midi.musical_metadata USING btree (pitch_range_min, pitch_range_max);
 CREATE INDEX idx_metadata_polyphony ON midi.musical_metadata USING btree (polyphony_max) WHERE (polyphony_max IS NOT NULL);
 CREATE INDEX idx_metadata_time_sig ON midi.musical_metadata USING btree (time_signature_numerator, time_signature_denominator);
+CREATE UNIQUE INDEX key_counts_key ON midi.key_counts USING btree (key);
+CREATE UNIQUE INDEX key_profiles_one_default ON midi.key_profiles USING btree (is_default) WHERE is_default;
+CREATE UNIQUE INDEX library_stats_key ON midi.library_stats USING btree (singleton);
+CREATE UNIQUE INDEX manufacturer_counts_key ON midi.manufacturer_counts USING btree (manufacturer);
+CREATE UNIQUE INDEX tag_counts_key ON midi.tag_counts USING btree (tag_id);
+CREATE TRIGGER file_categories_sync_del AFTER DELETE ON midi.file_categories REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER file_categories_sync_ins AFTER INSERT ON midi.file_categories REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER file_categories_sync_upd AFTER UPDATE ON midi.file_categories REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER file_instruments_sync_del AFTER DELETE ON midi.file_instruments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER file_instruments_sync_ins AFTER INSERT ON midi.file_instruments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER file_instruments_sync_upd AFTER UPDATE ON midi.file_instruments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER file_tags_sync_del AFTER DELETE ON midi.file_tags REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER file_tags_sync_ins AFTER INSERT ON midi.file_tags REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER file_tags_sync_upd AFTER UPDATE ON midi.file_tags REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER files_cached_from_name_insert BEFORE INSERT ON midi.files FOR EACH ROW WHEN (((new.filename_bpm IS NOT NULL) OR (new.filename_key IS NOT NULL))) EXECUTE FUNCTION midi._files_cached_from_name();
+CREATE TRIGGER files_cached_from_name_update BEFORE UPDATE OF filename_bpm, filename_key ON midi.files FOR EACH ROW EXECUTE FUNCTION midi._files_cached_from_name();
 CREATE TRIGGER files_search_vector BEFORE UPDATE OF filename, manufacturer, collection_name, folder_tags ON midi.files FOR EACH ROW EXECUTE FUNCTION midi._files_search_vector();
 CREATE TRIGGER files_search_vector_insert BEFORE INSERT ON midi.files FOR EACH ROW WHEN ((new.search_vector IS NULL)) EXECUTE FUNCTION midi._files_search_vector();
 CREATE TRIGGER files_touch_updated_at BEFORE UPDATE ON midi.files FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION midi._touch_updated_at();
+CREATE TRIGGER key_profiles_templates AFTER INSERT OR DELETE OR UPDATE OF name, major, minor ON midi.key_profiles FOR EACH STATEMENT EXECUTE FUNCTION midi._key_profiles_changed();
+CREATE TRIGGER musical_metadata_sync_del AFTER DELETE ON midi.musical_metadata REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER musical_metadata_sync_ins AFTER INSERT ON midi.musical_metadata REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE TRIGGER musical_metadata_sync_upd AFTER UPDATE ON midi.musical_metadata REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
 CREATE TRIGGER musical_metadata_touch_updated_at BEFORE UPDATE ON midi.musical_metadata FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION midi._touch_updated_at();
+CREATE TRIGGER tags_sync_upd AFTER UPDATE ON midi.tags REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_tags();
 ALTER TABLE ONLY midi.analysis_errors
     ADD CONSTRAINT analysis_errors_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
 ALTER TABLE ONLY midi.favorites
@@ -744,5 +2692,9 @@ ALTER TABLE ONLY midi.files
     ADD CONSTRAINT files_parent_file_id_fkey FOREIGN KEY (parent_file_id) REFERENCES midi.files(id) ON DELETE SET NULL;
 ALTER TABLE ONLY midi.import_errors
     ADD CONSTRAINT import_errors_batch_id_fkey FOREIGN KEY (batch_id) REFERENCES midi.import_batches(id) ON DELETE CASCADE;
+ALTER TABLE ONLY midi.key_templates
+    ADD CONSTRAINT key_templates_profile_fkey FOREIGN KEY (profile) REFERENCES midi.key_profiles(name) ON UPDATE CASCADE ON DELETE CASCADE;
 ALTER TABLE ONLY midi.musical_metadata
     ADD CONSTRAINT musical_metadata_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
+ALTER TABLE ONLY midi.ratings
+    ADD CONSTRAINT ratings_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;

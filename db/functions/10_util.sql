@@ -70,12 +70,14 @@ COMMENT ON FUNCTION midi.file_search_vector(text, text, text, text[]) IS
 CREATE OR REPLACE FUNCTION midi._files_search_vector() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.search_vector := midi.file_search_vector(NEW.filename, NEW.manufacturer, NEW.collection_name, NEW.folder_tags);
+    -- weight D (tag, category and instrument names) is kept by 45_sync.sql; carry it over unchanged
+    NEW.search_vector := midi.file_search_vector(NEW.filename, NEW.manufacturer, NEW.collection_name, NEW.folder_tags)
+                         || coalesce(ts_filter(NEW.search_vector, '{d}'), '');
     RETURN NEW;
 END;
 $$;
 COMMENT ON FUNCTION midi._files_search_vector() IS
-    'Trigger function: recomputes files.search_vector from filename, manufacturer, collection and folder tags';
+    'Trigger function: recomputes files.search_vector from filename, manufacturer, collection and folder tags (keeps weight D)';
 
 -- On insert the vector is computed unless the writer supplied it (midi.import_merge does, from the same
 -- functions, once per folder); on update it is always recomputed from the columns it depends on.

@@ -1,0 +1,189 @@
+-- Denormalized search columns of midi.files, kept true by triggers: cached_bpm and cached_key (from
+-- musical_metadata, else from the file name), cached_category (file_categories), tag_ids (file_tags), and
+-- the weight-D part of search_vector (tag, category and instrument names). Filename (A), manufacturer and
+-- collection (B) and folder tags (C) stay as 10_util.sql computes them.
+--
+-- The child-table triggers are statement-level with transition tables: one set-based UPDATE of files per
+-- statement, not one per row. A bulk writer that touches several child tables of the same files (analysis)
+-- may SET LOCAL midi.defer_sync = 'on' and call midi.sync_files(ids) once at the end instead.
+
+/* file_extras_vector: the weight-D words of a file's search document: its tag names, its categories
+   (except 'unknown') and the names of the instruments that play in it. */
+CREATE OR REPLACE FUNCTION midi.file_extras_vector(file_id bigint) RETURNS tsvector
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT setweight(to_tsvector('midi.names', midi.name_words(concat_ws(' ',
+               (SELECT string_agg(t.name, ' ' ORDER BY t.name)
+                  FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
+                 WHERE ft.file_id = file_extras_vector.file_id),
+               (SELECT concat_ws(' ', nullif(fc.primary_category, 'unknown'), nullif(fc.secondary_category, 'unknown'))
+                  FROM midi.file_categories fc WHERE fc.file_id = file_extras_vector.file_id),
+               (SELECT string_agg(DISTINCT fi.instrument_name, ' ')
+                  FROM midi.file_instruments fi WHERE fi.file_id = file_extras_vector.file_id)))), 'D')
+$$;
+COMMENT ON FUNCTION midi.file_extras_vector(bigint) IS
+    'Weight-D part of a file''s search document: tag, category and instrument names';
+
+/* sync_files: recomputes the denormalized search columns of the given files from their child rows and
+   writes only the rows that change (so re-running an analysis leaves files untouched). Returns how many
+   rows changed. The triggers below call it; bulk writers that defer the triggers call it directly. */
+CREATE OR REPLACE FUNCTION midi.sync_files(ids bigint[]) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    changed integer;
+BEGIN
+    UPDATE midi.files f
+       SET cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
+           search_vector = d.search_vector
+      FROM (SELECT x.id,
+                   coalesce(mm.bpm, x.filename_bpm) AS bpm,
+                   coalesce(nullif(mm.key_signature, 'UNKNOWN'), x.filename_key) AS key,
+                   fc.primary_category AS category,
+                   coalesce((SELECT array_agg(ft.tag_id ORDER BY ft.tag_id) FROM midi.file_tags ft
+                              WHERE ft.file_id = x.id), '{}') AS tag_ids,
+                   ts_filter(coalesce(x.search_vector, ''), '{a,b,c}') || midi.file_extras_vector(x.id) AS search_vector
+              FROM midi.files x
+                   LEFT JOIN midi.musical_metadata mm ON mm.file_id = x.id
+                   LEFT JOIN midi.file_categories fc ON fc.file_id = x.id
+             WHERE x.id = ANY (ids)) d
+     WHERE f.id = d.id
+       AND (f.cached_bpm, f.cached_key, f.cached_category, f.tag_ids, f.search_vector)
+           IS DISTINCT FROM (d.bpm, d.key, d.category, d.tag_ids, d.search_vector);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed;
+END;
+$$;
+COMMENT ON FUNCTION midi.sync_files(bigint[]) IS
+    'Recomputes cached_bpm/key/category, tag_ids and the weight-D search words of the given files; returns rows changed';
+
+/* _sync_deferred: true while the current transaction asked the sync triggers to stand aside. */
+CREATE OR REPLACE FUNCTION midi._sync_deferred() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(current_setting('midi.defer_sync', true), '') = 'on'
+$$;
+COMMENT ON FUNCTION midi._sync_deferred() IS 'Whether SET LOCAL midi.defer_sync = on is in effect';
+
+/* _sync_from_children: statement-level AFTER trigger on musical_metadata, file_categories,
+   file_instruments and file_tags: syncs every file the statement touched (old and new rows). */
+CREATE OR REPLACE FUNCTION midi._sync_from_children() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    IF midi._sync_deferred() THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.file_id) INTO ids FROM new_rows n;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT o.file_id) INTO ids FROM old_rows o;
+    ELSE
+        SELECT array_agg(DISTINCT u.file_id) INTO ids
+          FROM (SELECT n.file_id FROM new_rows n UNION SELECT o.file_id FROM old_rows o) u;
+    END IF;
+    IF ids IS NOT NULL THEN
+        PERFORM midi.sync_files(ids);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION midi._sync_from_children() IS
+    'Trigger function: re-syncs the denormalized search columns of the files a child-table statement touched';
+
+CREATE OR REPLACE TRIGGER musical_metadata_sync_ins
+    AFTER INSERT ON midi.musical_metadata REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE OR REPLACE TRIGGER musical_metadata_sync_upd
+    AFTER UPDATE ON midi.musical_metadata REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE OR REPLACE TRIGGER musical_metadata_sync_del
+    AFTER DELETE ON midi.musical_metadata REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+
+CREATE OR REPLACE TRIGGER file_categories_sync_ins
+    AFTER INSERT ON midi.file_categories REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE OR REPLACE TRIGGER file_categories_sync_upd
+    AFTER UPDATE ON midi.file_categories REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE OR REPLACE TRIGGER file_categories_sync_del
+    AFTER DELETE ON midi.file_categories REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+
+CREATE OR REPLACE TRIGGER file_instruments_sync_ins
+    AFTER INSERT ON midi.file_instruments REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE OR REPLACE TRIGGER file_instruments_sync_upd
+    AFTER UPDATE ON midi.file_instruments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE OR REPLACE TRIGGER file_instruments_sync_del
+    AFTER DELETE ON midi.file_instruments REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+
+CREATE OR REPLACE TRIGGER file_tags_sync_ins
+    AFTER INSERT ON midi.file_tags REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE OR REPLACE TRIGGER file_tags_sync_upd
+    AFTER UPDATE ON midi.file_tags REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+CREATE OR REPLACE TRIGGER file_tags_sync_del
+    AFTER DELETE ON midi.file_tags REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+
+/* _sync_from_tags: statement-level AFTER UPDATE trigger on tags: a renamed tag changes the search words
+   of every file that carries it. (Deleted tags cascade to file_tags, whose trigger syncs.) */
+CREATE OR REPLACE FUNCTION midi._sync_from_tags() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    IF midi._sync_deferred() THEN
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(DISTINCT ft.file_id) INTO ids
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+      JOIN midi.file_tags ft ON ft.tag_id = n.id
+     WHERE n.name IS DISTINCT FROM o.name;
+    IF ids IS NOT NULL THEN
+        PERFORM midi.sync_files(ids);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION midi._sync_from_tags() IS
+    'Trigger function: re-syncs the search words of files whose tag was renamed';
+
+CREATE OR REPLACE TRIGGER tags_sync_upd
+    AFTER UPDATE ON midi.tags REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_tags();
+
+/* _files_cached_from_name: BEFORE INSERT / UPDATE OF filename_bpm, filename_key row trigger on files:
+   until analysis measures them, a file's BPM and key are what its name states. */
+CREATE OR REPLACE FUNCTION midi._files_cached_from_name() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    mm_bpm numeric;
+    mm_key midi.musical_key;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        -- a writer that supplies the cached values (a bulk load) knows better
+        NEW.cached_bpm := coalesce(NEW.cached_bpm, NEW.filename_bpm);
+        NEW.cached_key := coalesce(NEW.cached_key, NEW.filename_key);
+    ELSE
+        SELECT m.bpm, nullif(m.key_signature, 'UNKNOWN') INTO mm_bpm, mm_key
+          FROM midi.musical_metadata m WHERE m.file_id = NEW.id;
+        NEW.cached_bpm := coalesce(mm_bpm, NEW.filename_bpm);
+        NEW.cached_key := coalesce(mm_key, NEW.filename_key);
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION midi._files_cached_from_name() IS
+    'Trigger function: cached_bpm / cached_key fall back to the BPM and key stated by the file name';
+
+CREATE OR REPLACE TRIGGER files_cached_from_name_insert
+    BEFORE INSERT ON midi.files
+    FOR EACH ROW WHEN (NEW.filename_bpm IS NOT NULL OR NEW.filename_key IS NOT NULL)
+    EXECUTE FUNCTION midi._files_cached_from_name();
+CREATE OR REPLACE TRIGGER files_cached_from_name_update
+    BEFORE UPDATE OF filename_bpm, filename_key ON midi.files
+    FOR EACH ROW EXECUTE FUNCTION midi._files_cached_from_name();

@@ -1,0 +1,346 @@
+"""Analysis: claim files -> parse and compute facts in worker processes -> COPY -> midi.analysis_apply.
+
+One claimer thread locks the next batch of files that need analysis (`midi.analysis_claim`, FOR NO KEY UPDATE
+SKIP LOCKED, keyset by id) in a transaction of its own session; the worker pool parses the batch; an apply
+thread streams the results into `midi.analysis_staging` with COPY and applies them in that same transaction,
+which then commits and releases the files. Each in-flight batch holds one session, and the number of sessions
+bounds how far claiming runs ahead of parsing, so memory stays flat whatever the library size.
+
+Several runners, on one machine or many, share the work without overlap: a file locked by one is skipped by
+the others, and a runner that dies rolls back its open batches, so their files are claimed again by the next
+run. A file that cannot be read at its canonical path is read from its other known paths.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import psycopg
+
+from runner.features import FACT_COLUMNS
+from runner.queries import queries
+from runner.workers import DEFAULT_TIMEOUT, Job, Result, WorkerPool
+
+__all__ = ["ANALYZER_VERSION", "STAGING_COLUMNS", "AnalysisResult", "read_any", "result_dict", "run_analysis"]
+
+ANALYZER_VERSION = 1
+"""Stored in files.analyzer_version; bump it when the facts change, and every file is analyzed again."""
+
+BATCH_FILES = 1000
+APPLICATION_NAME = "midicenter analyze"
+"""The application_name of the sessions that claim and apply (visible in pg_stat_activity)."""
+APPLY_SESSIONS = 2
+_READY_BATCHES = 2  # claimed batches waiting for a free worker
+_RETRIES = 5
+_PATH_SEP = "\x00"  # no real path holds a NUL byte: separates a file's alternative paths inside one Job
+
+STAGING_COLUMNS: tuple[str, ...] = ("batch", "file_id", "error_class", "message") + tuple(n for n, _ in FACT_COLUMNS)
+_COPY_SQL = f"COPY midi.analysis_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
+_NO_FACTS = (None,) * len(FACT_COLUMNS)
+_INSTRUMENTS = [n for n, _ in FACT_COLUMNS].index("instruments")
+
+
+@dataclass
+class AnalysisResult:
+    analyzed: int
+    errors: int
+    seconds: float
+    files_per_second: float
+    workers: int = 0
+    worker_crashes: int = 0
+    worker_timeouts: int = 0
+    error_classes: dict[str, int] = field(default_factory=dict)
+
+
+def result_dict(result: AnalysisResult) -> dict:
+    return asdict(result)
+
+
+def read_any(path: str, path_bytes: bytes | None = None) -> bytes:
+    """Worker-side reader: the first of a file's paths (NUL-separated, canonical first) that can be read.
+
+    Raises the canonical path's error when none can be read.
+    """
+    from runner.workers import read_bytes
+
+    if _PATH_SEP not in path:
+        return read_bytes(path, path_bytes)
+    paths = path.split(_PATH_SEP)
+    raw = path_bytes.split(_PATH_SEP.encode()) if path_bytes is not None else [None] * len(paths)
+    first: Exception | None = None
+    for p, b in zip(paths, raw, strict=True):
+        try:
+            return read_bytes(p, b or None)
+        except Exception as exc:  # noqa: BLE001 - try the next location
+            first = first or exc
+    assert first is not None
+    raise first
+
+
+def _job(file_id: int, paths: Sequence[str], paths_bytes: Sequence[bytes | None], suspect: bool) -> Job:
+    """One Job for a file: its paths joined by NUL (one path: as it is)."""
+    if len(paths) == 1:
+        return Job(file_id, paths[0], paths_bytes[0], suspect)
+    if any(b is not None for b in paths_bytes):
+        joined = _PATH_SEP.encode().join(
+            b if b is not None else p.encode("utf-8", "surrogateescape") for p, b in zip(paths, paths_bytes, strict=True)
+        )
+    else:
+        joined = None
+    return Job(file_id, _PATH_SEP.join(paths), joined, suspect)
+
+
+class _Claim:
+    """One claimed batch: the session whose open transaction holds its locks, its jobs and results."""
+
+    __slots__ = ("batch", "conn", "jobs", "results")
+
+    def __init__(self, conn: psycopg.Connection, batch: int, jobs: list[Job]) -> None:
+        self.conn = conn
+        self.batch = batch
+        self.jobs = jobs
+        self.results: list[Result] = []
+
+
+class _Run:
+    """Shared state of one analysis run: queues, totals and the first failure of any thread."""
+
+    def __init__(self, dsn: str, version: int, cutoff: object, limit: int | None, batch_files: int,
+                 sessions: int, progress: Callable[[int, int], None] | None) -> None:
+        self.dsn = dsn
+        self.version = version
+        self.cutoff = cutoff
+        self.limit = limit
+        self.batch_files = batch_files
+        self.progress = progress
+        self.free: queue.Queue[psycopg.Connection] = queue.Queue()
+        self.ready: queue.Queue[_Claim | None] = queue.Queue()
+        self.done: queue.Queue[_Claim | None] = queue.Queue()
+        self.sessions = sessions
+        self.lock = threading.Lock()
+        self.failure: list[BaseException] = []
+        self.stop = threading.Event()
+        self.analyzed = 0
+        self.errors = 0
+        self.error_classes: dict[str, int] = {}
+        self.applied_batches = 0
+        self.next_analyze = 1
+
+    def fail(self, exc: BaseException) -> None:
+        with self.lock:
+            self.failure.append(exc)
+        self.stop.set()
+
+
+def _claim_loop(run: _Run) -> None:
+    """Claimer thread: lock batch after batch in sessions from the free list until nothing is left."""
+    after = 0
+    claimed = 0
+    try:
+        while not run.stop.is_set():
+            want = run.batch_files if run.limit is None else min(run.batch_files, run.limit - claimed)
+            if want <= 0:
+                break
+            try:
+                conn = run.free.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if run.stop.is_set():
+                run.free.put(conn)
+                break
+            batch = conn.execute(queries["analysis_next_batch"]).fetchone()[0]
+            rows = conn.execute(queries["analysis_claim"], [after, want, run.version, run.cutoff]).fetchall()
+            if not rows:
+                conn.rollback()
+                run.free.put(conn)
+                break
+            after = rows[-1][0]
+            claimed += len(rows)
+            run.ready.put(_Claim(conn, batch, [_job(*r) for r in rows]))
+    except BaseException as exc:
+        run.fail(exc)
+    finally:
+        run.ready.put(None)
+
+
+def _apply_loop(run: _Run) -> None:
+    """Apply thread: COPY each finished batch into staging and apply it in its claim's transaction."""
+    try:
+        while True:
+            claim = run.done.get()
+            if claim is None:
+                return
+            if run.stop.is_set():
+                claim.conn.rollback()
+                run.free.put(claim.conn)
+                continue
+            refused: list[Result] = []
+            analyzed, errors = _apply(run, claim, refused)
+            claim.conn.commit()
+            run.free.put(claim.conn)
+            with run.lock:
+                run.analyzed += analyzed
+                run.errors += errors
+                for r in (*claim.results, *refused):
+                    if r.error_class is not None:
+                        run.error_classes[r.error_class] = run.error_classes.get(r.error_class, 0) + 1
+                run.applied_batches += 1
+                due = run.applied_batches >= run.next_analyze
+                if due:
+                    run.next_analyze *= 4
+                if run.progress:
+                    run.progress(analyzed + errors, errors)
+            if due:
+                _refresh_statistics(run.dsn)
+    except BaseException as exc:
+        run.fail(exc)
+
+
+def _apply(run: _Run, claim: _Claim, refused: list[Result]) -> tuple[int, int]:
+    """COPY and apply one batch; a value the schema refuses costs only its own file (found by halving).
+
+    Each attempt runs in a savepoint, so the claim's locks survive a failed attempt. A file whose facts the
+    database refuses (a check or a type the analyzer did not foresee) becomes an `analysis_failed` error
+    with the database's message (and is appended to `refused`), and the rest of the batch is applied.
+    """
+    try:
+        return _apply_rows(run, claim.conn, claim.batch, claim.results)
+    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+        if len(claim.results) == 1:
+            refused.append(_refused(claim.results[0], exc))
+            return _apply_rows(run, claim.conn, claim.batch, refused[-1:])
+        half = len(claim.results) // 2
+        totals = [0, 0]
+        for part in (claim.results[:half], claim.results[half:]):
+            sub = _Claim(claim.conn, claim.batch, [])
+            sub.results = part
+            a, e = _apply(run, sub, refused)
+            totals[0] += a
+            totals[1] += e
+        return totals[0], totals[1]
+
+
+def _refused(result: Result, exc: Exception) -> Result:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return Result(result.file_id, None, "analysis_failed", f"the database refused the facts: {first}"[:500])
+
+
+def _apply_rows(run: _Run, conn: psycopg.Connection, batch: int, results: Sequence[Result]) -> tuple[int, int]:
+    """COPY results into staging and apply them inside a savepoint, retrying on deadlock."""
+    for attempt in range(_RETRIES):
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy(_COPY_SQL) as cp:
+                    for r in results:
+                        if r.row is not None:
+                            cp.write_row((batch, r.file_id, None, None, *_clean(r.row)))
+                        else:
+                            cp.write_row((batch, r.file_id, r.error_class or "analysis_failed",
+                                          r.message or r.error_class, *_NO_FACTS))
+                return cur.execute(queries["analysis_apply"], [batch, run.version]).fetchone()
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+            if attempt == _RETRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _clean(row: tuple) -> tuple:
+    """A facts row PostgreSQL can store: jsonb has no \\u0000 (a NUL in a part name from symusic)."""
+    text = row[_INSTRUMENTS]
+    if "\\u0000" in text:
+        row = (*row[:_INSTRUMENTS], text.replace("\\u0000", ""), *row[_INSTRUMENTS + 1 :])
+    return row
+
+
+def _refresh_statistics(dsn: str) -> None:
+    """ANALYZE the tables a run grows, while they are young: plans made for empty tables turn quadratic."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(queries["analysis_statistics"])
+
+
+def run_analysis(
+    dsn: str,
+    *,
+    workers: int | None = None,
+    limit: int | None = None,
+    reanalyze: bool = False,
+    batch_files: int = BATCH_FILES,
+    sessions: int = APPLY_SESSIONS,
+    timeout: float = DEFAULT_TIMEOUT,
+    version: int = ANALYZER_VERSION,
+    read: str = "runner.analyzer:read_any",
+    progress: Callable[[int, int], None] | None = None,
+) -> AnalysisResult:
+    """Analyze every file of the database at ``dsn`` that needs it (all files with ``reanalyze``).
+
+    ``limit`` caps the files taken by this run; ``workers`` is the number of parsing processes (one per
+    core by default); ``progress(done, errors)`` is called after each applied batch. ``read`` names the
+    worker-side reader ('module:function', see read_any).
+    """
+    started = time.perf_counter()
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        cutoff = admin.execute(queries["analysis_now"]).fetchone()[0] if reanalyze else None
+        pool = WorkerPool(workers, timeout=timeout, read=read)
+        run = _Run(dsn, version, cutoff, limit, max(1, batch_files), max(1, sessions), progress)
+        conns = [psycopg.connect(dsn, application_name=APPLICATION_NAME)
+                 for _ in range(pool.n + _READY_BATCHES + run.sessions)]
+        for c in conns:
+            run.free.put(c)
+        threads = [threading.Thread(target=_claim_loop, args=(run,), name="midicenter-claim", daemon=True)]
+        threads += [threading.Thread(target=_apply_loop, args=(run,), name=f"midicenter-apply-{i}", daemon=True)
+                    for i in range(run.sessions)]
+        for t in threads:
+            t.start()
+        owner: dict[int, _Claim] = {}
+
+        def batches():
+            while not run.stop.is_set():
+                claim = run.ready.get()
+                if claim is None:
+                    return
+                for job in claim.jobs:
+                    owner[job.file_id] = claim
+                yield claim.jobs
+
+        try:
+            with pool:
+                for results in pool.map(batches()):
+                    for r in results:
+                        claim = owner.pop(r.file_id)
+                        claim.results.append(r)
+                        if len(claim.results) == len(claim.jobs):
+                            run.done.put(claim)
+                    if run.stop.is_set():
+                        break
+        except BaseException as exc:
+            run.fail(exc)
+        finally:
+            for _ in range(run.sessions):
+                run.done.put(None)
+            for t in threads[1:]:
+                t.join()
+            run.stop.set()  # a claimer still running (after a failure) stops at its next step
+            threads[0].join()
+            for c in conns:
+                c.close()  # closing rolls back batches that were claimed but never applied
+        if run.failure:
+            raise run.failure[0]
+        if run.analyzed or run.errors:
+            admin.execute(queries["analysis_finish"])  # facet views; nothing to refresh after an idle run
+        seconds = time.perf_counter() - started
+        total = run.analyzed + run.errors
+        return AnalysisResult(
+            analyzed=run.analyzed,
+            errors=run.errors,
+            seconds=round(seconds, 3),
+            files_per_second=round(total / seconds, 1) if seconds else 0.0,
+            workers=pool.n,
+            worker_crashes=pool.crashes,
+            worker_timeouts=pool.timeouts,
+            error_classes=dict(sorted(run.error_classes.items())),
+        )

@@ -1,0 +1,300 @@
+"""`midicenter bench analyze`: analysis speed and accuracy on a generated library and on real songs.
+
+For each corpus the files are imported once into a fresh database on the target server, which then serves as
+the template of one fresh copy per run, so every run analyzes the same never-analyzed catalog (the first
+analysis, the case that matters). Each run is a real `midicenter analyze --json` child process; its files/s
+come from its own summary, its memory from sampling the resident set of the whole runner tree (the command,
+the fork server and the worker processes) while it runs. In the same bench, on the same files and with the
+same number of processes, it times pretty_midi loading the files (the common Python stack) and symusic
+parsing them and nothing else (the floor of any analyzer built on it). Accuracy is scored against the
+known truth: the generated library's manifest, the ABC tunes' headers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import psutil
+import psycopg
+
+from runner import corpus, importer, schema
+from runner.bench import library
+from runner.bench.importbench import with_dbname
+
+_MIDI = (".mid", ".midi", ".kar", ".rmi")
+_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+# The generator's categories and the catalog categories that name them correctly.
+_CATEGORY_MATCH = {
+    "Drums": {"drums"}, "Kick": {"kick"}, "Snare": {"snare"}, "Hats": {"hats"}, "Percussion": {"percussion"},
+    "Bass": {"bass"}, "Chords": {"chords"}, "Pads": {"pad"}, "Leads": {"lead", "pluck"}, "Melodies": {"melody"},
+    "Arps": {"arp"}, "Keys": {"keys", "piano", "organ"}, "Strings": {"strings"}, "Brass": {"brass"}, "FX": {"fx"},
+    "Full Mix": {"full_mix"},
+}
+
+
+def mirex(found: str | None, truth: str) -> float:
+    """MIREX key score: 1 same key, 0.5 a fifth away in the same mode, 0.3 relative, 0.2 parallel, else 0."""
+    if not found or found == "UNKNOWN":
+        return 0.0
+    if found == truth:
+        return 1.0
+    fm, tm = found.endswith("m"), truth.endswith("m")
+    fp, tp = _NAMES.index(found.rstrip("m")), _NAMES.index(truth.rstrip("m"))
+    if fm == tm and (fp - tp) % 12 in (5, 7):
+        return 0.5
+    if fm != tm:
+        if (tm and (fp - tp) % 12 == 3) or (not tm and (tp - fp) % 12 == 3):
+            return 0.3
+        if fp == tp:
+            return 0.2
+    return 0.0
+
+
+class _Sampler(threading.Thread):
+    """Samples the summed RSS of a process and all its descendants every 50 ms; keeps the peak (bytes)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self.peak_processes = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self.done.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+                total = 0
+                for p in procs:
+                    with contextlib.suppress(psutil.Error):
+                        total += p.memory_info().rss
+                if total > self.peak:
+                    self.peak, self.peak_processes = total, len(procs)
+            except psutil.Error:
+                return
+            self.done.wait(0.05)
+
+
+def analyze_once(dsn: str, workers: int) -> dict:
+    """One `midicenter analyze --json` child process; its summary plus the runner tree's peak RSS in MB."""
+    cmd = [sys.executable, "-m", "runner.cli", "--dsn", dsn, "analyze", "--json", "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sampler = _Sampler(proc.pid)
+    sampler.start()
+    out, err = proc.communicate()
+    sampler.done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"analyze failed: {err.decode(errors='replace').strip()[-500:]}")
+    result = json.loads(out)
+    result["peak_rss_mb"] = round(sampler.peak / 2**20, 1)
+    result["peak_processes"] = sampler.peak_processes
+    return result
+
+
+def _admin(server_dsn: str) -> str:
+    return with_dbname(server_dsn, "postgres")
+
+
+def _create(server_dsn: str, name: str, template: str | None = None) -> str:
+    with psycopg.connect(_admin(server_dsn), autocommit=True) as conn:
+        # generated names only, never user input
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return with_dbname(server_dsn, name)
+
+
+def _drop(server_dsn: str, name: str) -> None:
+    with psycopg.connect(_admin(server_dsn), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _runs(server_dsn: str, roots: list[Path], runs: int, workers: int, label: str,
+          log: Callable[[str], None], score: Callable[[str], dict]) -> dict:
+    """Import `roots` into a template database, analyze fresh copies of it `runs` times; median and scores."""
+    tag = uuid.uuid4().hex[:8]
+    template = f"midicenter_bench_{label}_{tag}_tpl"
+    dsn = _create(server_dsn, template)
+    try:
+        schema.migrate(dsn)
+        imported = importer.run_import(dsn, roots)
+        log(f"{label}: imported {imported.files_new:,} distinct files ({imported.files_seen:,} seen) "
+            f"in {imported.seconds:.1f} s")
+        results = []
+        scores: dict = {}
+        for i in range(runs):
+            name = f"midicenter_bench_{label}_{tag}_{i}"
+            run_dsn = _create(server_dsn, name, template)
+            try:
+                r = analyze_once(run_dsn, workers)
+                log(f"{label} run {i + 1}/{runs}: {r['analyzed'] + r['errors']:,} files in {r['seconds']:.2f} s = "
+                    f"{r['files_per_second']:,.0f} files/s, peak RSS {r['peak_rss_mb']} MB")
+                results.append(r)
+                if i == runs - 1:
+                    scores = score(run_dsn)
+            finally:
+                _drop(server_dsn, name)
+    finally:
+        _drop(server_dsn, template)
+    rates = [r["files_per_second"] for r in results]
+    return {
+        "files": results[0]["analyzed"] + results[0]["errors"],
+        "analysis_errors": results[0]["errors"],
+        "runs_files_per_second": rates,
+        "median_files_per_second": statistics.median(rates),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+        **scores,
+    }
+
+
+def _load_pretty_midi(paths: list[str]) -> int:
+    """Worker: load each file with pretty_midi; returns how many loaded."""
+    import warnings
+
+    import pretty_midi
+
+    ok = 0
+    for p in paths:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with open(p, "rb") as fh:
+                    pretty_midi.PrettyMIDI(io.BytesIO(fh.read()))
+            ok += 1
+        except Exception:  # noqa: BLE001 - a file pretty_midi refuses still cost its time
+            pass
+    return ok
+
+
+def _parse_symusic(paths: list[str]) -> int:
+    """Worker: parse each file with symusic and nothing else; returns how many parsed."""
+    import symusic
+
+    ok = 0
+    for p in paths:
+        try:
+            with open(p, "rb") as fh:
+                symusic.Score.from_midi(fh.read())
+            ok += 1
+        except Exception:  # noqa: BLE001
+            pass
+    return ok
+
+
+def parallel_rate(fn: Callable[[list[str]], int], paths: list[str], processes: int) -> dict:
+    """Files/s of `fn` over `paths` split into chunks over `processes` processes (start-up excluded)."""
+    chunks = [paths[i : i + 200] for i in range(0, len(paths), 200)]
+    ctx = mp.get_context("forkserver")
+    with ctx.Pool(processes) as pool:
+        pool.map(fn, [paths[:1]] * processes)  # import the libraries in every process first
+        start = time.perf_counter()
+        ok = sum(pool.map(fn, chunks, chunksize=1))
+        seconds = time.perf_counter() - start
+    return {"files": len(paths), "loaded": ok, "seconds": round(seconds, 3),
+            "files_per_second": round(len(paths) / seconds, 1)}
+
+
+def _midi_files(roots: Iterable[Path]) -> list[str]:
+    out = []
+    for root in roots:
+        for dirpath, _dirs, files in os.walk(root):
+            out += [os.path.join(dirpath, f) for f in files if f.lower().endswith(_MIDI)]
+    return sorted(out)
+
+
+def _accuracy(rows: Iterable[tuple[str, float | None, str | None, str | None, str | None]],
+              truth: dict[str, tuple]) -> dict:
+    """BPM exact rate, MIREX key scores (chosen key, estimate alone) and, when the truth has categories, the
+    share of files whose primary category names their true one; rows are (path, bpm, key, estimate, category)."""
+    bpm_n = bpm_ok = key_n = cat_n = cat_ok = 0
+    chosen = estimate = 0.0
+    chosen_exact = 0
+    for path, bpm, key, est, category in rows:
+        if path not in truth:
+            continue
+        t_bpm, t_key, *t_cat = truth[path]
+        if t_cat and t_cat[0] in _CATEGORY_MATCH:
+            cat_n += 1
+            cat_ok += category in _CATEGORY_MATCH[t_cat[0]]
+        if t_bpm is not None:
+            bpm_n += 1
+            bpm_ok += bpm is not None and abs(float(bpm) - t_bpm) < 0.005
+        if t_key is not None:
+            key_n += 1
+            c = mirex(key, t_key)
+            chosen += c
+            chosen_exact += c == 1.0
+            estimate += mirex(est, t_key)
+    return {
+        "bpm_files": bpm_n,
+        "bpm_exact": round(bpm_ok / bpm_n, 4) if bpm_n else None,
+        "key_files": key_n,
+        "key_mirex_chosen": round(chosen / key_n, 4) if key_n else None,
+        "key_exact_chosen": round(chosen_exact / key_n, 4) if key_n else None,
+        "key_mirex_estimate": round(estimate / key_n, 4) if key_n else None,
+        **({"category_files": cat_n, "category_correct": round(cat_ok / cat_n, 4)} if cat_n else {}),
+    }
+
+
+def _rows(dsn: str) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("""SELECT p.path, m.bpm, m.key_signature::text, m.key_estimate::text, c.primary_category::text
+                                 FROM midi.file_paths p JOIN midi.musical_metadata m ON m.file_id = p.file_id
+                                 LEFT JOIN midi.file_categories c ON c.file_id = p.file_id""").fetchall()
+
+
+def run(server_dsn: str, *, files: int = 100_000, runs: int = 3, seed: int = 1, real_songs: int = 3000,
+        workers: int = 2, pretty_sample: int = 5000, log: Callable[[str], None] = lambda s: None) -> dict:
+    """The whole bench; returns the report (see the module docstring)."""
+    out: dict = {"workers": workers, "runs": runs}
+
+    lib = library.generate(corpus.default_cache_dir() / "libs", files, seed=seed)
+    truth = {str(lib / t.path): (t.bpm, t.key, t.category) for t in library.truth(lib) if t.kind == "midi"}
+    gen = _runs(server_dsn, [lib], runs, workers, "generated", log, lambda dsn: _accuracy(_rows(dsn), truth))
+    sample = _midi_files([lib])
+    sample = sample[:: max(1, len(sample) // pretty_sample)][:pretty_sample]
+    gen["pretty_midi"] = parallel_rate(_load_pretty_midi, sample, workers)
+    gen["symusic_parse_only"] = parallel_rate(_parse_symusic, sample, workers)
+    log(f"generated: pretty_midi {gen['pretty_midi']['files_per_second']:,.0f} files/s, symusic alone "
+        f"{gen['symusic_parse_only']['files_per_second']:,.0f} files/s (same {len(sample):,} files, {workers} processes)")
+    gen["speedup_vs_pretty_midi"] = round(gen["median_files_per_second"] / gen["pretty_midi"]["files_per_second"], 1)
+    gen["share_of_symusic_floor"] = round(gen["median_files_per_second"] / gen["symusic_parse_only"]["files_per_second"], 3)
+    out["generated"] = {"library": str(lib), **gen}
+
+    real = corpus.real_corpus()
+    abc = corpus.abc_corpus(real_songs)
+    abc_truth = {str(abc / rel): (row["bpm"], row["key"]) for rel, row in corpus.read_abc_truth(abc).items()}
+    songs = _runs(server_dsn, [real, abc], runs, workers, "real", log, lambda dsn: _accuracy(_rows(dsn), abc_truth))
+    paths = _midi_files([real, abc])
+    songs["pretty_midi"] = parallel_rate(_load_pretty_midi, paths, workers)
+    songs["symusic_parse_only"] = parallel_rate(_parse_symusic, paths, workers)
+    log(f"real: pretty_midi {songs['pretty_midi']['files_per_second']:,.0f} files/s, symusic alone "
+        f"{songs['symusic_parse_only']['files_per_second']:,.0f} files/s (same {len(paths):,} files, {workers} processes)")
+    songs["speedup_vs_pretty_midi"] = round(songs["median_files_per_second"] / songs["pretty_midi"]["files_per_second"], 1)
+    songs["share_of_symusic_floor"] = round(songs["median_files_per_second"] / songs["symusic_parse_only"]["files_per_second"], 3)
+    out["real_songs"] = {"corpora": [str(real), str(abc)], **songs}
+
+    out["targets"] = {
+        "generated_files_per_second>=5000": gen["median_files_per_second"] >= 5000,
+        "generated_bpm_exact": gen["bpm_exact"] == 1.0,
+        "generated_key_mirex_chosen>=0.9": (gen["key_mirex_chosen"] or 0) >= 0.9,
+        "real_files_per_second>=1000": songs["median_files_per_second"] >= 1000,
+        "real_speedup_vs_pretty_midi>=10": songs["speedup_vs_pretty_midi"] >= 10,
+        "peak_rss_mb<300": max(gen["peak_rss_mb"], songs["peak_rss_mb"]) < 300,
+    }
+    return out
