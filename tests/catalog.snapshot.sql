@@ -603,7 +603,7 @@ COMMENT ON FUNCTION midi._search_args(flt midi.search_filters, sort text, after 
 CREATE FUNCTION midi._search_count(a midi._search_args, cap integer) RETURNS TABLE(files bigint, exact boolean)
     LANGUAGE plpgsql
     SET jit TO 'off'
-    AS $_$  -- compiling a count of 10,000 rows costs more than it saves
+    AS $_$  -- compiling a count of a few thousand rows costs more than it saves
 DECLARE
     w text := midi._search_where(a);
     n bigint;
@@ -1989,7 +1989,7 @@ CREATE FUNCTION midi.search(q text DEFAULT NULL::text, bpm_min numeric DEFAULT N
         sort, lim)
 $$;
 COMMENT ON FUNCTION midi.search(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, sort text, lim integer, after text) IS 'One page of matching files (id, filename, filepath, manufacturer, collection, bpm, key, category, duration, is_favorite, rank, cursor); keyset paging with after => cursor';
-CREATE FUNCTION midi.search_count(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT false, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT false, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT false, cap integer DEFAULT 10000) RETURNS TABLE(files bigint, exact boolean)
+CREATE FUNCTION midi.search_count(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT false, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT false, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT false, cap integer DEFAULT 5000) RETURNS TABLE(files bigint, exact boolean)
     LANGUAGE sql
     AS $$
     SELECT * FROM midi._search_count(
@@ -1998,7 +1998,7 @@ CREATE FUNCTION midi.search_count(q text DEFAULT NULL::text, bpm_min numeric DEF
                               notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters),
         cap)
 $$;
-COMMENT ON FUNCTION midi.search_count(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, cap integer) IS 'Number of matching files: exact up to cap (default 10000), else a planner estimate with exact = false';
+COMMENT ON FUNCTION midi.search_count(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, cap integer) IS 'Number of matching files: exact up to cap (default 5000), else a planner estimate with exact = false';
 CREATE FUNCTION midi.sync_files(ids bigint[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$
