@@ -705,7 +705,7 @@ def demo(ctx: click.Context, n_files: int) -> None:
     with connect.connect(t) as conn:
         for title, name in (("manufacturers", "demo_manufacturers"),
                             ("what file names say: keys", "demo_filename_keys"),
-                            ("a question: C-minor bass loops, 120-128 BPM by their names", "demo_question")):
+                            ("a question: C-minor bass loops, 120-128 BPM (midi.search)", "demo_question")):
             click.echo(f"\n== {title}", err=True)
             cur = conn.execute(queries[name])
             cols = [c.name for c in cur.description]

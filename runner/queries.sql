@@ -33,11 +33,9 @@ FROM midi.files WHERE manufacturer IS NOT NULL GROUP BY manufacturer ORDER BY fi
 SELECT filename_key::text AS key, count(*) AS files FROM midi.files
 WHERE filename_key IS NOT NULL GROUP BY filename_key ORDER BY files DESC LIMIT 6
 
--- name: demo_question  C-minor bass loops between 120 and 128 BPM, by what their names say
-SELECT filename, manufacturer, filename_bpm AS bpm, filename_key::text AS key FROM midi.files
-WHERE filename_key = 'Cm' AND filename_bpm BETWEEN 120 AND 128
-  AND search_vector @@ to_tsquery('midi.names', 'bass')
-ORDER BY filename LIMIT 5
+-- name: demo_question  C-minor bass loops between 120 and 128 BPM, through the search API
+SELECT filename, manufacturer, bpm, key, category
+FROM midi.search(q => 'bass', bpm_min => 120, bpm_max => 128, keys => '{Cm}', lim => 5)
 
 -- name: analysis_now  the server's clock: files analyzed before it are taken again by --reanalyze
 SELECT clock_timestamp()
