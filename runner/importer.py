@@ -230,6 +230,8 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
         if failure:
             raise failure[0]
         conn.execute(queries["import_finish"], [batch_id, stats.other_files, prune])
+        if totals["files_new"] or prune:
+            conn.execute(queries["refresh_views"])  # library statistics and facet views, without blocking readers
     seconds = time.perf_counter() - started
     totals.pop("chunks")
     return ImportResult(batch_id=batch_id, other_files=stats.other_files, seconds=round(seconds, 3),

@@ -345,3 +345,6 @@ SELECT * FROM midi.saved_search_list()
 
 -- name: saved_search_delete  forget a saved search; true if it existed
 SELECT midi.saved_search_delete(%(name)s) AS deleted
+
+-- name: refresh_views  refresh the library statistics and facet materialized views (concurrently)
+SELECT midi.refresh_views()

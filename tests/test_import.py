@@ -278,3 +278,10 @@ def test_unmigrated_database_gets_a_clear_error(server_dsn, messy_tree: Path) ->
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert err.strip().endswith("has no midicenter schema yet; run: midicenter db migrate"), err
+
+
+def test_import_refreshes_the_library_views(dsn: str, messy_tree: Path) -> None:
+    result = importer.run_import(dsn, [messy_tree])
+    with psycopg.connect(dsn) as conn:
+        files = conn.execute("SELECT files FROM midi.library_stats").fetchone()[0]
+    assert files == result.files_new > 0
