@@ -89,45 +89,22 @@ $$;
 COMMENT ON FUNCTION midi._sync_from_children() IS
     'Trigger function: re-syncs the denormalized search columns of the files a child-table statement touched';
 
-CREATE OR REPLACE TRIGGER musical_metadata_sync_ins
-    AFTER INSERT ON midi.musical_metadata REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-CREATE OR REPLACE TRIGGER musical_metadata_sync_upd
-    AFTER UPDATE ON midi.musical_metadata REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-CREATE OR REPLACE TRIGGER musical_metadata_sync_del
-    AFTER DELETE ON midi.musical_metadata REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-
-CREATE OR REPLACE TRIGGER file_categories_sync_ins
-    AFTER INSERT ON midi.file_categories REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-CREATE OR REPLACE TRIGGER file_categories_sync_upd
-    AFTER UPDATE ON midi.file_categories REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-CREATE OR REPLACE TRIGGER file_categories_sync_del
-    AFTER DELETE ON midi.file_categories REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-
-CREATE OR REPLACE TRIGGER file_instruments_sync_ins
-    AFTER INSERT ON midi.file_instruments REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-CREATE OR REPLACE TRIGGER file_instruments_sync_upd
-    AFTER UPDATE ON midi.file_instruments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-CREATE OR REPLACE TRIGGER file_instruments_sync_del
-    AFTER DELETE ON midi.file_instruments REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-
-CREATE OR REPLACE TRIGGER file_tags_sync_ins
-    AFTER INSERT ON midi.file_tags REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-CREATE OR REPLACE TRIGGER file_tags_sync_upd
-    AFTER UPDATE ON midi.file_tags REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-CREATE OR REPLACE TRIGGER file_tags_sync_del
-    AFTER DELETE ON midi.file_tags REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
+-- The same three statement-level triggers on each child table that feeds the search columns.
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['musical_metadata', 'file_categories', 'file_instruments', 'file_tags'] LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER INSERT ON midi.%I REFERENCING NEW TABLE AS new_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children()', t || '_sync_ins', t);
+        EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER UPDATE ON midi.%I REFERENCING OLD TABLE AS old_rows '
+                       'NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children()',
+                       t || '_sync_upd', t);
+        EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER DELETE ON midi.%I REFERENCING OLD TABLE AS old_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children()', t || '_sync_del', t);
+    END LOOP;
+END
+$$;
 
 /* _sync_from_tags: statement-level AFTER UPDATE trigger on tags: a renamed tag changes the search words
    of every file that carries it. (Deleted tags cascade to file_tags, whose trigger syncs.) */
