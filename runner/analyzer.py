@@ -259,7 +259,8 @@ def _clean(row: tuple) -> tuple:
 
 def _refresh_statistics(dsn: str) -> None:
     """ANALYZE the tables a run grows, while they are young: plans made for empty tables turn quadratic."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        conn.execute(queries["statistics_sample"])
         conn.execute(queries["analysis_statistics"])
 
 

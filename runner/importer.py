@@ -63,43 +63,57 @@ class ImportResult:
 
 
 class _ChunkWriter:
-    """Builds COPY rows for one chunk at a time and hands finished chunks to the database thread."""
+    """Builds COPY rows and hands finished chunks to the merge sessions, one inbox per session.
 
-    def __init__(self, batch_id: int, out: queue.Queue, rows_per_chunk: int) -> None:
+    Rows are routed by content hash (its first byte modulo the number of sessions), so each session
+    owns a disjoint share of the contents: two sessions of one import never insert the same `files`
+    row or move the same canonical path at once, and never wait for each other's transactions.
+    Rejected files (no hash) go to the first session.
+    """
+
+    def __init__(self, batch_id: int, outs: list[queue.Queue], rows_per_chunk: int) -> None:
         self.batch_id = batch_id
-        self.out = out
+        self.outs = outs
         self.rows_per_chunk = rows_per_chunk
-        self.chunk = 1
-        self.lines: list[str] = []
-        self._prefix = f"{batch_id}\t1\t"  # batch and chunk columns of every row of the current chunk
+        self.next_chunk = 1
+        self.lines: list[list[str]] = [[] for _ in outs]
 
     def ok(self, cand: scan.Candidate, data: bytes, info: midifile.MidiInfo) -> None:
-        self.lines.append(
-            f"{self._prefix}{_text(cand.root)}\t{_text(cand.path)}\t{_bytea(cand.path_bytes)}\t{_text(cand.rel)}\t"
-            f"\\\\x{blake3(data).hexdigest()}\t{len(data)}\t{info.format}\t{info.header_tracks}\t{info.num_tracks}\t"
+        digest = blake3(data).hexdigest()
+        part = int(digest[:2], 16) % len(self.outs)
+        lines = self.lines[part]
+        lines.append(
+            f"{_text(cand.root)}\t{_text(cand.path)}\t{_bytea(cand.path_bytes)}\t{_text(cand.rel)}\t"
+            f"\\\\x{digest}\t{len(data)}\t{info.format}\t{info.header_tracks}\t{info.num_tracks}\t"
             f"{_int(info.ticks_per_quarter_note)}\t{_int(info.smpte_fps)}\t{_int(info.smpte_resolution)}\t"
             f"{'t' if info.is_rmid else 'f'}\t{{{','.join(info.warnings)}}}\t{_N}\t{_N}\n"
         )
-        if len(self.lines) >= self.rows_per_chunk:
-            self.flush()
+        if len(lines) >= self.rows_per_chunk:
+            self.flush(part)
 
     def error(self, item: scan.Candidate | scan.ScanError, error_class: str, message: str,
               size: int | None = None) -> None:
-        self.lines.append(
-            f"{self._prefix}{_text(item.root)}\t{_text(item.path)}\t{_bytea(item.path_bytes)}\t{_text(item.rel)}\t"
+        lines = self.lines[0]
+        lines.append(
+            f"{_text(item.root)}\t{_text(item.path)}\t{_bytea(item.path_bytes)}\t{_text(item.rel)}\t"
             f"{_N}\t{_int(size)}\t{_N}\t{_N}\t{_N}\t{_N}\t{_N}\t{_N}\t{_N}\t{_N}\t"
             f"{_text(error_class)}\t{_text(message)}\n"
         )
-        if len(self.lines) >= self.rows_per_chunk:
-            self.flush()
+        if len(lines) >= self.rows_per_chunk:
+            self.flush(0)
 
-    def flush(self) -> None:
-        if not self.lines:
-            return
-        self.out.put((self.chunk, len(self.lines), "".join(self.lines).encode("utf-8")))
-        self.lines = []
-        self.chunk += 1
-        self._prefix = f"{self.batch_id}\t{self.chunk}\t"
+    def flush(self, part: int | None = None) -> None:
+        """Send the rows of one session's buffer (of every buffer when ``part`` is None) as chunks."""
+        for i in range(len(self.outs)) if part is None else (part,):
+            lines = self.lines[i]
+            if not lines:
+                continue
+            chunk = self.next_chunk
+            self.next_chunk += 1
+            prefix = f"{self.batch_id}\t{chunk}\t"  # batch and chunk columns of every row
+            body = prefix + prefix.join(lines)
+            self.outs[i].put((chunk, len(lines), body.encode("utf-8")))
+            self.lines[i] = []
 
 
 class _Statistics:
@@ -163,6 +177,7 @@ def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, loc
                     progress(seen, errs)
             if stats.due(chunks_done, rows_added):
                 with conn.transaction():
+                    conn.execute(queries["statistics_sample"])
                     conn.execute(queries["import_analyze"])
     except BaseException as exc:  # handed to the scanning thread, which re-raises it
         failure.append(exc)
@@ -196,11 +211,11 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
     with psycopg.connect(dsn, autocommit=True) as conn:
         batch_id = conn.execute(queries["import_begin"], [roots, __version__]).fetchone()[0]
         planner = _Statistics(conn.execute(queries["catalog_size"]).fetchone()[0])
-        inbox: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
-        writer = _ChunkWriter(batch_id, inbox, rows_per_chunk)
+        inboxes: list[queue.Queue] = [queue.Queue(maxsize=QUEUE_CHUNKS) for _ in range(max(1, sessions))]
+        writer = _ChunkWriter(batch_id, inboxes, rows_per_chunk)
         workers = [threading.Thread(target=_merge_chunks, name=f"midicenter-merge-{i}", daemon=True,
                                     args=(dsn, batch_id, inbox, totals, lock, failure, progress, planner))
-                   for i in range(max(1, sessions))]
+                   for i, inbox in enumerate(inboxes)]
         for w in workers:
             w.start()
         try:
@@ -223,7 +238,7 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
                 writer.ok(item, data, info)
             writer.flush()
         finally:
-            for _ in workers:
+            for inbox in inboxes:
                 inbox.put(None)
             for w in workers:
                 w.join()

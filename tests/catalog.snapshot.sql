@@ -1269,11 +1269,13 @@ CREATE FUNCTION midi.derive_tags(ids bigint[]) RETURNS TABLE(file_id bigint, nam
           LEFT JOIN midi.musical_metadata m ON m.file_id = i.id
           LEFT JOIN midi.file_categories fc ON fc.file_id = i.id
     ), places AS MATERIALIZED (
-        -- every file of a folder shares its genre words: read each place once
+        -- every file of a folder shares its genre words: read each place once, with the vocabulary
+        -- built once for all of them
         SELECT p.collection_name, p.folder_tags, ff.genres
           FROM (SELECT DISTINCT b.collection_name, b.folder_tags FROM base b) p
+               CROSS JOIN (SELECT midi.vocabulary_map() AS map, midi.vocabulary_phrases() AS phrases OFFSET 0) v
                CROSS JOIN LATERAL midi.filename_facts(
-                   concat_ws(' ', p.collection_name, array_to_string(p.folder_tags, ' '))) ff
+                   concat_ws(' ', p.collection_name, array_to_string(p.folder_tags, ' ')), v.map, v.phrases) ff
     ), tags AS (
         SELECT b.id, b.primary_category::text AS name, 'category' AS category, 'analysis' AS source
           FROM base b WHERE b.primary_category IS NOT NULL AND b.primary_category <> 'unknown'

@@ -285,3 +285,45 @@ def test_import_refreshes_the_library_views(dsn: str, messy_tree: Path) -> None:
     with psycopg.connect(dsn) as conn:
         files = conn.execute("SELECT files FROM midi.library_stats").fetchone()[0]
     assert files == result.files_new > 0
+
+
+def test_merge_sessions_own_disjoint_contents(generated: Path) -> None:
+    """Rows are routed to merge sessions by content hash: every path of one content goes to the same
+    session (so two sessions of one import never insert the same files row or wait for each other),
+    rejected files go to the first, and chunk numbers are unique across sessions."""
+    import queue
+
+    from runner import midifile, scan
+
+    inboxes = [queue.Queue(), queue.Queue()]
+    writer = importer._ChunkWriter(7, inboxes, rows_per_chunk=500)
+    rows = 0
+    for item in scan.iter_candidates([generated], stats=scan.ScanStats()):
+        data = item.read()
+        writer.ok(item, data, midifile.inspect(data))
+        rows += 1
+        if rows == 3000:
+            break
+    writer.error(item, "not_midi", "a rejected file")
+    writer.flush()
+    session_of: dict[str, int] = {}
+    chunks, staged, rejected_in = [], 0, []
+    for i, inbox in enumerate(inboxes):
+        while not inbox.empty():
+            chunk, nrows, body = inbox.get()
+            chunks.append(chunk)
+            lines = body.decode().splitlines()
+            assert len(lines) == nrows
+            for line in lines:
+                cols = line.split("\t")
+                assert cols[:2] == ["7", str(chunk)]
+                if cols[16] == "not_midi":
+                    rejected_in.append(i)
+                    continue
+                assert session_of.setdefault(cols[6], i) == i, "one content reached two sessions"
+                staged += 1
+    assert staged == rows and rejected_in == [0]
+    assert sorted(chunks) == list(range(1, len(chunks) + 1))
+    assert set(session_of.values()) == {0, 1}  # both sessions get work
+    duplicated = sum(t.duplicate_of is not None for t in library.truth(generated) if t.kind == "midi")
+    assert duplicated > 0 and len(session_of) < rows  # the sample holds duplicates, so the routing was exercised
