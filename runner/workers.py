@@ -25,7 +25,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import NamedTuple
 
+from runner.features import facts
 from runner.parsers import ERROR_CLASSES as PARSE_ERROR_CLASSES
+from runner.parsers import ParseError, parse
 
 __all__ = [
     "ERROR_CLASSES",
@@ -91,9 +93,6 @@ def read_bytes(path: str, path_bytes: bytes | None = None) -> bytes:
 
 def analyze_bytes(file_id: int, data: bytes, suspect: bool = False) -> Result:
     """Parse and analyze one file's bytes into a Result (errors become error results, never raise)."""
-    from runner.features import facts
-    from runner.parsers import ParseError, parse
-
     try:
         score = parse(data, suspect=suspect)
     except ParseError as exc:

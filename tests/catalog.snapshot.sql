@@ -1608,13 +1608,14 @@ BEGIN
                                 num_tracks, header_tracks, ticks_per_quarter_note, smpte_fps, smpte_resolution,
                                 is_rmid, midi_warnings, manufacturer, collection_name, folder_tags,
                                 filename_bpm, filename_key, filename_genres, filename_structure, import_batch_id,
-                                search_vector)
+                                search_vector, cached_bpm, cached_key)
         SELECT c.fname, c.path, c.fname, c.content_hash, c.file_size_bytes, c.format,
                least(c.num_tracks, 32767), c.header_tracks, c.ticks_per_quarter_note, c.smpte_fps,
                c.smpte_resolution, coalesce(c.is_rmid, false), coalesce(c.warnings, '{}'),
                fo.manufacturer, fo.collection_name, fo.folder_tags,
                pf.bpm, pf.key, pf.genres, pf.structure, batch,
-               midi.name_vector(c.fname) || fo.place_vector
+               midi.name_vector(c.fname) || fo.place_vector,
+               pf.bpm, pf.key  -- until analysis measures them, what the name states (no row trigger needed)
           FROM candidates c
                JOIN folders fo ON fo.dir = left(c.rel, length(c.rel) - length(c.fname))
                CROSS JOIN LATERAL midi.filename_facts(c.fname, v_vocab, v_phrases) pf
@@ -2665,7 +2666,7 @@ CREATE TRIGGER file_instruments_sync_upd AFTER UPDATE ON midi.file_instruments R
 CREATE TRIGGER file_tags_sync_del AFTER DELETE ON midi.file_tags REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
 CREATE TRIGGER file_tags_sync_ins AFTER INSERT ON midi.file_tags REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
 CREATE TRIGGER file_tags_sync_upd AFTER UPDATE ON midi.file_tags REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
-CREATE TRIGGER files_cached_from_name_insert BEFORE INSERT ON midi.files FOR EACH ROW WHEN (((new.filename_bpm IS NOT NULL) OR (new.filename_key IS NOT NULL))) EXECUTE FUNCTION midi._files_cached_from_name();
+CREATE TRIGGER files_cached_from_name_insert BEFORE INSERT ON midi.files FOR EACH ROW WHEN ((((new.cached_bpm IS NULL) AND (new.filename_bpm IS NOT NULL)) OR ((new.cached_key IS NULL) AND (new.filename_key IS NOT NULL)))) EXECUTE FUNCTION midi._files_cached_from_name();
 CREATE TRIGGER files_cached_from_name_update BEFORE UPDATE OF filename_bpm, filename_key ON midi.files FOR EACH ROW EXECUTE FUNCTION midi._files_cached_from_name();
 CREATE TRIGGER files_search_vector BEFORE UPDATE OF filename, manufacturer, collection_name, folder_tags ON midi.files FOR EACH ROW EXECUTE FUNCTION midi._files_search_vector();
 CREATE TRIGGER files_search_vector_insert BEFORE INSERT ON midi.files FOR EACH ROW WHEN ((new.search_vector IS NULL)) EXECUTE FUNCTION midi._files_search_vector();

@@ -191,13 +191,14 @@ BEGIN
                                 num_tracks, header_tracks, ticks_per_quarter_note, smpte_fps, smpte_resolution,
                                 is_rmid, midi_warnings, manufacturer, collection_name, folder_tags,
                                 filename_bpm, filename_key, filename_genres, filename_structure, import_batch_id,
-                                search_vector)
+                                search_vector, cached_bpm, cached_key)
         SELECT c.fname, c.path, c.fname, c.content_hash, c.file_size_bytes, c.format,
                least(c.num_tracks, 32767), c.header_tracks, c.ticks_per_quarter_note, c.smpte_fps,
                c.smpte_resolution, coalesce(c.is_rmid, false), coalesce(c.warnings, '{}'),
                fo.manufacturer, fo.collection_name, fo.folder_tags,
                pf.bpm, pf.key, pf.genres, pf.structure, batch,
-               midi.name_vector(c.fname) || fo.place_vector
+               midi.name_vector(c.fname) || fo.place_vector,
+               pf.bpm, pf.key  -- until analysis measures them, what the name states (no row trigger needed)
           FROM candidates c
                JOIN folders fo ON fo.dir = left(c.rel, length(c.rel) - length(c.fname))
                CROSS JOIN LATERAL midi.filename_facts(c.fname, v_vocab, v_phrases) pf

@@ -157,9 +157,11 @@ $$;
 COMMENT ON FUNCTION midi._files_cached_from_name() IS
     'Trigger function: cached_bpm / cached_key fall back to the BPM and key stated by the file name';
 
+-- Fires only when the inserting statement left a cached column to fill (import_merge fills them itself).
 CREATE OR REPLACE TRIGGER files_cached_from_name_insert
     BEFORE INSERT ON midi.files
-    FOR EACH ROW WHEN (NEW.filename_bpm IS NOT NULL OR NEW.filename_key IS NOT NULL)
+    FOR EACH ROW WHEN ((NEW.cached_bpm IS NULL AND NEW.filename_bpm IS NOT NULL)
+                       OR (NEW.cached_key IS NULL AND NEW.filename_key IS NOT NULL))
     EXECUTE FUNCTION midi._files_cached_from_name();
 CREATE OR REPLACE TRIGGER files_cached_from_name_update
     BEFORE UPDATE OF filename_bpm, filename_key ON midi.files

@@ -1,7 +1,7 @@
 -- midi.import_merge moves staged chunks into files / file_paths / import_errors: duplicates by content,
 -- every path kept, errors recorded, counts kept, and a re-merge of the same rows changes nothing else.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 SELECT midi.import_begin(ARRAY['/lib'], 'test') AS batch \gset
 INSERT INTO midi.import_staging (batch_id, chunk, root, path, path_bytes, rel, content_hash, file_size_bytes, format,
@@ -28,6 +28,11 @@ SELECT is((SELECT manufacturer || '/' || collection_name || '/' || array_to_stri
              FROM midi.files WHERE content_hash = decode(repeat('aa', 32), 'hex')), 'Vendor/Pack/bass', 'path metadata');
 SELECT is((SELECT filename_bpm::float8 || ' ' || filename_key::text FROM midi.files WHERE content_hash = decode(repeat('aa', 32), 'hex')),
           '124 Am', 'filename metadata');
+SELECT is((SELECT cached_bpm::float8 || ' ' || cached_key::text FROM midi.files WHERE content_hash = decode(repeat('aa', 32), 'hex')),
+          '124 Am', 'until analysis the search columns hold what the name states');
+SELECT is((SELECT count(*)::int FROM midi.files
+            WHERE (cached_bpm, cached_key) IS DISTINCT FROM (filename_bpm, filename_key)), 0,
+          'every merged file: cached BPM and key equal the name''s');
 SELECT ok((SELECT search_vector @@ to_tsquery('midi.names', 'deep & bass & vendor & pack')
              FROM midi.files WHERE content_hash = decode(repeat('aa', 32), 'hex')), 'search vector supplied by the merge');
 SELECT is((SELECT search_vector FROM midi.files WHERE content_hash = decode(repeat('aa', 32), 'hex')),
