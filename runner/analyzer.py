@@ -31,6 +31,9 @@ ANALYZER_VERSION = 1
 """Stored in files.analyzer_version; bump it when the facts change, and every file is analyzed again."""
 
 BATCH_FILES = 1000
+WORKER_SLICE = 200
+"""Files per message to a worker: a claimed batch is shared by every worker in slices this big, so the
+last batch of a run (or a run of one batch) does not leave all workers but one idle."""
 APPLICATION_NAME = "midicenter analyze"
 """The application_name of the sessions that claim and apply (visible in pg_stat_activity)."""
 APPLY_SESSIONS = 2
@@ -306,7 +309,8 @@ def run_analysis(
                     return
                 for job in claim.jobs:
                     owner[job.file_id] = claim
-                yield claim.jobs
+                for i in range(0, len(claim.jobs), WORKER_SLICE):
+                    yield claim.jobs[i:i + WORKER_SLICE]
 
         try:
             with pool:
