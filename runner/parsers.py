@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
+import symusic  # at module level: an import statement run per file costs ~12 us
 
 __all__ = ["ERROR_CLASSES", "ParseError", "Part", "Score", "parse"]
 
@@ -326,17 +327,9 @@ def _inherit_channel_setup(score: Score, inherited: tuple[_Inherited, ...]) -> N
     score.parts = tuple(parts)
 
 
-_symusic_score = None  # symusic.Score, imported on first use: an import statement per file costs ~12 us
-
-
 def _parse_symusic(smf: bytes, tpq: int) -> Score:
     """The fast path: symusic's C++ reader, one numpy copy per part."""
-    global _symusic_score
-    if _symusic_score is None:
-        import symusic
-
-        _symusic_score = symusic.Score
-    score = _symusic_score.from_midi(smf)
+    score = symusic.Score.from_midi(smf)
     tracks = score.tracks
     starts: list[np.ndarray] = []
     durs: list[np.ndarray] = []

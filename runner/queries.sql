@@ -19,7 +19,7 @@ SELECT * FROM midi.import_finish(%s, %s, %s)
 -- name: catalog_size  the planner's row count of midi.files (-1 when never analyzed)
 SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'midi.files'::regclass
 
--- name: statistics_sample  the ANALYZE runs of an import or analysis only have to tell the planner how big the tables have grown: a tenth of the default sample does that
+-- name: statistics_sample  in-run ANALYZE only tells the planner how big the tables grew: a small sample does
 SET LOCAL default_statistics_target = 10
 
 -- name: import_analyze  refresh planner statistics of the tables an import grows
