@@ -19,6 +19,7 @@ import importlib
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -156,6 +157,27 @@ def _worker_main(conn: Connection, slots, slot: int, read_name: str) -> None:
         conn.send((batch_id, out))
 
 
+@contextlib.contextmanager
+def _main_not_inherited() -> Iterator[None]:
+    """Start a worker without having it run the parent's main module again.
+
+    multiprocessing re-imports the parent's `__main__` in every forkserver child (the `midicenter` script
+    imports the whole CLI, psycopg included: about 0.1 s per worker, paid again by every replacement of a
+    crashed one). The workers need nothing from it: their target, jobs, results and reader are all named
+    by module. So while a worker starts, the main module looks like an interactive one, which
+    multiprocessing leaves alone.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__spec__", "__file__") if main is not None and k in main.__dict__}
+    for k in saved:
+        setattr(main, k, None)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(main, k, v)
+
+
 def _tune_malloc() -> None:
     """Keep freed memory in the worker's heap instead of giving it back to the kernel at every free.
 
@@ -261,7 +283,8 @@ class WorkerPool:
             name=f"midicenter-worker-{slot}",
             daemon=True,
         )
-        proc.start()
+        with _main_not_inherited():
+            proc.start()
         child.close()
         worker = _Worker(proc, parent, slot)
         self._workers[slot] = worker

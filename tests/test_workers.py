@@ -243,3 +243,29 @@ def test_configuration():
         next(WorkerPool(1).map([]))  # not started: use it as a context manager
     for word in ("worker_crash", "timeout", "analysis_failed", "unreadable", "parse_failed", "not_midi"):
         assert word in ERROR_CLASSES
+
+
+def test_workers_do_not_run_the_main_module_again(tmp_path: Path) -> None:
+    """A worker (first start and every replacement of a crashed one) starts without importing the parent's
+    main module, which for the `midicenter` command is the whole CLI. The script below counts its own
+    imports in a file; only the parent may add to it, and the parent's main module is left as it was."""
+    marks = tmp_path / "imports.txt"
+    script = tmp_path / "main_script.py"
+    script.write_text(
+        "import os, sys\n"
+        f"with open({str(marks)!r}, 'a') as fh:\n"
+        "    fh.write(f'{os.getpid()}\\n')\n"
+        "from runner.workers import TEST_EXIT, Job, WorkerPool\n"
+        "if __name__ == '__main__':\n"
+        "    spec, file = sys.modules['__main__'].__spec__, sys.modules['__main__'].__file__\n"
+        "    with WorkerPool(1) as pool:\n"
+        f"        jobs = [[Job(1, TEST_EXIT, None, False)], [Job(2, {str(script)!r}, None, False)]]\n"
+        "        results = [r for batch in pool.map(iter(jobs)) for r in batch]\n"
+        "    assert sys.modules['__main__'].__spec__ is spec and sys.modules['__main__'].__file__ == file\n"
+        "    print(pool.restarts, sorted((r.file_id, r.error_class) for r in results))\n"
+    )
+    import subprocess
+
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split(maxsplit=1) == ["1", "[(1, 'worker_crash'), (2, 'not_midi')]\n"]
+    assert len(marks.read_text().split()) == 1, "a worker imported the main module"
