@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runner import corpus, importer
+from runner import corpus, importer, midifile, scan
 from runner.bench import library
 
 MIDI_SUFFIXES = {".mid", ".midi", ".kar", ".rmi"}
@@ -291,10 +292,6 @@ def test_merge_sessions_own_disjoint_contents(generated: Path) -> None:
     """Rows are routed to merge sessions by content hash: every path of one content goes to the same
     session (so two sessions of one import never insert the same files row or wait for each other),
     rejected files go to the first, and chunk numbers are unique across sessions."""
-    import queue
-
-    from runner import midifile, scan
-
     inboxes = [queue.Queue(), queue.Queue()]
     writer = importer._ChunkWriter(7, inboxes, rows_per_chunk=500)
     rows = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -264,8 +265,6 @@ def test_workers_do_not_run_the_main_module_again(tmp_path: Path) -> None:
         "    assert sys.modules['__main__'].__spec__ is spec and sys.modules['__main__'].__file__ == file\n"
         "    print(pool.restarts, sorted((r.file_id, r.error_class) for r in results))\n"
     )
-    import subprocess
-
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split(maxsplit=1) == ["1", "[(1, 'worker_crash'), (2, 'not_midi')]\n"]
     assert len(marks.read_text().split()) == 1, "a worker imported the main module"
