@@ -1,14 +1,5 @@
 -- Import: path and filename parsers, and the functions that merge COPY-staged chunks into the catalog.
 
-/* key_name: the canonical musical_key of a pitch class (0 = C) and mode; one spelling per key. */
-CREATE OR REPLACE FUNCTION midi.key_name(pitch_class integer, minor boolean) RETURNS midi.musical_key
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT ((ARRAY['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B'])[((pitch_class % 12) + 12) % 12 + 1]
-            || CASE WHEN minor THEN 'm' ELSE '' END)::midi.musical_key
-$$;
-COMMENT ON FUNCTION midi.key_name(integer, boolean) IS
-    'Canonical key of a pitch class (0=C..11=B) and mode: key_name(8, true) = Abm';
-
 /* vocabulary_map: the vocabulary as one jsonb object, word -> 'kind:label' ("deep house" -> "genre:deep house").
    filename_facts looks each word of a name up in it: cheaper per name than scanning the table, and built
    once per import chunk. Built from midi.vocabulary, so adding a word needs no code change. */

@@ -22,7 +22,7 @@ GRANT EXECUTE ON FUNCTION midi.name_words(text), midi.file_search_vector(text, t
 GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA midi TO midi_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA midi TO midi_writer;
 
--- Search and library API (40_search, 45_sync, 50_library). Functions are executable by PUBLIC unless
+-- Search and library API (40-46, 50_library). Functions are executable by PUBLIC unless
 -- revoked, so each is revoked first and granted to the role that may call it: readers get the read API
 -- (and the internal helpers it calls with the caller's rights), writers also the writes.
 REVOKE ALL ON FUNCTION
@@ -93,7 +93,7 @@ GRANT EXECUTE ON FUNCTION
     midi.tag_merge(text[], text), midi.saved_search_save(text, jsonb), midi.saved_search_delete(text)
 TO midi_writer;
 
--- Analysis API (30_analysis). Readers may estimate keys and read the derived labels; writers analyze.
+-- Analysis API (15_keys, 30_labels, 31_analysis). Readers may estimate keys and read the derived labels; writers analyze.
 REVOKE ALL ON FUNCTION
     midi._rebuild_key_templates(), midi._key_profiles_changed(), midi._dot12(float8[], float8[]),
     midi._centred_norm12(float8[]), midi.default_key_profile(), midi.estimate_key(float8[], text),

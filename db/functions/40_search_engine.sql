@@ -1,0 +1,459 @@
+-- The search engine: text queries, the resolved filter set, and the queries one search runs.
+--
+-- midi.search, midi.search_count and midi.facets share one filter set (type midi.search_filters). They
+-- build their SQL from fixed fragments, one per filter that is set, and pass every value as the single
+-- parameter $1 (type midi._search_args): no user text ever becomes SQL, and each call is planned for
+-- the filters it really has, so every shape can use its own index instead of one catch-all plan.
+
+-- ----------------------------------------------------------------------------------- text queries
+
+/* parse_query: the tsquery of a search box text: web-search syntax ("quoted phrase", -not, or) through
+   the midi.names configuration, never an error on odd input, and the last word matched as a prefix while
+   it is being typed ("deep ba" finds "deep bass"). NULL when the text holds nothing searchable. */
+CREATE OR REPLACE FUNCTION midi.parse_query(q text) RETURNS tsquery
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+    tsq tsquery;
+BEGIN
+    IF q IS NULL OR q !~ '[[:alnum:]]' THEN
+        RETURN NULL;
+    END IF;
+    tsq := websearch_to_tsquery('midi.names', q);
+    IF numnode(tsq) = 0 THEN
+        RETURN NULL;
+    END IF;
+    -- prefix only for a bare last word: not a negated word, not the end of a closed phrase, not "or"
+    IF q ~ '[[:alnum:]]$' AND q !~ '(^|\s)-[^\s]*$' AND q !~* '(^|\s)or$'
+       AND (length(q) - length(replace(q, '"', ''))) % 2 = 0 THEN
+        tsq := regexp_replace(tsq::text, $re$'((?:[^']|'')*)'(\s*\)*)$$re$, $r$'\1':*\2$r$)::tsquery;
+    END IF;
+    RETURN tsq;
+END;
+$fn$;
+COMMENT ON FUNCTION midi.parse_query(text) IS
+    'Search box text to tsquery: websearch syntax, midi.names words, prefix match on the last word; NULL if empty';
+
+/* _tsquery_in: the same query with every word restricted to the given weights ('A': the file name), for
+   the first relevance tier: all words in the file name. */
+CREATE OR REPLACE FUNCTION midi._tsquery_in(tsq tsquery, weights text) RETURNS tsquery
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+    SELECT regexp_replace(tsq::text, $re$('(?:[^']|'')*')(?::(\*))?$re$, '\1:\2' || weights, 'g')::tsquery
+$$;
+COMMENT ON FUNCTION midi._tsquery_in(tsquery, text) IS 'Internal: a tsquery with every lexeme restricted to the given weights';
+
+-- ---------------------------------------------------------------------------------- search engine
+
+/* _in_name / _outside_name: whether a search document matches the query at weight A (the file name),
+   the first relevance tier, or not. Functions, so the planner gives them a neutral estimate: written as
+   "(search_vector @@ q_a) IS TRUE" the test would be estimated from the unweighted word statistics and
+   multiplied with the text test it is part of (a 3 percent word would count as 0.1 percent), and the
+   tiers would be planned as full scans and sorts. COST 1: they are cheap, so they are tested first. */
+CREATE OR REPLACE FUNCTION midi._in_name(search_vector tsvector, tsq_a tsquery) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT COST 1 AS $$
+BEGIN
+    RETURN search_vector @@ tsq_a;
+END;
+$$;
+COMMENT ON FUNCTION midi._in_name(tsvector, tsquery) IS
+    'Internal: whether a search document matches the query in the file name (first relevance tier)';
+
+CREATE OR REPLACE FUNCTION midi._outside_name(search_vector tsvector, tsq_a tsquery) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT COST 1 AS $$
+BEGIN
+    RETURN NOT search_vector @@ tsq_a;
+END;
+$$;
+COMMENT ON FUNCTION midi._outside_name(tsvector, tsquery) IS
+    'Internal: whether a search document misses the query in the file name (second relevance tier)';
+
+/* _trgm_schema: the schema pg_trgm lives in (midi unless the database already had it elsewhere). */
+CREATE OR REPLACE FUNCTION midi._trgm_schema() RETURNS name
+LANGUAGE sql STABLE AS $$
+    SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'
+$$;
+COMMENT ON FUNCTION midi._trgm_schema() IS 'Internal: schema of the pg_trgm extension';
+
+/* _search_args: resolves a filter set once per call: parses q, restricts it per relevance tier, expands
+   compatible_key, turns tag names into ids (an unknown tag matches nothing), splits the time signature,
+   computes the tempo ranges and decodes the keyset cursor. Raises invalid_parameter_value (22023) with a
+   one-line reason on a bad sort, time signature or cursor. */
+CREATE OR REPLACE FUNCTION midi._search_args(flt midi.search_filters, sort text DEFAULT NULL, after text DEFAULT NULL)
+RETURNS midi._search_args
+LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: asks the planner (EXPLAIN) how broad the text query is
+DECLARE
+    a midi._search_args;
+    ts text[];
+    cur jsonb;
+BEGIN
+    a.f := flt;
+    IF NOT coalesce(flt.fuzzy, false) THEN
+        a.tsq := midi.parse_query(flt.q);
+        IF a.tsq IS NOT NULL THEN
+            a.tsq_a := midi._tsquery_in(a.tsq, 'A');
+            -- The GIN index finds a rare word's files in microseconds, but turning a broad word's
+            -- hundred thousand postings into a bitmap costs tens of milliseconds (and the planner prices
+            -- it as nearly free): above 10,000 estimated matches the text test becomes a filter, and the
+            -- query reads the newest-first index, or another filter's index, instead.
+            a.text_rows := midi._estimate_rows('f.search_vector @@ ($1).tsq', a);
+            a.text_indexed := a.text_rows <= 10000;
+            -- the same for the file-name words (the first relevance tier) of a broad word
+            a.name_indexed := a.text_indexed
+                              OR midi._estimate_rows('midi.name_tsvector(f.filename) @@ ($1).tsq', a) <= 10000;
+        END IF;
+    ELSIF btrim(coalesce(flt.q, '')) = '' THEN
+        a.f.q := NULL;
+    END IF;
+    IF flt.keys IS NOT NULL OR flt.compatible_key IS NOT NULL THEN
+        a.key_set := ARRAY(SELECT DISTINCT k FROM unnest(coalesce(flt.keys, '{}') || midi.compatible_keys(flt.compatible_key)) k
+                            WHERE k IS NOT NULL ORDER BY k);
+    END IF;
+    IF flt.tags_all IS NOT NULL THEN
+        a.tag_all_ids := ARRAY(SELECT t.id FROM midi.tags t WHERE t.name = ANY (SELECT lower(btrim(x)) FROM unnest(flt.tags_all) x)
+                                ORDER BY t.id);
+        IF cardinality(a.tag_all_ids) < (SELECT count(DISTINCT lower(btrim(x))) FROM unnest(flt.tags_all) x) THEN
+            a.tag_all_ids := '{-1}';   -- a tag that does not exist: no file carries all of them
+        END IF;
+    END IF;
+    IF flt.tags_any IS NOT NULL THEN
+        a.tag_any_ids := ARRAY(SELECT t.id FROM midi.tags t WHERE t.name = ANY (SELECT lower(btrim(x)) FROM unnest(flt.tags_any) x)
+                                ORDER BY t.id);
+        IF cardinality(a.tag_any_ids) = 0 THEN
+            a.tag_any_ids := '{-1}';
+        END IF;
+    END IF;
+    IF flt.time_signature IS NOT NULL THEN
+        ts := regexp_match(flt.time_signature, '^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$');
+        IF ts IS NULL THEN
+            RAISE EXCEPTION 'time_signature must look like 4/4, not %', flt.time_signature
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        a.ts_num := ts[1]::smallint;
+        a.ts_den := ts[2]::smallint;
+    END IF;
+    a.bpm_ranges := midi.tempo_ranges(flt.bpm_min, flt.bpm_max, coalesce(flt.bpm_halfdouble, false));
+    IF sort IS NOT NULL AND sort NOT IN ('relevance', 'newest', 'bpm', 'name', 'duration') THEN
+        RAISE EXCEPTION 'sort must be relevance, newest, bpm, name or duration, not %', sort
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF after IS NOT NULL THEN
+        BEGIN
+            cur := after::jsonb;
+            a.cur_seg := (cur ->> 1)::integer;
+            a.cur_id := (cur ->> 3)::bigint;
+            CASE cur ->> 0
+                WHEN 'relevance', 'newest' THEN
+                    IF coalesce(flt.fuzzy, false) AND cur ->> 0 = 'relevance' THEN
+                        a.cur_real := (cur ->> 2)::real;
+                    ELSE
+                        a.cur_ts := (cur ->> 2)::timestamptz;
+                    END IF;
+                WHEN 'bpm', 'duration' THEN a.cur_num := (cur ->> 2)::numeric;
+                WHEN 'name' THEN a.cur_text := cur ->> 2;
+                ELSE a.cur_seg := NULL;
+            END CASE;
+        EXCEPTION WHEN data_exception OR invalid_text_representation THEN
+            a.cur_seg := NULL;
+        END;
+        IF a.cur_seg IS NULL OR a.cur_id IS NULL OR jsonb_typeof(cur) <> 'array' OR jsonb_array_length(cur) <> 4
+           OR cur ->> 0 <> midi._search_sort(a, sort) THEN
+            RAISE EXCEPTION 'after must be a cursor returned by a search with the same sort (got %)', after
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    RETURN a;
+END;
+$$;
+COMMENT ON FUNCTION midi._search_args(midi.search_filters, text, text) IS
+    'Internal: resolves filters (query, tiers, keys, tag ids, tempo ranges) and the keyset cursor once per call';
+
+/* _estimate_rows: the planner's estimate of how many files satisfy a WHERE clause over midi.files f
+   (values from $1). An EXPLAIN of a one-table query: about 0.1 ms, no rows read. */
+CREATE OR REPLACE FUNCTION midi._estimate_rows(where_clause text, a midi._search_args) RETURNS double precision
+LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: STABLE code may not run EXPLAIN
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE ' || where_clause INTO plan USING a;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::double precision;
+END;
+$$;
+COMMENT ON FUNCTION midi._estimate_rows(text, midi._search_args) IS
+    'Internal: planner estimate of the files matching a search WHERE clause';
+
+/* _search_sort: the effective sort: the one asked for, else relevance when there is a text query,
+   else newest. Relevance without a query is newest. */
+CREATE OR REPLACE FUNCTION midi._search_sort(a midi._search_args, sort text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN coalesce(sort, 'relevance') = 'relevance' AND (a.tsq IS NOT NULL OR (a.f).q IS NOT NULL AND (a.f).fuzzy)
+            THEN 'relevance'
+        WHEN coalesce(sort, 'relevance') = 'relevance' THEN 'newest'
+        ELSE sort END
+$$;
+COMMENT ON FUNCTION midi._search_sort(midi._search_args, text) IS 'Internal: the effective sort of a search';
+
+/* _search_where: the WHERE clause (over midi.files f) of a resolved filter set, built from fixed
+   fragments that read their values from parameter $1. skip leaves one facet dimension out
+   (manufacturer, collection, key, category, bpm or tag): midi.facets counts each dimension under all
+   the other filters, so values inside a dimension combine with OR and dimensions with AND. (skip =>
+   'text' leaves the text query out, for estimates.) */
+CREATE OR REPLACE FUNCTION midi._search_where(a midi._search_args, skip text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    w text[] := ARRAY['true'];
+    mm text[] := '{}';
+    r text[] := '{}';
+BEGIN
+    IF a.tsq IS NOT NULL AND skip IS DISTINCT FROM 'text' THEN
+        -- IS TRUE keeps a broad word's test out of the GIN index (see _search_args)
+        w := w || CASE WHEN a.text_indexed THEN 'f.search_vector @@ ($1).tsq' ELSE '(f.search_vector @@ ($1).tsq) IS TRUE' END;
+    ELSIF (a.f).fuzzy AND (a.f).q IS NOT NULL THEN
+        w := w || format('(($1).f).q OPERATOR(%I.<%%) f.filename', midi._trgm_schema());
+    END IF;
+    -- one value is written as equality: before PostgreSQL 17 an index scan with "= ANY" is not ordered,
+    -- and the ordered (value, created_at, id) scans are what make a filtered newest-first page cheap
+    IF a.key_set IS NOT NULL AND skip IS DISTINCT FROM 'key' THEN
+        w := w || CASE WHEN cardinality(a.key_set) = 1 THEN 'f.cached_key = (($1).key_set)[1]'
+                       ELSE 'f.cached_key = ANY (($1).key_set)' END;
+    END IF;
+    IF (a.f).manufacturer IS NOT NULL AND skip IS DISTINCT FROM 'manufacturer' THEN
+        w := w || CASE WHEN cardinality((a.f).manufacturer) = 1 THEN 'f.manufacturer = ((($1).f).manufacturer)[1]'
+                       ELSE 'f.manufacturer = ANY ((($1).f).manufacturer)' END;
+    END IF;
+    IF (a.f).collection IS NOT NULL AND skip IS DISTINCT FROM 'collection' THEN
+        w := w || CASE WHEN cardinality((a.f).collection) = 1 THEN 'f.collection_name = ((($1).f).collection)[1]'
+                       ELSE 'f.collection_name = ANY ((($1).f).collection)' END;
+    END IF;
+    IF (a.f).categories IS NOT NULL AND skip IS DISTINCT FROM 'category' THEN
+        w := w || CASE WHEN cardinality((a.f).categories) = 1 THEN 'f.cached_category = ((($1).f).categories)[1]'
+                       ELSE 'f.cached_category = ANY ((($1).f).categories)' END;
+    END IF;
+    IF a.bpm_ranges IS NOT NULL AND skip IS DISTINCT FROM 'bpm' THEN
+        FOR i IN 1 .. cardinality(a.bpm_ranges) LOOP
+            r := r || format('f.cached_bpm BETWEEN lower((($1).bpm_ranges)[%s]) AND upper((($1).bpm_ranges)[%s])', i, i);
+        END LOOP;
+        w := w || ('(' || array_to_string(r, ' OR ') || ')');
+    END IF;
+    IF a.tag_all_ids IS NOT NULL AND skip IS DISTINCT FROM 'tag' THEN
+        w := w || 'f.tag_ids @> ($1).tag_all_ids'::text;
+    END IF;
+    IF a.tag_any_ids IS NOT NULL AND skip IS DISTINCT FROM 'tag' THEN
+        w := w || 'f.tag_ids && ($1).tag_any_ids'::text;
+    END IF;
+    IF (a.f).duration_min IS NOT NULL THEN
+        w := w || 'f.duration_seconds >= (($1).f).duration_min'::text;
+    END IF;
+    IF (a.f).duration_max IS NOT NULL THEN
+        w := w || 'f.duration_seconds <= (($1).f).duration_max'::text;
+    END IF;
+    IF a.ts_num IS NOT NULL THEN
+        mm := mm || 'm.time_signature_numerator = ($1).ts_num AND m.time_signature_denominator = ($1).ts_den'::text;
+    END IF;
+    IF (a.f).notes_min IS NOT NULL THEN
+        mm := mm || 'm.total_notes >= (($1).f).notes_min'::text;
+    END IF;
+    IF (a.f).notes_max IS NOT NULL THEN
+        mm := mm || 'm.total_notes <= (($1).f).notes_max'::text;
+    END IF;
+    IF (a.f).percussive IS NOT NULL THEN
+        mm := mm || 'm.is_percussive = (($1).f).percussive'::text;
+    END IF;
+    IF cardinality(mm) > 0 THEN
+        w := w || ('EXISTS (SELECT 1 FROM midi.musical_metadata m WHERE m.file_id = f.id AND '
+                   || array_to_string(mm, ' AND ') || ')');
+    END IF;
+    IF (a.f).favorites_only THEN
+        w := w || 'EXISTS (SELECT 1 FROM midi.favorites fv WHERE fv.file_id = f.id)'::text;
+    END IF;
+    IF (a.f).min_rating IS NOT NULL THEN
+        w := w || 'EXISTS (SELECT 1 FROM midi.ratings rt WHERE rt.file_id = f.id AND rt.rating >= (($1).f).min_rating)'::text;
+    END IF;
+    RETURN array_to_string(w, E'\n   AND ');
+END;
+$$;
+COMMENT ON FUNCTION midi._search_where(midi._search_args, text) IS
+    'Internal: WHERE clause of a resolved filter set (values read from $1), optionally without one facet dimension';
+
+/* _search_sql: the queries one search runs, in output order, from the cursor's segment on. A sort is a
+   list of segments, each one index-ordered query:
+     relevance  two tiers: files whose name holds every word (rank 1.0), then files that match elsewhere
+                (manufacturer, collection, folders, tags, category, instruments; rank 0.5), newest first
+                inside a tier. Only the tiers needed to fill the page run, so a broad word reads the
+                newest-first index until the page is full instead of ranking every match (the seed's
+                bottleneck). When few files match (ranked), one query sorts them all by tier instead.
+                Finer tiers (manufacturer before folder before tags) would need an index per tier: a word
+                common in the library but absent from one tier would make that tier's newest-first scan
+                read the whole table;
+     relevance  with fuzzy: one query ordered by trigram word similarity to the file name (the best of the
+                first 2,000 candidates);
+     newest     created_at DESC, id DESC;
+     bpm        files with a BPM by (bpm, id), then those without by id;  duration likewise;
+     name       (filename, id).
+   The keyset cursor [sort, segment or tier, value, id] continues exactly where the last page ended, so
+   page 100 costs what page 1 costs, and the same cursor works in both relevance plans. $2 is the number
+   of rows still wanted. */
+CREATE OR REPLACE FUNCTION midi._search_sql(a midi._search_args, sort text, ranked boolean DEFAULT false)
+RETURNS text[]
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    s text := midi._search_sort(a, sort);
+    base text := midi._search_where(a);
+    base_notext text := midi._search_where(a, 'text');
+    sim text;
+    rank text;
+    tier text := 'CASE WHEN midi._in_name(f.search_vector, ($1).tsq_a) THEN 1 ELSE 2 END';
+    cols text := 'f.id, f.filename, f.filepath::text AS filepath, f.manufacturer, f.collection_name AS collection,'
+                 || E'\n       f.cached_bpm AS bpm, f.cached_key AS key, f.cached_category AS category, f.duration_seconds AS duration,'
+                 -- a correlated probe per returned row, never a hash of all favorites
+                 || E'\n       coalesce((SELECT true FROM midi.favorites fv WHERE fv.file_id = f.id), false) AS is_favorite,';
+    -- per segment: extra condition, ORDER BY, cursor value, keyset condition (after the cursor row), rank
+    seg_cond text[];
+    seg_order text[];
+    seg_value text[];
+    seg_after text[];
+    seg_rank text[];
+    out text[] := '{}';
+BEGIN
+    IF a.tsq IS NOT NULL THEN
+        rank := '(ARRAY[1.0, 0.5])[' || tier || ']';
+    ELSIF (a.f).fuzzy AND (a.f).q IS NOT NULL THEN
+        sim := format('%I.word_similarity((($1).f).q, f.filename)', midi._trgm_schema());
+        rank := sim;
+    ELSE
+        rank := 'NULL';
+    END IF;
+
+    IF s = 'relevance' AND sim IS NOT NULL THEN
+        -- Trigram candidates of a common word run to the hundred thousand and each costs a similarity
+        -- computation: the best matches are taken from the first 2,000 candidates.
+        RETURN ARRAY[
+            'SELECT ' || cols
+            || E'\n       f.sim AS rank,'
+            || E'\n       jsonb_build_array(''relevance'', 1, to_jsonb(f.sim), f.id)::text AS cursor'
+            || E'\n  FROM (SELECT f.*, ' || sim || '::real AS sim FROM midi.files f'
+            || E'\n         WHERE ' || base || ' LIMIT 2000) f'
+            || CASE WHEN a.cur_seg IS NOT NULL THEN E'\n WHERE (f.sim, f.id) < (($1).cur_real, ($1).cur_id)' ELSE '' END
+            || E'\n ORDER BY f.sim DESC, f.id DESC'
+            || E'\n LIMIT $2'];
+    END IF;
+
+    IF s = 'relevance' AND sim IS NULL AND ranked THEN
+        RETURN ARRAY[
+            'SELECT ' || cols
+            || E'\n       (ARRAY[1.0, 0.5])[f.tier]::real AS rank,'
+            || E'\n       jsonb_build_array(''relevance'', f.tier, to_jsonb(f.created_at), f.id)::text AS cursor'
+            || E'\n  FROM (SELECT f.*, ' || tier || ' AS tier FROM midi.files f'
+            || E'\n         WHERE ' || base || ') f'
+            || CASE WHEN a.cur_seg IS NOT NULL
+                    THEN E'\n WHERE f.tier > ($1).cur_seg OR (f.tier = ($1).cur_seg AND (f.created_at, f.id) < (($1).cur_ts, ($1).cur_id))'
+                    ELSE '' END
+            || E'\n ORDER BY f.tier, f.created_at DESC, f.id DESC'
+            || E'\n LIMIT $2'];
+    END IF;
+
+    CASE s
+        WHEN 'relevance' THEN
+            -- Tier 1 is tested on the file-name words (midi.name_tsvector, the unweighted weight-A part of
+            -- search_vector): a word rare in names (a manufacturer's name) is found by their index, one
+            -- common in names is a filter on a newest-first or other filter's scan (as for the text
+            -- test, a bitmap of its postings would cost more than the planner thinks). Tier 2 is a
+            -- filter: the rest of the matches.
+            -- (tier 1 leaves the text test out: a name match is a text match, and the planner would
+            -- multiply the two as if they were independent)
+            seg_cond := ARRAY['midi._in_name(f.search_vector, ($1).tsq_a) AND '
+                              || CASE WHEN a.name_indexed THEN 'midi.name_tsvector(f.filename) @@ ($1).tsq'
+                                      ELSE '(midi.name_tsvector(f.filename) @@ ($1).tsq) IS TRUE' END,
+                              'midi._outside_name(f.search_vector, ($1).tsq_a)'];
+            seg_order := array_fill('f.created_at DESC, f.id DESC'::text, ARRAY[2]);
+            seg_value := array_fill('to_jsonb(f.created_at)'::text, ARRAY[2]);
+            seg_after := array_fill('f.created_at <= ($1).cur_ts AND (f.created_at, f.id) < (($1).cur_ts, ($1).cur_id)'::text, ARRAY[2]);
+            seg_rank := ARRAY['1.0', '0.5'];
+        WHEN 'newest' THEN
+            seg_cond := ARRAY['true'];
+            seg_order := ARRAY['f.created_at DESC, f.id DESC'];
+            seg_value := ARRAY['to_jsonb(f.created_at)'];
+            seg_after := ARRAY['f.created_at <= ($1).cur_ts AND (f.created_at, f.id) < (($1).cur_ts, ($1).cur_id)'];
+            seg_rank := ARRAY[rank];
+        WHEN 'bpm' THEN
+            seg_cond := ARRAY['f.cached_bpm IS NOT NULL', 'f.cached_bpm IS NULL'];
+            seg_order := ARRAY['f.cached_bpm, f.id', 'f.id'];
+            seg_value := ARRAY['to_jsonb(f.cached_bpm)', 'NULL::jsonb'];
+            seg_after := ARRAY['f.cached_bpm >= ($1).cur_num AND (f.cached_bpm, f.id) > (($1).cur_num, ($1).cur_id)',
+                               'f.id > ($1).cur_id'];
+            seg_rank := ARRAY[rank, rank];
+        WHEN 'duration' THEN
+            seg_cond := ARRAY['f.duration_seconds IS NOT NULL', 'f.duration_seconds IS NULL'];
+            seg_order := ARRAY['f.duration_seconds, f.id', 'f.id'];
+            seg_value := ARRAY['to_jsonb(f.duration_seconds)', 'NULL::jsonb'];
+            seg_after := ARRAY['f.duration_seconds >= ($1).cur_num AND (f.duration_seconds, f.id) > (($1).cur_num, ($1).cur_id)',
+                               'f.id > ($1).cur_id'];
+            seg_rank := ARRAY[rank, rank];
+        WHEN 'name' THEN
+            seg_cond := ARRAY['true'];
+            seg_order := ARRAY['f.filename, f.id'];
+            seg_value := ARRAY['to_jsonb(f.filename)'];
+            seg_after := ARRAY['f.filename >= ($1).cur_text AND (f.filename, f.id) > (($1).cur_text, ($1).cur_id)'];
+            seg_rank := ARRAY[rank];
+    END CASE;
+
+    FOR i IN coalesce(a.cur_seg, 1) .. cardinality(seg_cond) LOOP
+        out := out || (
+            'SELECT ' || cols
+            || E'\n       (' || seg_rank[i] || ')::real AS rank,'
+            || E'\n       jsonb_build_array(' || quote_literal(s) || ', ' || i || ', ' || seg_value[i] || ', f.id)::text AS cursor'
+            || E'\n  FROM midi.files f'
+            || E'\n WHERE ' || CASE WHEN s = 'relevance' AND i = 1 THEN base_notext ELSE base END
+            || CASE WHEN seg_cond[i] <> 'true' THEN E'\n   AND ' || seg_cond[i] ELSE '' END
+            || CASE WHEN i = a.cur_seg THEN E'\n   AND ' || seg_after[i] ELSE '' END
+            || E'\n ORDER BY ' || seg_order[i]
+            || E'\n LIMIT $2');
+    END LOOP;
+    RETURN out;
+END;
+$$;
+COMMENT ON FUNCTION midi._search_sql(midi._search_args, text, boolean) IS
+    'Internal: the index-ordered segment queries of a search (or one ranked query), in output order, from the cursor on';
+
+/* _search_ranked: whether a relevance search sorts all its matches in one query (few matches: at most
+   5,000 estimated) rather than walking the tiers newest-first (many). */
+CREATE OR REPLACE FUNCTION midi._search_ranked(a midi._search_args, sort text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: asks the planner (EXPLAIN)
+BEGIN
+    IF a.tsq IS NULL OR midi._search_sort(a, sort) <> 'relevance' THEN
+        RETURN false;
+    ELSIF midi._search_where(a, 'text') = 'true' THEN
+        RETURN a.text_rows <= 5000;  -- only the text query: its estimate is already known
+    END IF;
+    -- few matches, and (when the text test is a filter) few candidates to test it on
+    RETURN midi._estimate_rows(midi._search_where(a), a) <= 5000
+       AND (a.text_indexed OR midi._estimate_rows(midi._search_where(a, 'text'), a) <= 5000);
+END;
+$$;
+COMMENT ON FUNCTION midi._search_ranked(midi._search_args, text) IS
+    'Internal: whether a relevance search has few enough matches to rank them in one query';
+
+/* _search: runs the queries of a search until the page is full, without parallel workers. */
+CREATE OR REPLACE FUNCTION midi._search(a midi._search_args, sort text, lim integer) RETURNS SETOF midi.search_hit
+LANGUAGE plpgsql VOLATILE  -- VOLATILE: plans with EXPLAIN estimates; reads only
+-- a page is a few index probes: starting parallel workers would cost more than it saves, and with many
+-- clients at once it takes their cores
+SET max_parallel_workers_per_gather = 0 SET jit = off AS $$
+DECLARE
+    want integer;
+    got integer;
+    q text;
+BEGIN
+    IF lim IS NOT NULL AND lim < 1 THEN
+        RAISE EXCEPTION 'lim must be at least 1, not %', lim USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    want := least(coalesce(lim, 50), 500);
+    FOREACH q IN ARRAY midi._search_sql(a, sort, midi._search_ranked(a, sort)) LOOP
+        RETURN QUERY EXECUTE q USING a, want;
+        GET DIAGNOSTICS got = ROW_COUNT;
+        want := want - got;
+        EXIT WHEN want <= 0;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION midi._search(midi._search_args, text, integer) IS
+    'Internal: runs a search''s queries until lim rows are returned';
