@@ -358,7 +358,7 @@ def _client_levels(_ctx: click.Context, _param: click.Parameter, value: str) -> 
 
 
 @cli.command("profile")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (schema: runner/profile.schema.json).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (schema: runner/profile/schema.json).")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to this file instead of stdout.")
 @click.option("--load-test", is_flag=True, help="Also run concurrent clients on the search mix (local servers only).")
@@ -374,7 +374,8 @@ def profile_cmd(ctx: click.Context, as_json: bool, output: str | None, load_test
     top statements, connections, settings for this machine, and (with --load-test) throughput."""
     from pathlib import Path
 
-    from runner import profile, profile_markdown
+    from runner.profile import markdown as profile_markdown
+    from runner.profile import report as profile
 
     t = target(ctx)
     report = profile.run(dsn_of(ctx), load_test=load_test, load_seconds=load_seconds, load_clients=load_clients,

@@ -2,7 +2,7 @@
 nothing (row counts, sequences and the write counters of pg_stat_user_tables, compared after the stats
 are flushed), flags planted unused, invalid and missing indexes, marks what a midi_reader may not read,
 reads pg_stat_statements where it is enabled, stops its load test by itself, and its JSON validates
-against the schema kept in runner/profile.schema.json. No assertion depends on timing."""
+against the schema kept in runner/profile/schema.json. No assertion depends on timing."""
 
 from __future__ import annotations
 
@@ -20,9 +20,13 @@ import pytest
 from psycopg import conninfo
 from pytest_postgresql import factories
 
-from runner import corpus, importer, loadtest, profile, profile_calls, profile_markdown, readonly, tuning
+from runner import corpus, importer
 from runner.bench import library
-from runner.loadtest import percentile
+from runner.profile import calls as profile_calls
+from runner.profile import loadtest, readonly, tuning
+from runner.profile import markdown as profile_markdown
+from runner.profile import report as profile
+from runner.profile.loadtest import percentile
 from tests.conftest import WRAPPER
 
 SCHEMA = json.loads(profile.SCHEMA_PATH.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""The profile report (a dict from ``runner.profile.run``) as Markdown: summary first, then one section
+"""The profile report (a dict from ``runner.profile.report.run``) as Markdown: summary first, then one section
 each, tables for the numbers and fenced SQL for every fix."""
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from runner import readonly
+from runner.profile import readonly
 from runner.queries import queries
 
 LOAD_APPLICATION = "midicenter-profile-load"
@@ -129,7 +129,7 @@ def free_connections(dsn: str) -> int:
 
 def section(dsn: str, queries_section: dict, calls: Sequence[Any], levels: Sequence[int], seconds: float,
             local: bool) -> tuple[dict, list[dict]]:
-    """The load-test section of the report, and its findings (keyword arguments of runner.profile.Finding).
+    """The load-test section of the report, and its findings (keyword arguments of runner.profile.report.Finding).
     The mix is the calls marked ``in_mix`` that ran in the API queries section; the seed documents' query
     stands in when none did."""
     out: dict[str, Any] = {"status": "ok", "notes": [], "levels": [], "mix": [], "seconds_per_level": seconds}

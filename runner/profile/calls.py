@@ -23,9 +23,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from runner import readonly
+from runner.profile import readonly
+from runner.profile.readonly import first_line, rows
 from runner.queries import queries
-from runner.readonly import first_line, rows
 
 TIMED_RUNS = 3  # plain runs per call; their median is judged against the target
 SMALL_TABLE_ROWS = 50_000  # below this a sequential scan can honestly beat the index
@@ -256,7 +256,7 @@ def explain_section(conn: psycopg.Connection, dsn: str, calls: Sequence[Canonica
                     alike: dict[str, set[str]] | None = None) -> tuple[dict, list[dict]]:
     """Time and explain each call on the report's read-only connection. ``alike`` maps an index to the
     indexes that lead with the same column (any of them serves the call's filter). Returns the section
-    and its findings (as keyword arguments of runner.profile.Finding)."""
+    and its findings (as keyword arguments of runner.profile.report.Finding)."""
     needs = sorted({n for c in calls for n in c.needs})
     present = {r[0] for r in conn.execute(queries["profile_functions_present"], [needs]).fetchall()}
     notices: list[str] = []

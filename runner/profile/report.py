@@ -5,8 +5,8 @@ This one cannot: it reads on a connection whose every transaction is READ ONLY (
 that the server agrees before it reads anything, and runs each section in a savepoint, so a section the
 role may not read is marked with the reason while the rest of the report goes on.
 
-``run()`` returns the report as a JSON-ready dict (its schema: ``profile.schema.json`` next to this file);
-``runner.profile_markdown.render()`` turns it into Markdown. Each problem found is a ``Finding`` with a
+``run()`` returns the report as a JSON-ready dict (its schema: ``schema.json`` next to this file);
+``runner.profile.markdown.render()`` turns it into Markdown. Each problem found is a ``Finding`` with a
 penalty; the health score is 100 minus the penalties, and the three biggest give the summary's actions.
 """
 
@@ -26,10 +26,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from runner import __version__, profile_calls, readonly, schema, tuning
-from runner.profile_calls import Canonical
+from runner import __version__, schema
+from runner.profile import calls as profile_calls
+from runner.profile import readonly, tuning
+from runner.profile.calls import Canonical
+from runner.profile.readonly import first_line, rows
 from runner.queries import queries
-from runner.readonly import first_line, rows
 
 SCHEMA_VERSION = 1
 APPLICATION_NAME = "midicenter-profile"
@@ -41,7 +43,7 @@ IMPORTANT_SETTINGS = (
     "shared_buffers", "work_mem", "effective_cache_size", "max_connections", "maintenance_work_mem",
     "random_page_cost",
 )
-SCHEMA_PATH = Path(__file__).with_name("profile.schema.json")
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 
 @dataclass
@@ -521,7 +523,7 @@ def run(dsn: str, *, load_test: bool = False, load_seconds: float = 5.0, load_cl
         log: Callable[[str], None] | None = None) -> dict:
     """Collect the whole report from the database at ``dsn`` (nothing is written to it). ``calls``
     replaces the canonical API calls (tests use it)."""
-    from runner import loadtest
+    from runner.profile import loadtest
 
     say = log or (lambda _s: None)
     started = time.perf_counter()
