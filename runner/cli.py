@@ -14,8 +14,9 @@ from typing import Any
 
 import click
 import psycopg
+from psycopg.types.json import Jsonb
 
-from runner import __version__, connect, schema
+from runner import __version__, connect, filters, schema
 from runner.queries import queries
 
 
@@ -390,59 +391,6 @@ def profile_cmd(ctx: click.Context, as_json: bool, output: str | None, load_test
 
 # ----------------------------------------------------------------------------------------- search
 
-MUSICAL_KEYS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
-                "Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "Abm", "Am", "Bbm", "Bm")
-CATEGORIES = ("drums", "kick", "snare", "hats", "cymbals", "percussion", "bass", "chords", "pad", "lead", "melody",
-              "arp", "pluck", "keys", "piano", "organ", "guitar", "strings", "brass", "woodwind", "synth", "fx",
-              "vocal", "full_mix", "unknown")
-SORTS = ("relevance", "newest", "bpm", "name", "duration")
-_KEY = click.Choice(MUSICAL_KEYS)
-
-# (option decorator, midi.search argument it feeds); one list so search, facets and saved searches agree
-_FILTERS: list[tuple[Callable, str]] = [
-    (click.option("--bpm-min", type=float, help="Tempo at least."), "bpm_min"),
-    (click.option("--bpm-max", type=float, help="Tempo at most."), "bpm_max"),
-    (click.option("--halfdouble", "bpm_halfdouble", is_flag=True, help="Also half and double tempo."), "bpm_halfdouble"),
-    (click.option("--key", "keys", type=_KEY, multiple=True, help="Any of these keys (repeat)."), "keys"),
-    (click.option("--compatible-key", type=_KEY, help="Keys that mix with this one (same, relative, fifths)."),
-     "compatible_key"),
-    (click.option("--manufacturer", multiple=True, help="Any of these manufacturers (repeat)."), "manufacturer"),
-    (click.option("--collection", multiple=True, help="Any of these collections (repeat)."), "collection"),
-    (click.option("--category", "categories", type=click.Choice(CATEGORIES), multiple=True,
-                  help="Any of these categories (repeat)."), "categories"),
-    (click.option("--tag", "tags_all", multiple=True, help="Has all of these tags (repeat)."), "tags_all"),
-    (click.option("--any-tag", "tags_any", multiple=True, help="Has any of these tags (repeat)."), "tags_any"),
-    (click.option("--time-signature", help="Meter, like 4/4 or 6/8."), "time_signature"),
-    (click.option("--duration-min", type=float, help="Seconds, at least."), "duration_min"),
-    (click.option("--duration-max", type=float, help="Seconds, at most."), "duration_max"),
-    (click.option("--notes-min", type=int, help="Notes, at least."), "notes_min"),
-    (click.option("--notes-max", type=int, help="Notes, at most."), "notes_max"),
-    (click.option("--percussive/--melodic", "percussive", default=None, help="Drum parts only, or none."), "percussive"),
-    (click.option("--favorites", "favorites_only", is_flag=True, help="Favorites only."), "favorites_only"),
-    (click.option("--min-rating", type=click.IntRange(1, 5), help="Rated at least this many stars."), "min_rating"),
-    (click.option("--fuzzy", is_flag=True, help="Match the words against file names by similarity (typos)."), "fuzzy"),
-]
-_FILTER_NAMES = ["q"] + [name for _, name in _FILTERS]
-
-
-def search_filters(fn: Callable) -> Callable:
-    """Add a QUERY argument and one option per midi.search filter."""
-    for option, _ in reversed(_FILTERS):
-        fn = option(fn)
-    return click.argument("query", nargs=-1)(fn)
-
-
-def _filter_params(kw: dict[str, Any]) -> dict[str, Any]:
-    """Pop the filter options out of a command's kwargs as midi.search arguments (None when not given)."""
-    params: dict[str, Any] = {"q": " ".join(kw.pop("query", ())) or None}
-    for _, name in _FILTERS:
-        v = kw.pop(name)
-        params[name] = (list(v) or None) if isinstance(v, tuple) else v
-    params["bpm_halfdouble"] = bool(params["bpm_halfdouble"])
-    params["favorites_only"] = bool(params["favorites_only"])
-    params["fuzzy"] = bool(params["fuzzy"])
-    return params
-
 
 def _rows(ctx: click.Context, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Run one named query (a call of a midi.* function) and return its rows as dicts; writes commit."""
@@ -465,8 +413,8 @@ def _emit_page(rows: list[dict[str, Any]], lim: int, as_json: bool) -> None:
 
 
 @cli.command("search")
-@search_filters
-@click.option("--sort", type=click.Choice(SORTS), help="Order (default: relevance with words, else newest).")
+@filters.options
+@click.option("--sort", type=click.Choice(filters.SORTS), help="Order (default: relevance with words, else newest).")
 @click.option("--limit", "lim", type=click.IntRange(1, 500), default=50, show_default=True, help="Page size.")
 @click.option("--after", help="Cursor printed with the previous page.")
 @click.option("--count", "count_only", is_flag=True, help="Print how many files match instead.")
@@ -476,11 +424,11 @@ def _emit_page(rows: list[dict[str, Any]], lim: int, as_json: bool) -> None:
 def search_cmd(ctx: click.Context, sort: str | None, lim: int, after: str | None, count_only: bool, as_json: bool,
                **kw: Any) -> None:
     """Search the library: words of QUERY (web-search syntax: "phrase", -not, or) and any filters."""
-    params = _filter_params(kw)
+    given = Jsonb(filters.from_options(kw))
     if count_only:
-        emit(_rows(ctx, "search_count", params)[0], as_json)
+        emit(_rows(ctx, "search_count", {"filters": given})[0], as_json)
         return
-    _emit_page(_rows(ctx, "search", {**params, "sort": sort, "lim": lim, "after": after}), lim, as_json)
+    _emit_page(_rows(ctx, "search", {"filters": given, "sort": sort, "lim": lim, "after": after}), lim, as_json)
 
 
 @cli.command("show")
@@ -497,7 +445,7 @@ def show_cmd(ctx: click.Context, file_id: int, as_json: bool) -> None:
 
 
 @cli.command("facets")
-@search_filters
+@filters.options
 @click.option("--limit", "facet_limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="Values per facet.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -505,7 +453,7 @@ def show_cmd(ctx: click.Context, file_id: int, as_json: bool) -> None:
 @fatal_errors
 def facets_cmd(ctx: click.Context, facet_limit: int, as_json: bool, **kw: Any) -> None:
     """Counts per manufacturer, collection, key, category, BPM bucket and tag under the filters."""
-    emit(_rows(ctx, "facets", {**_filter_params(kw), "facet_limit": facet_limit}), as_json)
+    emit(_rows(ctx, "facets", {"filters": Jsonb(filters.from_options(kw)), "facet_limit": facet_limit}), as_json)
 
 
 @cli.group("fav")
@@ -537,8 +485,8 @@ fav.command("toggle", help="Flip a file's favorite mark; prints the new state.")
 @fatal_errors
 def fav_list(ctx: click.Context, lim: int, after: str | None, as_json: bool) -> None:
     """The favorites, newest first."""
-    params = {name: None for name in _FILTER_NAMES} | {"bpm_halfdouble": False, "favorites_only": True, "fuzzy": False}
-    _emit_page(_rows(ctx, "search", {**params, "sort": "newest", "lim": lim, "after": after}), lim, as_json)
+    given = Jsonb({"favorites_only": True})
+    _emit_page(_rows(ctx, "search", {"filters": given, "sort": "newest", "lim": lim, "after": after}), lim, as_json)
 
 
 @cli.command("rate")
@@ -620,18 +568,18 @@ def saved() -> None:
 
 @saved.command("save")
 @click.argument("name")
-@search_filters
-@click.option("--sort", type=click.Choice(SORTS), help="Order to run it in.")
+@filters.options
+@click.option("--sort", type=click.Choice(filters.SORTS), help="Order to run it in.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @fatal_errors
 def saved_save(ctx: click.Context, name: str, sort: str | None, as_json: bool, **kw: Any) -> None:
     """Save the given filters under NAME (replacing a search of that name)."""
-    filters = {k: v for k, v in _filter_params(kw).items() if v not in (None, False)}
+    given = filters.from_options(kw)
     if sort:
-        filters["sort"] = sort
-    sid = _rows(ctx, "saved_search_save", {"name": name, "filters": json.dumps(filters)})[0]["id"]
-    emit({"saved": name, "id": sid, "filters": filters}, as_json)
+        given["sort"] = sort
+    sid = _rows(ctx, "saved_search_save", {"name": name, "filters": Jsonb(given)})[0]["id"]
+    emit({"saved": name, "id": sid, "filters": given}, as_json)
 
 
 @saved.command("run")

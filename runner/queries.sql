@@ -298,14 +298,14 @@ ORDER BY
     f.created_at DESC
 LIMIT %(lim)s OFFSET %(off)s
 
--- name: search  one page of midi.search; every filter by name, NULL (or false) when not given
-SELECT * FROM midi.search(q => %(q)s, bpm_min => %(bpm_min)s::numeric, bpm_max => %(bpm_max)s::numeric, bpm_halfdouble => %(bpm_halfdouble)s, keys => %(keys)s::midi.musical_key[], compatible_key => %(compatible_key)s::midi.musical_key, manufacturer => %(manufacturer)s::text[], collection => %(collection)s::text[], categories => %(categories)s::midi.file_category[], tags_all => %(tags_all)s::text[], tags_any => %(tags_any)s::text[], time_signature => %(time_signature)s, duration_min => %(duration_min)s::numeric, duration_max => %(duration_max)s::numeric, notes_min => %(notes_min)s::integer, notes_max => %(notes_max)s::integer, percussive => %(percussive)s::boolean, favorites_only => %(favorites_only)s, min_rating => %(min_rating)s::integer, fuzzy => %(fuzzy)s, sort => %(sort)s, lim => %(lim)s, after => %(after)s)
+-- name: search  one page of midi.search; the filters as one JSON object (runner/filters.py builds it)
+SELECT * FROM midi.search(sort => %(sort)s, lim => %(lim)s, after => %(after)s, filters => %(filters)s)
 
 -- name: search_count  how many files match (exact up to cap, else a flagged estimate)
-SELECT * FROM midi.search_count(q => %(q)s, bpm_min => %(bpm_min)s::numeric, bpm_max => %(bpm_max)s::numeric, bpm_halfdouble => %(bpm_halfdouble)s, keys => %(keys)s::midi.musical_key[], compatible_key => %(compatible_key)s::midi.musical_key, manufacturer => %(manufacturer)s::text[], collection => %(collection)s::text[], categories => %(categories)s::midi.file_category[], tags_all => %(tags_all)s::text[], tags_any => %(tags_any)s::text[], time_signature => %(time_signature)s, duration_min => %(duration_min)s::numeric, duration_max => %(duration_max)s::numeric, notes_min => %(notes_min)s::integer, notes_max => %(notes_max)s::integer, percussive => %(percussive)s::boolean, favorites_only => %(favorites_only)s, min_rating => %(min_rating)s::integer, fuzzy => %(fuzzy)s)
+SELECT * FROM midi.search_count(filters => %(filters)s)
 
 -- name: facets  facet counts under the filters (OR within a facet, AND across)
-SELECT * FROM midi.facets(q => %(q)s, bpm_min => %(bpm_min)s::numeric, bpm_max => %(bpm_max)s::numeric, bpm_halfdouble => %(bpm_halfdouble)s, keys => %(keys)s::midi.musical_key[], compatible_key => %(compatible_key)s::midi.musical_key, manufacturer => %(manufacturer)s::text[], collection => %(collection)s::text[], categories => %(categories)s::midi.file_category[], tags_all => %(tags_all)s::text[], tags_any => %(tags_any)s::text[], time_signature => %(time_signature)s, duration_min => %(duration_min)s::numeric, duration_max => %(duration_max)s::numeric, notes_min => %(notes_min)s::integer, notes_max => %(notes_max)s::integer, percussive => %(percussive)s::boolean, favorites_only => %(favorites_only)s, min_rating => %(min_rating)s::integer, fuzzy => %(fuzzy)s, facet_limit => %(facet_limit)s)
+SELECT * FROM midi.facets(facet_limit => %(facet_limit)s, filters => %(filters)s)
 
 -- name: file_details  everything about one file
 SELECT * FROM midi.file_details(%(id)s)
@@ -338,7 +338,7 @@ SELECT midi.tag_merge(%(sources)s::text[], %(target)s) AS files
 SELECT * FROM midi.tag_list(%(id)s)
 
 -- name: saved_search_save  save or replace a named search
-SELECT midi.saved_search_save(%(name)s, %(filters)s::jsonb) AS id
+SELECT midi.saved_search_save(%(name)s, %(filters)s) AS id
 
 -- name: saved_search_run  one page of a saved search
 SELECT * FROM midi.saved_search_run(%(name)s, %(lim)s, %(after)s)

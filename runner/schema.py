@@ -99,7 +99,18 @@ def rollback(dsn: str, *, count: int | None = 1, all_: bool = False) -> list[str
     return [m.id for m in todo]
 
 
-_REPEATABLE_OBJECTS = """
+# The functions of the repeatable layer: every routine of schema midi except extension members and the
+# functions a migration-owned index, column or materialized view is built on (those belong to migrations).
+_REPEATABLE_FUNCTION = """
+    p.pronamespace = 'midi'::regnamespace
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                                AND d.objid = p.oid AND d.deptype = 'e')
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+                     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_proc'::regclass
+                       AND d.refobjid = p.oid AND c.relkind IN ('i', 'I', 'r', 'p', 'm'))
+"""
+
+_REPEATABLE_OBJECTS = f"""
 SELECT format('DROP %s IF EXISTS %s CASCADE', kind, ident) FROM (
     SELECT 'VIEW' AS kind, c.oid::regclass::text AS ident, 1 AS ord
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -107,17 +118,10 @@ SELECT format('DROP %s IF EXISTS %s CASCADE', kind, ident) FROM (
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END,
            p.oid::regprocedure::text, 2
-      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-     WHERE n.nspname = 'midi'
-       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                                                   AND d.objid = p.oid AND d.deptype = 'e')
-       -- a function an index, column or materialized view is built on belongs to the migrations
-       AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
-                        WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_proc'::regclass
-                          AND d.refobjid = p.oid AND c.relkind IN ('i', 'I', 'r', 'p', 'm'))
+      FROM pg_proc p
+     WHERE {_REPEATABLE_FUNCTION}
 ) o ORDER BY ord
 """
-
 
 def drop_functions(dsn: str) -> int:
     """Drop the repeatable layer (views, functions and, through CASCADE, their triggers) of schema midi;
@@ -137,14 +141,53 @@ def function_files() -> list[Path]:
     return sorted(functions_dir().glob("*.sql"))
 
 
-def apply_functions(dsn: str) -> int:
-    """Run every db/functions file in one transaction, in name order; returns how many were applied."""
-    files = function_files()
+# apply_functions marks every repeatable function before it runs the files: CREATE OR REPLACE replaces a
+# function's settings (proconfig) with its new definition's, so a mark still there afterwards means the
+# files no longer define that function (it was renamed, removed, or its arguments changed).
+_MARK = "midi.apply_pending=on"
+_MARK_FUNCTIONS = f"""
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid FROM pg_proc p WHERE p.prokind IN ('f', 'p') AND {_REPEATABLE_FUNCTION} LOOP
+        EXECUTE format('ALTER ROUTINE %s SET midi.apply_pending = on', f);
+    END LOOP;
+END
+$$
+"""
+_STALE_FUNCTIONS = f"""
+SELECT p.oid::regprocedure::text,
+       ARRAY(SELECT format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::regclass)
+               FROM pg_trigger t WHERE t.tgfoid = p.oid AND NOT t.tgisinternal)
+  FROM pg_proc p
+ WHERE p.proconfig @> ARRAY['{_MARK}'] AND {_REPEATABLE_FUNCTION}
+ ORDER BY 1
+"""
+
+
+def apply_functions(dsn: str, directory: Path | None = None) -> int:
+    """Run every db/functions file (or those of ``directory``) in one transaction, in name order, then drop
+    the functions of the repeatable layer that the files no longer define (with the triggers that call
+    them), so a changed signature leaves no old overload behind. Anything else that depends on such a
+    function stops the apply with PostgreSQL's message naming it. Returns how many files were applied."""
+    files = sorted(directory.glob("*.sql")) if directory else function_files()
     with psycopg.connect(dsn) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [_FUNCTIONS_LOCK_KEY])
+        conn.execute(_MARK_FUNCTIONS)
         for path in files:
             try:
                 conn.execute(path.read_text(encoding="utf-8"))
             except psycopg.Error as exc:
                 raise RuntimeError(f"{path.name}: {exc}".strip()) from exc
+        for function, triggers in conn.execute(_STALE_FUNCTIONS).fetchall():
+            try:
+                for stmt in triggers:
+                    conn.execute(stmt)
+                conn.execute(f"DROP ROUTINE {function}")  # a regprocedure from the catalog, quoted by it
+            except psycopg.Error as exc:
+                why = "; ".join(x for x in (exc.diag.message_primary, exc.diag.message_detail) if x) or str(exc)
+                raise RuntimeError(f"{function} is no longer defined by db/functions but cannot be dropped: "
+                                   f"{why}") from exc
+            log.info("dropped %s: db/functions no longer defines it", function)
     return len(files)

@@ -414,15 +414,36 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._files_search_vector() IS 'Trigger function: recomputes files.search_vector from filename, manufacturer, collection and folder tags (keeps weight D)';
-CREATE FUNCTION midi._has_filter(a midi._search_args) RETURNS boolean
-    LANGUAGE sql IMMUTABLE
+CREATE FUNCTION midi._filters(filters jsonb, named midi.search_filters DEFAULT NULL::midi.search_filters, also text[] DEFAULT '{}'::text[]) RETURNS midi.search_filters
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT a.tsq IS NOT NULL OR ((a.f).fuzzy AND (a.f).q IS NOT NULL) OR a.key_set IS NOT NULL
-        OR (a.f).manufacturer IS NOT NULL OR (a.f).collection IS NOT NULL OR (a.f).categories IS NOT NULL
-        OR a.bpm_ranges IS NOT NULL OR a.tag_all_ids IS NOT NULL OR a.tag_any_ids IS NOT NULL
-        OR a.ts_num IS NOT NULL OR (a.f).duration_min IS NOT NULL OR (a.f).duration_max IS NOT NULL
-        OR (a.f).notes_min IS NOT NULL OR (a.f).notes_max IS NOT NULL OR (a.f).percussive IS NOT NULL
-        OR coalesce((a.f).favorites_only, false) OR (a.f).min_rating IS NOT NULL
+DECLARE
+    unknown text;
+BEGIN
+    IF filters IS NULL THEN
+        RETURN named;
+    END IF;
+    IF jsonb_typeof(filters) <> 'object' THEN
+        RAISE EXCEPTION 'filters must be a JSON object of search arguments, not %', filters
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
+      FROM jsonb_object_keys(filters) k
+     WHERE k <> ALL (coalesce(also, '{}'))
+       AND k NOT IN (SELECT a.attname FROM pg_attribute a
+                      WHERE a.attrelid = 'midi.search_filters'::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown search argument(s): %', unknown USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN jsonb_populate_record(jsonb_populate_record(NULL::midi.search_filters, filters),
+                                 jsonb_strip_nulls(to_jsonb(named)));
+END;
+$$;
+COMMENT ON FUNCTION midi._filters(filters jsonb, named midi.search_filters, also text[]) IS 'Internal: the filter set of a call: a JSON object of filters (checked) with the named filters laid over it';
+CREATE FUNCTION midi._has_filter(a midi._search_args) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT midi._search_where(a) <> 'true'
 $$;
 COMMENT ON FUNCTION midi._has_filter(a midi._search_args) IS 'Internal: whether any filter is set';
 CREATE FUNCTION midi._in_name(search_vector tsvector, tsq_a tsquery) RETURNS boolean
@@ -522,7 +543,11 @@ DECLARE
     cur jsonb;
 BEGIN
     a.f := flt;
-    IF NOT coalesce(flt.fuzzy, false) THEN
+    -- the yes/no filters: not given (NULL) is no
+    a.f.bpm_halfdouble := coalesce(flt.bpm_halfdouble, false);
+    a.f.favorites_only := coalesce(flt.favorites_only, false);
+    a.f.fuzzy := coalesce(flt.fuzzy, false);
+    IF NOT (a.f).fuzzy THEN
         a.tsq := midi.parse_query(flt.q);
         IF a.tsq IS NOT NULL THEN
             a.tsq_a := midi._tsquery_in(a.tsq, 'A');
@@ -1332,14 +1357,11 @@ CREATE FUNCTION midi.estimate_key(histogram double precision[], profile text DEF
      WHERE b.k1 IS NOT NULL
 $$;
 COMMENT ON FUNCTION midi.estimate_key(histogram double precision[], profile text) IS 'Best and second key of a 12-bin pitch-class histogram by profile correlation, with confidence (no row when flat)';
-CREATE FUNCTION midi.explain_search(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT false, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT false, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT false, sort text DEFAULT NULL::text, lim integer DEFAULT 50, after text DEFAULT NULL::text) RETURNS SETOF text
+CREATE FUNCTION midi.explain_search(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT NULL::boolean, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT NULL::boolean, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT NULL::boolean, sort text DEFAULT NULL::text, lim integer DEFAULT 50, after text DEFAULT NULL::text, filters jsonb DEFAULT NULL::jsonb) RETURNS SETOF text
     LANGUAGE plpgsql
-    AS $$  -- VOLATILE: STABLE code may not run EXPLAIN
+    AS $$
 DECLARE
-    a midi._search_args := midi._search_args(
-        ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all,
-            tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only,
-            min_rating, fuzzy)::midi.search_filters, sort, after);
+    a midi._search_args := midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters), sort, after);
     sql text[] := midi._search_sql(a, sort, midi._search_ranked(a, sort));
 BEGIN
     FOR i IN 1 .. cardinality(sql) LOOP
@@ -1349,19 +1371,15 @@ BEGIN
     END LOOP;
 END;
 $$;
-COMMENT ON FUNCTION midi.explain_search(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, sort text, lim integer, after text) IS 'EXPLAIN of the queries midi.search runs for the same arguments, one block per segment';
-CREATE FUNCTION midi.facets(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT false, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT false, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT false, facet_limit integer DEFAULT 20) RETURNS TABLE(facet text, value text, files bigint, exact boolean)
+COMMENT ON FUNCTION midi.explain_search(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, sort text, lim integer, after text, filters jsonb) IS 'EXPLAIN of the queries midi.search runs for the same arguments, one block per segment';
+CREATE FUNCTION midi.facets(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT NULL::boolean, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT NULL::boolean, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT NULL::boolean, facet_limit integer DEFAULT 20, filters jsonb DEFAULT NULL::jsonb) RETURNS TABLE(facet text, value text, files bigint, exact boolean)
     LANGUAGE sql
-    AS $$  -- VOLATILE: plans with EXPLAIN estimates; reads only
-    SELECT x.facet, x.value, x.files, x.exact FROM midi._facets(
-        midi._search_args(ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection,
-                              categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min,
-                              notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters),
-        facet_limit) AS x
+    AS $$
+    SELECT x.facet, x.value, x.files, x.exact FROM midi._facets(midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters)), facet_limit) AS x
      ORDER BY array_position(ARRAY['manufacturer', 'collection', 'key', 'category', 'bpm', 'tag'], x.facet),
               x.files DESC, x.value
 $$;
-COMMENT ON FUNCTION midi.facets(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, facet_limit integer) IS 'Facet counts (manufacturer, collection, key, category, bpm bucket, tag) under the filters: OR within a facet, AND across; exact = false when sampled';
+COMMENT ON FUNCTION midi.facets(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, facet_limit integer, filters jsonb) IS 'Facet counts (manufacturer, collection, key, category, bpm bucket, tag) under the filters: OR within a facet, AND across; exact = false when sampled';
 CREATE FUNCTION midi.favorite_add(file_id bigint) RETURNS boolean
     LANGUAGE plpgsql
     AS $$
@@ -1950,7 +1968,7 @@ BEGIN
         RAISE EXCEPTION 'no saved search named %', name USING ERRCODE = 'no_data_found';
     END IF;
     RETURN QUERY SELECT * FROM midi._search(
-        midi._search_args(jsonb_populate_record(NULL::midi.search_filters, flt), flt ->> 'sort', after),
+        midi._search_args(midi._filters(flt, NULL, '{sort}'), flt ->> 'sort', after),
         flt ->> 'sort', lim);
 END;
 $$;
@@ -1959,20 +1977,9 @@ CREATE FUNCTION midi.saved_search_save(name text, filters jsonb) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    unknown text;
     sid bigint;
 BEGIN
-    IF jsonb_typeof(filters) IS DISTINCT FROM 'object' THEN
-        RAISE EXCEPTION 'filters must be a JSON object of search arguments' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
-      FROM jsonb_object_keys(filters) k
-     WHERE k <> 'sort' AND k NOT IN (SELECT a.attname FROM pg_attribute a
-                                      WHERE a.attrelid = 'midi.search_filters'::regclass AND a.attnum > 0);
-    IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'unknown search argument(s): %', unknown USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    PERFORM midi._search_args(jsonb_populate_record(NULL::midi.search_filters, filters), filters ->> 'sort');
+    PERFORM midi._search_args(midi._filters(coalesce(filters, 'null'), NULL, '{sort}'), filters ->> 'sort');
     INSERT INTO midi.saved_searches AS s (name, filters) VALUES (btrim(saved_search_save.name), filters)
     ON CONFLICT ON CONSTRAINT saved_searches_name_key
         DO UPDATE SET filters = EXCLUDED.filters, updated_at = now()
@@ -1981,27 +1988,18 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi.saved_search_save(name text, filters jsonb) IS 'Saves or replaces a named search (JSON object of midi.search arguments); returns its id';
-CREATE FUNCTION midi.search(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT false, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT false, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT false, sort text DEFAULT NULL::text, lim integer DEFAULT 50, after text DEFAULT NULL::text) RETURNS SETOF midi.search_hit
-    LANGUAGE sql
-    AS $$  -- VOLATILE: plans with EXPLAIN estimates; reads only
-    SELECT * FROM midi._search(
-        midi._search_args(ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection,
-                              categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min,
-                              notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters,
-                          sort, after),
-        sort, lim)
-$$;
-COMMENT ON FUNCTION midi.search(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, sort text, lim integer, after text) IS 'One page of matching files (id, filename, filepath, manufacturer, collection, bpm, key, category, duration, is_favorite, rank, cursor); keyset paging with after => cursor';
-CREATE FUNCTION midi.search_count(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT false, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT false, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT false, cap integer DEFAULT 5000) RETURNS TABLE(files bigint, exact boolean)
+CREATE FUNCTION midi.search(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT NULL::boolean, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT NULL::boolean, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT NULL::boolean, sort text DEFAULT NULL::text, lim integer DEFAULT 50, after text DEFAULT NULL::text, filters jsonb DEFAULT NULL::jsonb) RETURNS SETOF midi.search_hit
     LANGUAGE sql
     AS $$
-    SELECT * FROM midi._search_count(
-        midi._search_args(ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection,
-                              categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min,
-                              notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters),
-        cap)
+    SELECT * FROM midi._search(midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters), sort, after), sort, lim)
 $$;
-COMMENT ON FUNCTION midi.search_count(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, cap integer) IS 'Number of matching files: exact up to cap (default 5000), else a planner estimate with exact = false';
+COMMENT ON FUNCTION midi.search(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, sort text, lim integer, after text, filters jsonb) IS 'One page of matching files (id, filename, filepath, manufacturer, collection, bpm, key, category, duration, is_favorite, rank, cursor); keyset paging with after => cursor';
+CREATE FUNCTION midi.search_count(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT NULL::boolean, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT NULL::boolean, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT NULL::boolean, cap integer DEFAULT 5000, filters jsonb DEFAULT NULL::jsonb) RETURNS TABLE(files bigint, exact boolean)
+    LANGUAGE sql
+    AS $$
+    SELECT * FROM midi._search_count(midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters)), cap)
+$$;
+COMMENT ON FUNCTION midi.search_count(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, cap integer, filters jsonb) IS 'Number of matching files: exact up to cap (default 5000), else a planner estimate with exact = false';
 CREATE FUNCTION midi.sync_files(ids bigint[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$

@@ -86,7 +86,11 @@ DECLARE
     cur jsonb;
 BEGIN
     a.f := flt;
-    IF NOT coalesce(flt.fuzzy, false) THEN
+    -- the yes/no filters: not given (NULL) is no
+    a.f.bpm_halfdouble := coalesce(flt.bpm_halfdouble, false);
+    a.f.favorites_only := coalesce(flt.favorites_only, false);
+    a.f.fuzzy := coalesce(flt.fuzzy, false);
+    IF NOT (a.f).fuzzy THEN
         a.tsq := midi.parse_query(flt.q);
         IF a.tsq IS NOT NULL THEN
             a.tsq_a := midi._tsquery_in(a.tsq, 'A');

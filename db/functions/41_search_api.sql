@@ -1,5 +1,86 @@
--- The public search API: midi.search (one page, keyset cursors), midi.explain_search and
--- midi.search_count, all over one filter set (midi.search_filters) resolved by midi._search_args.
+-- The public search API: midi.search (one page, keyset cursors), midi.explain_search and midi.search_count
+-- (midi.facets in 42_facets.sql), all over one filter set.
+--
+-- The filters are declared once: the attributes of type midi.search_filters (migration 0006 owns the
+-- type; a new filter is an ALTER TYPE ... ADD ATTRIBUTE in a new migration, plus its WHERE fragment in
+-- midi._search_where and its row in runner/filters.py). Every function that takes filters gets them
+-- from that type, twice over: as named arguments, one per attribute (generated below by
+-- pg_temp.declare_filtered, so no list of them is ever written out), and as one JSON object,
+-- filters => '{"keys": ["Am"], "bpm_min": 120}' (the form saved searches store and programs pass),
+-- which midi._filters checks and merges with the named ones.
+
+/* _filters: the filter set of a call: the JSON object `filters` (its keys are midi.search_filters
+   attributes; `also` names keys a caller accepts beside them, such as a saved search's "sort"), with
+   every named filter that is not NULL laid over it. An unknown key or a value of the wrong type is an
+   error (invalid_parameter_value, invalid_text_representation), never silently ignored. */
+CREATE OR REPLACE FUNCTION midi._filters(filters jsonb, named midi.search_filters DEFAULT NULL, also text[] DEFAULT '{}')
+RETURNS midi.search_filters
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    unknown text;
+BEGIN
+    IF filters IS NULL THEN
+        RETURN named;
+    END IF;
+    IF jsonb_typeof(filters) <> 'object' THEN
+        RAISE EXCEPTION 'filters must be a JSON object of search arguments, not %', filters
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
+      FROM jsonb_object_keys(filters) k
+     WHERE k <> ALL (coalesce(also, '{}'))
+       AND k NOT IN (SELECT a.attname FROM pg_attribute a
+                      WHERE a.attrelid = 'midi.search_filters'::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown search argument(s): %', unknown USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN jsonb_populate_record(jsonb_populate_record(NULL::midi.search_filters, filters),
+                                 jsonb_strip_nulls(to_jsonb(named)));
+END;
+$$;
+COMMENT ON FUNCTION midi._filters(jsonb, midi.search_filters, text[]) IS
+    'Internal: the filter set of a call: a JSON object of filters (checked) with the named filters laid over it';
+
+/* pg_temp.declare_filtered: (re)creates the public function midi.<name> whose leading arguments are
+   the filters, named and typed as the attributes of midi.search_filters (each DEFAULT NULL), followed by
+   the `extra` arguments ('name type [DEFAULT value]' each) and a trailing `filters jsonb DEFAULT NULL`.
+   In `body`, {filters} stands for the call's filter set: midi._filters of the JSON object and the named
+   arguments. An overload of the same name with other argument types (the filters before an attribute
+   was added) is dropped first, so a named call never becomes ambiguous and grants can name the function
+   without its arguments. A temporary function: it exists only in the session that applies db/functions
+   (42_facets.sql uses it too), so no role can ever call DDL built from text. */
+CREATE FUNCTION pg_temp.declare_filtered(name text, extra text[], returns text, language text, body text,
+                                         about text) RETURNS regprocedure
+LANGUAGE plpgsql AS $$
+DECLARE
+    params text;
+    fields text;
+    types oid[];
+    old regprocedure;
+    made regprocedure;
+BEGIN
+    SELECT string_agg(format('%I %s DEFAULT NULL', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum),
+           string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
+           array_agg(a.atttypid ORDER BY a.attnum)
+      INTO params, fields, types
+      FROM pg_attribute a
+     WHERE a.attrelid = 'midi.search_filters'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+    types := types || ARRAY(SELECT (regexp_match(x, '^\s*\S+\s+(.*?)(\s+DEFAULT\s.*)?$', 'i'))[1]::regtype::oid
+                              FROM unnest(extra) WITH ORDINALITY AS e(x, i) ORDER BY i)
+                   || 'jsonb'::regtype::oid;
+    FOR old IN SELECT p.oid::regprocedure FROM pg_proc p
+                WHERE p.pronamespace = 'midi'::regnamespace AND p.proname = name
+                  AND p.proargtypes::oid[] IS DISTINCT FROM types LOOP
+        EXECUTE format('DROP FUNCTION %s', old);
+    END LOOP;
+    EXECUTE format(E'CREATE OR REPLACE FUNCTION midi.%I(\n    %s,\n    %s,\n    filters jsonb DEFAULT NULL\n) RETURNS %s\nLANGUAGE %s AS $fn$%s$fn$',
+                   name, params, array_to_string(extra, ', '), returns, language,
+                   replace(body, '{filters}', format('midi._filters(filters, ROW(%s)::midi.search_filters)', fields)));
+    made := format('midi.%I(%s)', name, array_to_string(ARRAY(SELECT format_type(t, NULL) FROM unnest(types) t), ', '));
+    EXECUTE format('COMMENT ON FUNCTION %s IS %L', made, about);
+    RETURN made;
+END;
+$$;
 
 /* search: one page of files matching every given filter, in the asked order, with a keyset cursor per
    row (pass the last row's cursor as after => for the next page; no OFFSET).
@@ -12,80 +93,28 @@
      sort            relevance (default with q: file-name matches first, then newest), newest (default
                      without q), bpm, name, duration
      lim             page size, default 50, at most 500
+     filters         the same filters as one JSON object; a named filter given too wins
    rank is computed only when q is given: 1.0 when the file name holds every word, 0.5 when the words
    are found elsewhere (manufacturer, collection, folders, tags, category, instruments); with fuzzy the
    trigram word similarity. */
-CREATE OR REPLACE FUNCTION midi.search(
-    q text DEFAULT NULL,
-    bpm_min numeric DEFAULT NULL,
-    bpm_max numeric DEFAULT NULL,
-    bpm_halfdouble boolean DEFAULT false,
-    keys midi.musical_key[] DEFAULT NULL,
-    compatible_key midi.musical_key DEFAULT NULL,
-    manufacturer text[] DEFAULT NULL,
-    collection text[] DEFAULT NULL,
-    categories midi.file_category[] DEFAULT NULL,
-    tags_all text[] DEFAULT NULL,
-    tags_any text[] DEFAULT NULL,
-    time_signature text DEFAULT NULL,
-    duration_min numeric DEFAULT NULL,
-    duration_max numeric DEFAULT NULL,
-    notes_min integer DEFAULT NULL,
-    notes_max integer DEFAULT NULL,
-    percussive boolean DEFAULT NULL,
-    favorites_only boolean DEFAULT false,
-    min_rating integer DEFAULT NULL,
-    fuzzy boolean DEFAULT false,
-    sort text DEFAULT NULL,
-    lim integer DEFAULT 50,
-    after text DEFAULT NULL
-) RETURNS SETOF midi.search_hit
-LANGUAGE sql VOLATILE AS $$  -- VOLATILE: plans with EXPLAIN estimates; reads only
-    SELECT * FROM midi._search(
-        midi._search_args(ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection,
-                              categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min,
-                              notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters,
-                          sort, after),
-        sort, lim)
-$$;
-COMMENT ON FUNCTION midi.search(text, numeric, numeric, boolean, midi.musical_key[], midi.musical_key, text[], text[],
-                                midi.file_category[], text[], text[], text, numeric, numeric, integer, integer, boolean,
-                                boolean, integer, boolean, text, integer, text) IS
-    'One page of matching files (id, filename, filepath, manufacturer, collection, bpm, key, category, duration, is_favorite, rank, cursor); keyset paging with after => cursor';
+SELECT pg_temp.declare_filtered('search',
+    ARRAY['sort text DEFAULT NULL', 'lim integer DEFAULT 50', 'after text DEFAULT NULL'],
+    'SETOF midi.search_hit',
+    'sql VOLATILE',  -- VOLATILE: plans with EXPLAIN estimates; reads only
+    $$
+    SELECT * FROM midi._search(midi._search_args({filters}, sort, after), sort, lim)
+$$,
+    'One page of matching files (id, filename, filepath, manufacturer, collection, bpm, key, category, duration, is_favorite, rank, cursor); keyset paging with after => cursor');
 
 /* explain_search: the plans of the queries midi.search runs for the same arguments (one block per
    segment, "-- segment N" first), to see which index serves a shape. */
-CREATE OR REPLACE FUNCTION midi.explain_search(
-    q text DEFAULT NULL,
-    bpm_min numeric DEFAULT NULL,
-    bpm_max numeric DEFAULT NULL,
-    bpm_halfdouble boolean DEFAULT false,
-    keys midi.musical_key[] DEFAULT NULL,
-    compatible_key midi.musical_key DEFAULT NULL,
-    manufacturer text[] DEFAULT NULL,
-    collection text[] DEFAULT NULL,
-    categories midi.file_category[] DEFAULT NULL,
-    tags_all text[] DEFAULT NULL,
-    tags_any text[] DEFAULT NULL,
-    time_signature text DEFAULT NULL,
-    duration_min numeric DEFAULT NULL,
-    duration_max numeric DEFAULT NULL,
-    notes_min integer DEFAULT NULL,
-    notes_max integer DEFAULT NULL,
-    percussive boolean DEFAULT NULL,
-    favorites_only boolean DEFAULT false,
-    min_rating integer DEFAULT NULL,
-    fuzzy boolean DEFAULT false,
-    sort text DEFAULT NULL,
-    lim integer DEFAULT 50,
-    after text DEFAULT NULL
-) RETURNS SETOF text
-LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: STABLE code may not run EXPLAIN
+SELECT pg_temp.declare_filtered('explain_search',
+    ARRAY['sort text DEFAULT NULL', 'lim integer DEFAULT 50', 'after text DEFAULT NULL'],
+    'SETOF text',
+    'plpgsql VOLATILE',  -- VOLATILE: STABLE code may not run EXPLAIN
+    $$
 DECLARE
-    a midi._search_args := midi._search_args(
-        ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all,
-            tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only,
-            min_rating, fuzzy)::midi.search_filters, sort, after);
+    a midi._search_args := midi._search_args({filters}, sort, after);
     sql text[] := midi._search_sql(a, sort, midi._search_ranked(a, sort));
 BEGIN
     FOR i IN 1 .. cardinality(sql) LOOP
@@ -94,11 +123,8 @@ BEGIN
         RETURN QUERY EXECUTE 'EXPLAIN ' || sql[i] USING a, least(coalesce(lim, 50), 500);
     END LOOP;
 END;
-$$;
-COMMENT ON FUNCTION midi.explain_search(text, numeric, numeric, boolean, midi.musical_key[], midi.musical_key, text[], text[],
-                                        midi.file_category[], text[], text[], text, numeric, numeric, integer, integer, boolean,
-                                        boolean, integer, boolean, text, integer, text) IS
-    'EXPLAIN of the queries midi.search runs for the same arguments, one block per segment';
+$$,
+    'EXPLAIN of the queries midi.search runs for the same arguments, one block per segment');
 
 /* _search_count: exact count up to cap, else the planner's estimate (never below cap + 1), flagged. */
 CREATE OR REPLACE FUNCTION midi._search_count(a midi._search_args, cap integer)
@@ -125,41 +151,15 @@ $$;
 COMMENT ON FUNCTION midi._search_count(midi._search_args, integer) IS
     'Internal: exact match count up to cap, else a planner estimate flagged exact = false';
 
-/* search_count: how many files match the filters (same arguments as midi.search): exact up to cap
+/* search_count: how many files match the filters (same filters as midi.search): exact up to cap
    (default 5000: a broad word's exact count up to there reads about 30,000 rows), beyond that the
    planner's estimate with exact = false, so a count never scans a million matches. cap => 0 gives the
    estimate alone (or an exact 0 when nothing matches). */
-CREATE OR REPLACE FUNCTION midi.search_count(
-    q text DEFAULT NULL,
-    bpm_min numeric DEFAULT NULL,
-    bpm_max numeric DEFAULT NULL,
-    bpm_halfdouble boolean DEFAULT false,
-    keys midi.musical_key[] DEFAULT NULL,
-    compatible_key midi.musical_key DEFAULT NULL,
-    manufacturer text[] DEFAULT NULL,
-    collection text[] DEFAULT NULL,
-    categories midi.file_category[] DEFAULT NULL,
-    tags_all text[] DEFAULT NULL,
-    tags_any text[] DEFAULT NULL,
-    time_signature text DEFAULT NULL,
-    duration_min numeric DEFAULT NULL,
-    duration_max numeric DEFAULT NULL,
-    notes_min integer DEFAULT NULL,
-    notes_max integer DEFAULT NULL,
-    percussive boolean DEFAULT NULL,
-    favorites_only boolean DEFAULT false,
-    min_rating integer DEFAULT NULL,
-    fuzzy boolean DEFAULT false,
-    cap integer DEFAULT 5000
-) RETURNS TABLE (files bigint, exact boolean)
-LANGUAGE sql VOLATILE AS $$
-    SELECT * FROM midi._search_count(
-        midi._search_args(ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection,
-                              categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min,
-                              notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters),
-        cap)
-$$;
-COMMENT ON FUNCTION midi.search_count(text, numeric, numeric, boolean, midi.musical_key[], midi.musical_key, text[], text[],
-                                      midi.file_category[], text[], text[], text, numeric, numeric, integer, integer, boolean,
-                                      boolean, integer, boolean, integer) IS
-    'Number of matching files: exact up to cap (default 5000), else a planner estimate with exact = false';
+SELECT pg_temp.declare_filtered('search_count',
+    ARRAY['cap integer DEFAULT 5000'],
+    'TABLE (files bigint, exact boolean)',
+    'sql VOLATILE',
+    $$
+    SELECT * FROM midi._search_count(midi._search_args({filters}), cap)
+$$,
+    'Number of matching files: exact up to cap (default 5000), else a planner estimate with exact = false');

@@ -1,15 +1,11 @@
 -- Facet counts under a filter set: OR within a facet, AND across; the unfiltered counts come from the
 -- materialized views, selective filters are counted exactly, broad ones from a sample.
 
-/* _has_filter: whether a filter set restricts anything (facets read the materialized views when not). */
+/* _has_filter: whether a filter set restricts anything (facets read the materialized views when not):
+   whether its WHERE clause has any condition. */
 CREATE OR REPLACE FUNCTION midi._has_filter(a midi._search_args) RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT a.tsq IS NOT NULL OR ((a.f).fuzzy AND (a.f).q IS NOT NULL) OR a.key_set IS NOT NULL
-        OR (a.f).manufacturer IS NOT NULL OR (a.f).collection IS NOT NULL OR (a.f).categories IS NOT NULL
-        OR a.bpm_ranges IS NOT NULL OR a.tag_all_ids IS NOT NULL OR a.tag_any_ids IS NOT NULL
-        OR a.ts_num IS NOT NULL OR (a.f).duration_min IS NOT NULL OR (a.f).duration_max IS NOT NULL
-        OR (a.f).notes_min IS NOT NULL OR (a.f).notes_max IS NOT NULL OR (a.f).percussive IS NOT NULL
-        OR coalesce((a.f).favorites_only, false) OR (a.f).min_rating IS NOT NULL
+LANGUAGE sql STABLE AS $$
+    SELECT midi._search_where(a) <> 'true'
 $$;
 COMMENT ON FUNCTION midi._has_filter(midi._search_args) IS 'Internal: whether any filter is set';
 
@@ -149,45 +145,19 @@ COMMENT ON FUNCTION midi._facets(midi._search_args, integer) IS
     'Internal: facet counts of a resolved filter set (materialized views when nothing is filtered)';
 
 /* facets: counts per manufacturer, collection, key, category, BPM bucket (10 BPM, named by the lower
-   bound) and tag under the current filters (same arguments as midi.search). Inside a dimension values
-   combine with OR, dimensions with AND: each dimension is counted under all filters except its own, so
-   ticking a second key widens the key list instead of emptying it. With no filter at all the counts
+   bound) and tag under the current filters (the same filters as midi.search, named or as JSON). Inside a
+   dimension values combine with OR, dimensions with AND: each dimension is counted under all filters
+   except its own, so ticking a second key widens the key list instead of emptying it. With no filter at all the counts
    come from the materialized views (as fresh as the last midi.refresh_views()). When a dimension's
    filters match a large part of the library its counts are estimated from a repeatable page sample
    (exact = false), so a facet panel never reads hundreds of thousands of rows. */
-CREATE OR REPLACE FUNCTION midi.facets(
-    q text DEFAULT NULL,
-    bpm_min numeric DEFAULT NULL,
-    bpm_max numeric DEFAULT NULL,
-    bpm_halfdouble boolean DEFAULT false,
-    keys midi.musical_key[] DEFAULT NULL,
-    compatible_key midi.musical_key DEFAULT NULL,
-    manufacturer text[] DEFAULT NULL,
-    collection text[] DEFAULT NULL,
-    categories midi.file_category[] DEFAULT NULL,
-    tags_all text[] DEFAULT NULL,
-    tags_any text[] DEFAULT NULL,
-    time_signature text DEFAULT NULL,
-    duration_min numeric DEFAULT NULL,
-    duration_max numeric DEFAULT NULL,
-    notes_min integer DEFAULT NULL,
-    notes_max integer DEFAULT NULL,
-    percussive boolean DEFAULT NULL,
-    favorites_only boolean DEFAULT false,
-    min_rating integer DEFAULT NULL,
-    fuzzy boolean DEFAULT false,
-    facet_limit integer DEFAULT 20
-) RETURNS TABLE (facet text, value text, files bigint, exact boolean)
-LANGUAGE sql VOLATILE AS $$  -- VOLATILE: plans with EXPLAIN estimates; reads only
-    SELECT x.facet, x.value, x.files, x.exact FROM midi._facets(
-        midi._search_args(ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection,
-                              categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min,
-                              notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters),
-        facet_limit) AS x
+SELECT pg_temp.declare_filtered('facets',  -- named filters from midi.search_filters (41_search_api.sql)
+    ARRAY['facet_limit integer DEFAULT 20'],
+    'TABLE (facet text, value text, files bigint, exact boolean)',
+    'sql VOLATILE',  -- VOLATILE: plans with EXPLAIN estimates; reads only
+    $$
+    SELECT x.facet, x.value, x.files, x.exact FROM midi._facets(midi._search_args({filters}), facet_limit) AS x
      ORDER BY array_position(ARRAY['manufacturer', 'collection', 'key', 'category', 'bpm', 'tag'], x.facet),
               x.files DESC, x.value
-$$;
-COMMENT ON FUNCTION midi.facets(text, numeric, numeric, boolean, midi.musical_key[], midi.musical_key, text[], text[],
-                                midi.file_category[], text[], text[], text, numeric, numeric, integer, integer, boolean,
-                                boolean, integer, boolean, integer) IS
-    'Facet counts (manufacturer, collection, key, category, bpm bucket, tag) under the filters: OR within a facet, AND across; exact = false when sampled';
+$$,
+    'Facet counts (manufacturer, collection, key, category, bpm bucket, tag) under the filters: OR within a facet, AND across; exact = false when sampled');

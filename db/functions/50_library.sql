@@ -204,20 +204,9 @@ COMMENT ON FUNCTION midi.tag_list(bigint) IS 'Tags of one file (with their sourc
 CREATE OR REPLACE FUNCTION midi.saved_search_save(name text, filters jsonb) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    unknown text;
     sid bigint;
 BEGIN
-    IF jsonb_typeof(filters) IS DISTINCT FROM 'object' THEN
-        RAISE EXCEPTION 'filters must be a JSON object of search arguments' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
-      FROM jsonb_object_keys(filters) k
-     WHERE k <> 'sort' AND k NOT IN (SELECT a.attname FROM pg_attribute a
-                                      WHERE a.attrelid = 'midi.search_filters'::regclass AND a.attnum > 0);
-    IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'unknown search argument(s): %', unknown USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    PERFORM midi._search_args(jsonb_populate_record(NULL::midi.search_filters, filters), filters ->> 'sort');
+    PERFORM midi._search_args(midi._filters(coalesce(filters, 'null'), NULL, '{sort}'), filters ->> 'sort');
     INSERT INTO midi.saved_searches AS s (name, filters) VALUES (btrim(saved_search_save.name), filters)
     ON CONFLICT ON CONSTRAINT saved_searches_name_key
         DO UPDATE SET filters = EXCLUDED.filters, updated_at = now()
@@ -240,7 +229,7 @@ BEGIN
         RAISE EXCEPTION 'no saved search named %', name USING ERRCODE = 'no_data_found';
     END IF;
     RETURN QUERY SELECT * FROM midi._search(
-        midi._search_args(jsonb_populate_record(NULL::midi.search_filters, flt), flt ->> 'sort', after),
+        midi._search_args(midi._filters(flt, NULL, '{sort}'), flt ->> 'sort', after),
         flt ->> 'sort', lim);
 END;
 $$;

@@ -1,7 +1,7 @@
 -- midi.search filters: each one alone returns exactly the files the fixture says, and filters combine
 -- with AND (values inside one filter with OR).
 BEGIN;
-SELECT plan(27);
+SELECT plan(32);
 \ir fixtures/search_library.sql
 
 CREATE FUNCTION pg_temp.ids(q text) RETURNS bigint[] LANGUAGE plpgsql AS $$
@@ -43,5 +43,16 @@ SELECT is(pg_temp.ids('favorites_only => true'), ARRAY[3, 8]::bigint[], 'favorit
 SELECT is(pg_temp.ids('min_rating => 3'), ARRAY[1, 3]::bigint[], 'minimum rating');
 SELECT is(pg_temp.ids($$bpm_min => 80, bpm_max => 130, keys => '{Am,F,C}', manufacturer => '{Loopforge,Chord Club}', tags_any => '{warm}'$$),
           ARRAY[1, 3, 8]::bigint[], 'filters combine with AND');
+-- the same filters as one JSON object (what saved searches store and programs pass)
+SELECT is(pg_temp.ids($$filters => '{"bpm_min": 80, "bpm_max": 130, "keys": ["Am", "F", "C"], "manufacturer": ["Loopforge", "Chord Club"], "tags_any": ["warm"]}'$$),
+          ARRAY[1, 3, 8]::bigint[], 'filters as JSON: the same answer');
+SELECT is(pg_temp.ids($$keys => '{Am}', filters => '{"keys": ["F"], "min_rating": 3}'$$), ARRAY[1]::bigint[],
+          'a named filter wins over the same one in JSON; the others still apply');
+SELECT is(pg_temp.ids($$favorites_only => false, filters => '{"favorites_only": true}'$$), ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]::bigint[],
+          'an explicit false wins too');
+SELECT throws_ok($$SELECT * FROM midi.search(filters => '{"bpm_minimum": 120}')$$, '22023',
+                 'unknown search argument(s): bpm_minimum', 'an unknown JSON filter is an error, not ignored');
+SELECT throws_ok($$SELECT * FROM midi.search_count(filters => '{"bpm_min": "fast"}')$$, '22P02', NULL,
+                 'a JSON value of the wrong type is an error');
 SELECT * FROM finish();
 ROLLBACK;

@@ -52,9 +52,7 @@ SELECT is(pg_temp.walk($$keys => '{Am,F,C}', manufacturer => '{Loopforge,Chord C
 -- the two relevance plans (one ranked query, or tier by tier) give the same rows and cursors
 CREATE FUNCTION pg_temp.run(q text, ranked boolean, after text DEFAULT NULL) RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
-    a midi._search_args := midi._search_args(ROW(q, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                                                 NULL, NULL, NULL, NULL, NULL, false, NULL, false)::midi.search_filters,
-                                             NULL, after);
+    a midi._search_args := midi._search_args(midi._filters(jsonb_build_object('q', q)), NULL, after);
     s text;
     out text[] := '{}';
     part text[];

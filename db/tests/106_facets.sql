@@ -44,8 +44,7 @@ DECLARE r text;
 BEGIN
     EXECUTE 'SELECT string_agg(value || ''='' || files || '' '' || exact, '' '' ORDER BY value) FROM ('
             || midi._facet_sql(ARRAY['key'], 'true', true) || ') AS s(facet, value, files, exact)'
-       INTO r USING midi._search_args(ROW(NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                                          NULL, NULL, NULL, NULL, false, NULL, false)::midi.search_filters), 50, pct;
+       INTO r USING midi._search_args(midi._filters('{}')), 50, pct;
     RETURN r;
 END $$;
 SELECT is(pg_temp.sampled(100), 'Am=2 false C=1 false Dm=1 false Em=1 false F=2 false G=1 false',
