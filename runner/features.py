@@ -2,8 +2,8 @@
 
 Timing comes from the tempo, time-signature and key-signature events of every track merged by absolute
 tick, so seconds, BPM and density are right for files that change tempo. The key label itself is derived in
-SQL from the stored pitch-class histogram; `estimate_key` is the same computation in Python, kept as the
-reference for tests, and `KEY_PROFILES` holds the numbers the SQL profile table is generated from.
+SQL from the stored pitch-class histogram, with the key profiles of the table midi.key_profiles (their one
+home: neither this module nor the tests keep a copy).
 
 Definitions that the SQL side relies on:
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, fields
-from typing import NamedTuple
 
 import numpy as np
 
@@ -39,11 +38,7 @@ __all__ = [
     "DRUM_NAME",
     "FACT_COLUMNS",
     "KEY_NAMES",
-    "KEY_PROFILES",
-    "KEY_PROFILE_TITLES",
     "Facts",
-    "KeyEstimate",
-    "estimate_key",
     "facts",
     "key_from_signature",
 ]
@@ -52,38 +47,6 @@ MAJOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MINOR_NAMES = ("Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "Abm", "Am", "Bbm", "Bm")
 KEY_NAMES = MAJOR_NAMES + MINOR_NAMES
 """The 24 canonical key names, majors then minors, each by tonic pitch class 0 (C) to 11 (B)."""
-
-# Published key profiles, tonic first (C major / C minor), as printed by their authors.
-# fmt: off
-KEY_PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "krumhansl": (  # Krumhansl & Kessler 1982, probe-tone ratings
-        (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
-        (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17),
-    ),
-    "aarden": (  # Aarden 2003, Essen folksong collection
-        (17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624, 8.15494, 0.232998,
-         4.95122),
-        (18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621, 1.93186, 7.37619,
-         1.75623),
-    ),
-    "temperley": (  # Temperley 2007, Kostka-Payne harmony textbook corpus
-        (0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400),
-        (0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330),
-    ),
-    "bellman": (  # Bellman 2005, Budge's chord statistics
-        (16.80, 0.86, 12.95, 1.41, 13.49, 11.93, 1.25, 20.28, 1.80, 8.04, 0.62, 10.57),
-        (18.16, 0.69, 12.99, 13.34, 1.07, 11.15, 1.38, 21.07, 7.49, 1.53, 0.92, 10.21),
-    ),
-}
-# fmt: on
-"""(major, minor) weights per pitch class relative to the tonic, by the short name SQL uses."""
-
-KEY_PROFILE_TITLES = {
-    "krumhansl": "Krumhansl-Kessler",
-    "aarden": "Aarden-Essen",
-    "temperley": "Temperley-Kostka-Payne",
-    "bellman": "Bellman-Budge",
-}
 
 DRUM_NAME = re.compile(
     r"\b(drums?|drum ?kit|percussion|perc|kit|kicks?|snares?|hi-?hats?|hats|toms?|cymbals?|claps?|shakers?"
@@ -99,15 +62,6 @@ _MELODY_MIN_PITCHES = 4
 _MELODY_MIN_CHANGES = 8
 _MELODY_MAX_BEATS = 2.0
 _MELODY_MIN_MEDIAN = 48
-
-
-class KeyEstimate(NamedTuple):
-    """Best and second-best key by profile correlation."""
-
-    key: str
-    score: float
-    second: str
-    second_score: float
 
 
 @dataclass(slots=True)
@@ -215,26 +169,6 @@ def key_from_signature(sharps: int, minor: bool) -> str:
     """Canonical key name of a key-signature event (sharps > 0, flats < 0): (3, True) -> 'F#m'."""
     tonic = (sharps * 7 + (9 if minor else 0)) % 12
     return MINOR_NAMES[tonic] if minor else MAJOR_NAMES[tonic]
-
-
-def estimate_key(hist: list[float] | np.ndarray, profile: str = "aarden") -> KeyEstimate | None:
-    """Pearson correlation of a pitch-class histogram with the 24 rotations of a key profile.
-
-    Reference for tests only: production keys are derived in SQL from the same numbers. None when the
-    histogram is empty or flat (no key can be told).
-    """
-    h = np.asarray(hist, dtype=np.float64)
-    h = h - h.mean()
-    hn = np.sqrt((h * h).sum())
-    if hn < 1e-12:
-        return None
-    major, minor = (np.asarray(p, dtype=np.float64) for p in KEY_PROFILES[profile])
-    idx = (np.arange(12)[None, :] - np.arange(12)[:, None]) % 12  # row t: profile rotated to tonic t
-    templates = np.concatenate([major[idx], minor[idx]])
-    templates = templates - templates.mean(axis=1, keepdims=True)
-    r = templates @ h / (np.sqrt((templates * templates).sum(axis=1)) * hn)
-    order = np.argsort(-r, kind="stable")
-    return KeyEstimate(KEY_NAMES[order[0]], float(r[order[0]]), KEY_NAMES[order[1]], float(r[order[1]]))
 
 
 def facts(score: Score) -> Facts:

@@ -99,15 +99,22 @@ def rollback(dsn: str, *, count: int | None = 1, all_: bool = False) -> list[str
     return [m.id for m in todo]
 
 
-# The functions of the repeatable layer: every routine of schema midi except extension members and the
-# functions a migration-owned index, column or materialized view is built on (those belong to migrations).
+# The functions of the repeatable layer: every routine of schema midi except extension members, the
+# functions a migration-owned index, column or materialized view is built on, and the functions those
+# depend on (recorded for SQL-standard bodies): they belong to the migrations.
 _REPEATABLE_FUNCTION = """
     p.pronamespace = 'midi'::regnamespace
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                                                 AND d.objid = p.oid AND d.deptype = 'e')
-    AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
-                     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_proc'::regclass
-                       AND d.refobjid = p.oid AND c.relkind IN ('i', 'I', 'r', 'p', 'm'))
+    AND p.oid NOT IN (
+        WITH RECURSIVE owned(oid) AS (
+            SELECT d.refobjid FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+             WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_proc'::regclass
+               AND c.relkind IN ('i', 'I', 'r', 'p', 'm')
+            UNION
+            SELECT d.refobjid FROM pg_depend d JOIN owned o ON o.oid = d.objid
+             WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_proc'::regclass)
+        SELECT owned.oid FROM owned)
 """
 
 _REPEATABLE_OBJECTS = f"""

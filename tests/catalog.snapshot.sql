@@ -454,12 +454,6 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._in_name(search_vector tsvector, tsq_a tsquery) IS 'Internal: whether a search document matches the query in the file name (first relevance tier)';
-CREATE FUNCTION midi._key_of(pc integer, minor boolean) RETURNS midi.musical_key
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $$
-    SELECT (enum_range(NULL::midi.musical_key))[((pc % 12) + 12) % 12 + 1 + CASE WHEN minor THEN 12 ELSE 0 END]
-$$;
-COMMENT ON FUNCTION midi._key_of(pc integer, minor boolean) IS 'Key of a tonic pitch class (mod 12) and mode';
 CREATE FUNCTION midi._key_profiles_changed() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -625,6 +619,34 @@ BEGIN
 END;
 $_$;
 COMMENT ON FUNCTION midi._search_args(flt midi.search_filters, sort text, after text) IS 'Internal: resolves filters (query, tiers, keys, tag ids, tempo ranges) and the keyset cursor once per call';
+CREATE FUNCTION midi._search_columns(ids bigint[]) RETURNS TABLE(file_id bigint, bpm numeric, key midi.musical_key, category midi.file_category, tag_ids bigint[], search_vector tsvector)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT x.id,
+           coalesce(mm.bpm, x.filename_bpm),
+           coalesce(nullif(mm.key_signature, 'UNKNOWN'), x.filename_key),
+           fc.primary_category,
+           coalesce(tg.tag_ids, '{}'),
+           ts_filter(coalesce(x.search_vector, ''), '{a,b,c}')
+           || setweight(to_tsvector('midi.names', midi.name_words(concat_ws(' ', tg.names,
+                  (SELECT concat_ws(' ', nullif(fc.primary_category, 'unknown'), nullif(fc.secondary_category, 'unknown'))
+                    WHERE fc.file_id IS NOT NULL),
+                  ins.names))), 'D')
+      FROM midi.files x
+           LEFT JOIN midi.musical_metadata mm ON mm.file_id = x.id
+           LEFT JOIN midi.file_categories fc ON fc.file_id = x.id
+           LEFT JOIN (SELECT ft.file_id, array_agg(ft.tag_id ORDER BY ft.tag_id) AS tag_ids,
+                             string_agg(t.name, ' ' ORDER BY t.name) AS names
+                        FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
+                       WHERE ft.file_id = ANY (ids)
+                       GROUP BY ft.file_id) tg ON tg.file_id = x.id
+           LEFT JOIN (SELECT fi.file_id, string_agg(DISTINCT fi.instrument_name, ' ') AS names
+                        FROM midi.file_instruments fi
+                       WHERE fi.file_id = ANY (ids)
+                       GROUP BY fi.file_id) ins ON ins.file_id = x.id
+     WHERE x.id = ANY (ids)
+$$;
+COMMENT ON FUNCTION midi._search_columns(ids bigint[]) IS 'Internal: cached_bpm/key/category, tag_ids and search_vector (weight-D words recomputed) of the given files, from their child rows';
 CREATE FUNCTION midi._search_count(a midi._search_args, cap integer) RETURNS TABLE(files bigint, exact boolean)
     LANGUAGE plpgsql
     SET jit TO 'off'
@@ -1101,29 +1123,10 @@ BEGIN
            cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
            search_vector = d.search_vector
       FROM (SELECT s.file_id, s.error_class, s.duration_seconds, s.duration_ticks,
-                   coalesce(mm.bpm, x.filename_bpm) AS bpm,
-                   coalesce(nullif(mm.key_signature, 'UNKNOWN'), x.filename_key) AS key,
-                   fc.primary_category AS category,
-                   coalesce(tg.tag_ids, '{}') AS tag_ids,
-                   ts_filter(coalesce(x.search_vector, ''), '{a,b,c}')
-                   || setweight(to_tsvector('midi.names', midi.name_words(concat_ws(' ', tg.names,
-                          (SELECT concat_ws(' ', nullif(fc.primary_category, 'unknown'), nullif(fc.secondary_category, 'unknown'))
-                            WHERE fc.file_id IS NOT NULL),
-                          ins.names))), 'D') AS search_vector
+                   c.bpm, c.key, c.category, c.tag_ids, c.search_vector
               FROM (SELECT DISTINCT ON (y.file_id) y.file_id, y.error_class, y.duration_seconds, y.duration_ticks
                       FROM midi._analysis_staged(batch) y ORDER BY y.file_id, y.error_class NULLS FIRST) s
-              JOIN midi.files x ON x.id = s.file_id
-              LEFT JOIN midi.musical_metadata mm ON mm.file_id = s.file_id
-              LEFT JOIN midi.file_categories fc ON fc.file_id = s.file_id
-              LEFT JOIN (SELECT ft.file_id, array_agg(ft.tag_id ORDER BY ft.tag_id) AS tag_ids,
-                                string_agg(t.name, ' ' ORDER BY t.name) AS names
-                           FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-                          WHERE ft.file_id = ANY (v_ok || v_err)
-                          GROUP BY ft.file_id) tg ON tg.file_id = s.file_id
-              LEFT JOIN (SELECT fi.file_id, string_agg(DISTINCT fi.instrument_name, ' ') AS names
-                           FROM midi.file_instruments fi
-                          WHERE fi.file_id = ANY (v_ok)
-                          GROUP BY fi.file_id) ins ON ins.file_id = s.file_id) d
+              JOIN midi._search_columns(v_ok || v_err) c ON c.file_id = s.file_id) d
      WHERE f.id = d.file_id;
     PERFORM set_config('midi.defer_sync', coalesce(v_prev, ''), true);
     DELETE FROM midi.analysis_staging s WHERE s.batch = analysis_apply.batch;
@@ -1422,8 +1425,8 @@ CREATE FUNCTION midi.fifths_neighbours(k midi.musical_key) RETURNS midi.musical_
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
     SELECT CASE WHEN k <> 'UNKNOWN' THEN
-        ARRAY[midi._key_of(midi.key_pitch_class(k) + 7, midi.key_is_minor(k)),
-              midi._key_of(midi.key_pitch_class(k) + 5, midi.key_is_minor(k))] END
+        ARRAY[midi.key_name(midi.key_pitch_class(k) + 7, midi.key_is_minor(k)),
+              midi.key_name(midi.key_pitch_class(k) + 5, midi.key_is_minor(k))] END
 $$;
 COMMENT ON FUNCTION midi.fifths_neighbours(k midi.musical_key) IS 'Dominant and subdominant in the same mode (one step each way around the circle of fifths)';
 CREATE FUNCTION midi.file_details(file_id bigint) RETURNS TABLE(id bigint, filename text, filepath text, file_size_bytes bigint, manufacturer text, collection_name text, folder_tags text[], bpm double precision, key_signature text, time_signature_numerator smallint, time_signature_denominator smallint, total_notes integer, is_percussive boolean, primary_category text, secondary_category text, is_favorite boolean, rating smallint, duration_seconds numeric, num_tracks smallint, format smallint, tags text[], instruments text[], paths text[], content_hash text, created_at timestamp with time zone, analyzed_at timestamp with time zone)
@@ -1455,19 +1458,6 @@ CREATE FUNCTION midi.file_essential(file_id bigint) RETURNS TABLE(id bigint, fil
     SELECT f.id, f.filename, f.filepath::text, f.file_size_bytes FROM midi.files f WHERE f.id = file_id
 $$;
 COMMENT ON FUNCTION midi.file_essential(file_id bigint) IS 'id, filename, filepath, file_size_bytes of one file';
-CREATE FUNCTION midi.file_extras_vector(file_id bigint) RETURNS tsvector
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-    SELECT setweight(to_tsvector('midi.names', midi.name_words(concat_ws(' ',
-               (SELECT string_agg(t.name, ' ' ORDER BY t.name)
-                  FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-                 WHERE ft.file_id = file_extras_vector.file_id),
-               (SELECT concat_ws(' ', nullif(fc.primary_category, 'unknown'), nullif(fc.secondary_category, 'unknown'))
-                  FROM midi.file_categories fc WHERE fc.file_id = file_extras_vector.file_id),
-               (SELECT string_agg(DISTINCT fi.instrument_name, ' ')
-                  FROM midi.file_instruments fi WHERE fi.file_id = file_extras_vector.file_id)))), 'D')
-$$;
-COMMENT ON FUNCTION midi.file_extras_vector(file_id bigint) IS 'Weight-D part of a file''s search document: tag, category and instrument names';
 CREATE FUNCTION midi.file_for_analysis(ids bigint[]) RETURNS TABLE(id bigint, filepath text, filename text, num_tracks smallint, duration_seconds numeric)
     LANGUAGE sql STABLE
     AS $$
@@ -1735,22 +1725,6 @@ CREATE FUNCTION midi.load_tracks(ids bigint[]) RETURNS TABLE(id bigint, filepath
      ORDER BY u.ord
 $$;
 COMMENT ON FUNCTION midi.load_tracks(ids bigint[]) IS 'id, filepath, filename of the given files, in the order asked';
-CREATE FUNCTION midi.name_tsvector(filename text) RETURNS tsvector
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $_$
-    SELECT to_tsvector('midi.names', btrim(regexp_replace(
-               regexp_replace(regexp_replace(regexp_replace(filename, '\.(mid|midi|kar|rmi|smf)$', '', 'i'),
-                                             '([a-z]{2})([A-Z])', '\1 \2', 'g'),
-                              '([A-Z])([A-Z][a-z])', '\1 \2', 'g'),
-               '[\s_.\-]+', ' ', 'g')))
-$_$;
-COMMENT ON FUNCTION midi.name_tsvector(filename text) IS 'Words of a file name (as the weight-A part of search_vector, unweighted); indexed by idx_files_name_words';
-CREATE FUNCTION midi.name_vector(filename text) RETURNS tsvector
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT setweight(to_tsvector('midi.names', coalesce(midi.name_words(filename), '')), 'A')
-$$;
-COMMENT ON FUNCTION midi.name_vector(filename text) IS 'File-name words of the search document, weight A';
 CREATE FUNCTION midi.name_words(name text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $_$
@@ -1761,6 +1735,59 @@ CREATE FUNCTION midi.name_words(name text) RETURNS text
                '[\s_.\-]+', ' ', 'g'))
 $_$;
 COMMENT ON FUNCTION midi.name_words(name text) IS 'Search words of a file or folder name: extension stripped, split on _ - . and camelCase humps';
+CREATE TEXT SEARCH DICTIONARY midi.english_stem_keepall (
+    TEMPLATE = pg_catalog.snowball,
+    language = 'english' );
+CREATE TEXT SEARCH CONFIGURATION midi.names (
+    PARSER = pg_catalog."default" );
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR asciiword WITH midi.english_stem_keepall;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR word WITH midi.english_stem_keepall;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR numword WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR email WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR url WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR host WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR sfloat WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR version WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR hword_numpart WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR hword_part WITH midi.english_stem_keepall;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR hword_asciipart WITH midi.english_stem_keepall;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR numhword WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR asciihword WITH midi.english_stem_keepall;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR hword WITH midi.english_stem_keepall;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR url_path WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR file WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR "float" WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR "int" WITH simple;
+ALTER TEXT SEARCH CONFIGURATION midi.names
+    ADD MAPPING FOR uint WITH simple;
+CREATE FUNCTION midi.name_tsvector(filename text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN to_tsvector('midi.names'::regconfig, midi.name_words(filename));
+COMMENT ON FUNCTION midi.name_tsvector(filename text) IS 'Words of a file name (midi.name_words, as the weight-A part of search_vector, unweighted); indexed by idx_files_name_words';
+CREATE FUNCTION midi.name_vector(filename text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT setweight(to_tsvector('midi.names', coalesce(midi.name_words(filename), '')), 'A')
+$$;
+COMMENT ON FUNCTION midi.name_vector(filename text) IS 'File-name words of the search document, weight A';
 CREATE FUNCTION midi.parse_filename(name text, OUT bpm numeric, OUT key midi.musical_key, OUT genres text[], OUT structure text[]) RETURNS record
     LANGUAGE sql STABLE STRICT PARALLEL SAFE
     AS $$
@@ -1935,8 +1962,8 @@ COMMENT ON FUNCTION midi.relabel(ids bigint[]) IS 'Re-derives categories and ana
 CREATE FUNCTION midi.relative_key(k midi.musical_key) RETURNS midi.musical_key
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
-    SELECT CASE WHEN midi.key_is_minor(k) THEN midi._key_of(midi.key_pitch_class(k) + 3, false)
-                ELSE midi._key_of(midi.key_pitch_class(k) + 9, true) END
+    SELECT CASE WHEN midi.key_is_minor(k) THEN midi.key_name(midi.key_pitch_class(k) + 3, false)
+                ELSE midi.key_name(midi.key_pitch_class(k) + 9, true) END
 $$;
 COMMENT ON FUNCTION midi.relative_key(k midi.musical_key) IS 'Relative key: C <-> Am (NULL for UNKNOWN)';
 CREATE FUNCTION midi.saved_search_delete(name text) RETURNS boolean
@@ -2009,18 +2036,8 @@ BEGIN
     UPDATE midi.files f
        SET cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
            search_vector = d.search_vector
-      FROM (SELECT x.id,
-                   coalesce(mm.bpm, x.filename_bpm) AS bpm,
-                   coalesce(nullif(mm.key_signature, 'UNKNOWN'), x.filename_key) AS key,
-                   fc.primary_category AS category,
-                   coalesce((SELECT array_agg(ft.tag_id ORDER BY ft.tag_id) FROM midi.file_tags ft
-                              WHERE ft.file_id = x.id), '{}') AS tag_ids,
-                   ts_filter(coalesce(x.search_vector, ''), '{a,b,c}') || midi.file_extras_vector(x.id) AS search_vector
-              FROM midi.files x
-                   LEFT JOIN midi.musical_metadata mm ON mm.file_id = x.id
-                   LEFT JOIN midi.file_categories fc ON fc.file_id = x.id
-             WHERE x.id = ANY (ids)) d
-     WHERE f.id = d.id
+      FROM midi._search_columns(ids) d
+     WHERE f.id = d.file_id
        AND (f.cached_bpm, f.cached_key, f.cached_category, f.tag_ids, f.search_vector)
            IS DISTINCT FROM (d.bpm, d.key, d.category, d.tag_ids, d.search_vector);
     GET DIAGNOSTICS changed = ROW_COUNT;
@@ -2142,49 +2159,6 @@ CREATE FUNCTION midi.vocabulary_phrases() RETURNS text
     SELECT ' (?:' || string_agg(DISTINCT v.word, '|') || ') ' FROM midi.vocabulary v WHERE strpos(v.word, ' ') > 0
 $$;
 COMMENT ON FUNCTION midi.vocabulary_phrases() IS 'Regular expression matching any multi-word vocabulary phrase in a normalised name';
-CREATE TEXT SEARCH DICTIONARY midi.english_stem_keepall (
-    TEMPLATE = pg_catalog.snowball,
-    language = 'english' );
-CREATE TEXT SEARCH CONFIGURATION midi.names (
-    PARSER = pg_catalog."default" );
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR asciiword WITH midi.english_stem_keepall;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR word WITH midi.english_stem_keepall;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR numword WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR email WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR url WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR host WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR sfloat WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR version WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR hword_numpart WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR hword_part WITH midi.english_stem_keepall;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR hword_asciipart WITH midi.english_stem_keepall;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR numhword WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR asciihword WITH midi.english_stem_keepall;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR hword WITH midi.english_stem_keepall;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR url_path WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR file WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR "float" WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR "int" WITH simple;
-ALTER TEXT SEARCH CONFIGURATION midi.names
-    ADD MAPPING FOR uint WITH simple;
 CREATE SEQUENCE midi.analysis_batch_seq
     START WITH 1
     INCREMENT BY 1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import mido
 import numpy as np
+import psycopg
 import pytest
 
 from runner import features
@@ -14,9 +15,7 @@ from runner.corpus import CorpusError, real_corpus
 from runner.features import (
     FACT_COLUMNS,
     KEY_NAMES,
-    KEY_PROFILES,
     Facts,
-    estimate_key,
     facts,
     key_from_signature,
 )
@@ -198,36 +197,48 @@ def test_histogram_is_weighted_by_sounding_seconds_and_skips_drums():
     assert only_drums.pitch_class_histogram == [0.0] * 12
 
 
-def test_estimate_key_finds_scales_under_every_profile_and_transposes():
+def sql_key(conn: psycopg.Connection, hist, profile: str | None = None) -> tuple | None:
+    """midi.estimate_key of a histogram (keys are derived in SQL, with the profiles of midi.key_profiles)."""
+    return conn.execute("SELECT key::text, second_key::text, correlation, second_correlation"
+                        " FROM midi.estimate_key(%s::float8[], %s)", [list(map(float, hist)), profile]).fetchone()
+
+
+def test_estimate_key_finds_scales_under_every_profile_and_transposes(dsn: str):
     major_scale = np.zeros(12)
     for pc, weight in zip([0, 2, 4, 5, 7, 9, 11], [3, 1, 2, 1, 2.5, 1, 0.8], strict=True):
         major_scale[pc] = weight
     minor = np.zeros(12)
     for pc, weight in zip([9, 11, 0, 2, 4, 5, 8], [3, 1, 2, 1, 2.5, 1, 1], strict=True):
         minor[pc] = weight
-    for profile in KEY_PROFILES:
-        assert estimate_key(major_scale, profile).key == "C"
-        assert estimate_key(np.roll(major_scale, 7), profile).key == "G"
-        assert estimate_key(minor, profile).key == "Am"
-        assert estimate_key(np.roll(minor, 3), profile).key == "Cm"
-    best = estimate_key(major_scale)
-    assert best.second != best.key and 1.0 >= best.score >= best.second_score
-    assert estimate_key([0.0] * 12) is None and estimate_key([1.0] * 12) is None
+    with psycopg.connect(dsn) as conn:
+        profiles = [r[0] for r in conn.execute("SELECT name FROM midi.key_profiles ORDER BY name")]
+        for profile in profiles:
+            assert sql_key(conn, major_scale, profile)[0] == "C"
+            assert sql_key(conn, np.roll(major_scale, 7), profile)[0] == "G"
+            assert sql_key(conn, minor, profile)[0] == "Am"
+            assert sql_key(conn, np.roll(minor, 3), profile)[0] == "Cm"
+        key, second, score, second_score = sql_key(conn, major_scale)
+        assert second != key and 1.0 >= score >= second_score
+        assert sql_key(conn, [0.0] * 12) is None and sql_key(conn, [1.0] * 12) is None
 
 
-def test_estimate_key_of_a_real_melody_in_the_file():
+def test_estimate_key_of_a_real_melody_in_the_file(dsn: str):
     # "Twinkle twinkle" in D major: D D A A B B A, G G F# F# E E D
     tune = [62, 62, 69, 69, 71, 71, 69, 67, 67, 66, 66, 64, 64, 62]
     f = both(build([line([(p, 480) for p in tune])]))
-    assert estimate_key(f.pitch_class_histogram).key == "D"
+    with psycopg.connect(dsn) as conn:
+        assert sql_key(conn, f.pitch_class_histogram)[0] == "D"
 
 
-def test_key_profiles_are_the_four_published_tables():
-    assert set(KEY_PROFILES) == {"krumhansl", "aarden", "temperley", "bellman"}
-    for major, minor in KEY_PROFILES.values():
+def test_key_profiles_are_the_four_published_tables(dsn: str):
+    with psycopg.connect(dsn) as conn:
+        profiles = {name: (major, minor) for name, major, minor in
+                    conn.execute("SELECT name, major::float8[], minor::float8[] FROM midi.key_profiles")}
+    assert set(profiles) == {"krumhansl", "aarden", "temperley", "bellman"}
+    for major, minor in profiles.values():
         assert len(major) == len(minor) == 12
         assert max(major) in (major[0], major[7]) and max(minor) in (minor[0], minor[7])  # tonic or fifth
-    assert KEY_PROFILES["krumhansl"][0][0] == 6.35 and KEY_PROFILES["aarden"][1][3] == 16.8599
+    assert profiles["krumhansl"][0][0] == 6.35 and profiles["aarden"][1][3] == 16.8599
 
 
 # ---------------------------------------------------------------- notes, drums, instruments

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import statistics
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import mido
 import numpy as np
+import psycopg
 import pytest
 
 from runner.bench import library
@@ -19,11 +21,6 @@ from runner.bench.library import Truth, generate, manifest_path, truth
 
 N_FILES = 1500
 SEED = 7
-
-# Krumhansl-Kessler probe-tone profiles (major, minor), tonic first.
-KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-
 
 # mido names key signatures by their sharps or flats; the schema has one spelling per key
 MIDO_TO_CANONICAL = {"G#m": "Abm", "D#m": "Ebm", "A#m": "Bbm", "Db": "C#", "Gb": "F#", "Cb": "B"}
@@ -44,15 +41,15 @@ def midi_rows(rows: list[Truth]) -> list[Truth]:
     return [r for r in rows if r.kind == "midi"]
 
 
-def estimate_key(hist: np.ndarray) -> str:
-    """The best-correlating Krumhansl-Kessler key of a duration-weighted pitch-class histogram."""
-    best, best_r = "", -2.0
-    for tonic in range(12):
-        for minor, profile in ((False, KK_MAJOR), (True, KK_MINOR)):
-            r = float(np.corrcoef(hist, np.roll(profile, tonic))[0, 1])
-            if r > best_r:
-                best, best_r = library.key_name(tonic, minor), r
-    return best
+def estimate_keys(dsn: str, hists: list[np.ndarray]) -> list[str | None]:
+    """The best-correlating Krumhansl-Kessler key of each duration-weighted pitch-class histogram, by
+    midi.estimate_key (the profiles live in midi.key_profiles only)."""
+    with psycopg.connect(dsn) as conn:
+        return [r[0] for r in conn.execute(
+            """SELECT (SELECT e.key::text FROM midi.estimate_key(ARRAY(SELECT jsonb_array_elements_text(h)::float8),
+                                                                   'krumhansl') e)
+                 FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS x(h, i) ORDER BY i""",
+            [json.dumps([[float(v) for v in h] for h in hists])])]
 
 
 def read_facts(path: Path) -> dict[str, object]:
@@ -172,13 +169,12 @@ def test_key_signatures_include_sequencer_defaults(rows: list[Truth]) -> None:
     assert any(r.key_meta == r.key and r.key != "C" for r in with_sig)
 
 
-def test_key_recoverable_from_pitch_class_durations(lib: Path, rows: list[Truth]) -> None:
+def test_key_recoverable_from_pitch_class_durations(lib: Path, rows: list[Truth], dsn: str) -> None:
     melodic = [r for r in midi_rows(rows) if r.key and not r.duplicate_of]
     assert len(melodic) > 300
     misses = []
-    for r in melodic:
-        hist = read_facts(lib / r.path)["hist"]
-        guess = estimate_key(hist)
+    guesses = estimate_keys(dsn, [read_facts(lib / r.path)["hist"] for r in melodic])
+    for r, guess in zip(melodic, guesses, strict=True):
         if guess != r.key:
             misses.append((r.category, r.key, guess))
     accuracy = 1 - len(misses) / len(melodic)

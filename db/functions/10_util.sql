@@ -19,21 +19,8 @@ CREATE OR REPLACE TRIGGER musical_metadata_touch_updated_at
     BEFORE UPDATE ON midi.musical_metadata
     FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW) EXECUTE FUNCTION midi._touch_updated_at();
 
-/* name_words: the words of a file or folder name, for search. Strips a file extension, splits camelCase
-   humps after two lower-case letters ("DeepHouse" -> Deep House; "DnB", "LoFi" stay whole) and before
-   the last capital of an acronym ("HTMLParser" -> HTML Parser), and turns "_ - ." into spaces, so
-   'DeepHouse_Bass_124bpm.mid' yields 'Deep House Bass 124bpm'. Three regular expressions and no
-   set-returning step: import computes it for every new file. */
-CREATE OR REPLACE FUNCTION midi.name_words(name text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT btrim(regexp_replace(
-               regexp_replace(regexp_replace(regexp_replace(name, '\.(mid|midi|kar|rmi|smf)$', '', 'i'),
-                                             '([a-z]{2})([A-Z])', '\1 \2', 'g'),
-                              '([A-Z])([A-Z][a-z])', '\1 \2', 'g'),
-               '[\s_.\-]+', ' ', 'g'))
-$$;
-COMMENT ON FUNCTION midi.name_words(text) IS
-    'Search words of a file or folder name: extension stripped, split on _ - . and camelCase humps';
+-- midi.name_words, the words of a file or folder name, is defined in migration 0011: an index is built on
+-- it (through midi.name_tsvector), so it changes only with a migration that rebuilds that index.
 
 /* name_vector: the file-name part of a file's search document (weight A). */
 CREATE OR REPLACE FUNCTION midi.name_vector(filename text) RETURNS tsvector

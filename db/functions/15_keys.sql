@@ -27,19 +27,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
 $$;
 COMMENT ON FUNCTION midi.key_is_minor(midi.musical_key) IS 'Whether a key is minor (NULL for UNKNOWN)';
 
-/* _key_of: the key with tonic pitch class pc (any integer, taken mod 12) and the given mode. */
-CREATE OR REPLACE FUNCTION midi._key_of(pc integer, minor boolean) RETURNS midi.musical_key
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT (enum_range(NULL::midi.musical_key))[((pc % 12) + 12) % 12 + 1 + CASE WHEN minor THEN 12 ELSE 0 END]
-$$;
-COMMENT ON FUNCTION midi._key_of(integer, boolean) IS 'Key of a tonic pitch class (mod 12) and mode';
-
 /* relative_key: the relative minor of a major key (C -> Am) or the relative major of a minor key
    (Am -> C): same notes, other tonic. NULL for UNKNOWN. */
 CREATE OR REPLACE FUNCTION midi.relative_key(k midi.musical_key) RETURNS midi.musical_key
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT CASE WHEN midi.key_is_minor(k) THEN midi._key_of(midi.key_pitch_class(k) + 3, false)
-                ELSE midi._key_of(midi.key_pitch_class(k) + 9, true) END
+    SELECT CASE WHEN midi.key_is_minor(k) THEN midi.key_name(midi.key_pitch_class(k) + 3, false)
+                ELSE midi.key_name(midi.key_pitch_class(k) + 9, true) END
 $$;
 COMMENT ON FUNCTION midi.relative_key(midi.musical_key) IS 'Relative key: C <-> Am (NULL for UNKNOWN)';
 
@@ -48,8 +41,8 @@ COMMENT ON FUNCTION midi.relative_key(midi.musical_key) IS 'Relative key: C <-> 
 CREATE OR REPLACE FUNCTION midi.fifths_neighbours(k midi.musical_key) RETURNS midi.musical_key[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
     SELECT CASE WHEN k <> 'UNKNOWN' THEN
-        ARRAY[midi._key_of(midi.key_pitch_class(k) + 7, midi.key_is_minor(k)),
-              midi._key_of(midi.key_pitch_class(k) + 5, midi.key_is_minor(k))] END
+        ARRAY[midi.key_name(midi.key_pitch_class(k) + 7, midi.key_is_minor(k)),
+              midi.key_name(midi.key_pitch_class(k) + 5, midi.key_is_minor(k))] END
 $$;
 COMMENT ON FUNCTION midi.fifths_neighbours(midi.musical_key) IS
     'Dominant and subdominant in the same mode (one step each way around the circle of fifths)';

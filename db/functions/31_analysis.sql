@@ -208,29 +208,10 @@ BEGIN
            cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
            search_vector = d.search_vector
       FROM (SELECT s.file_id, s.error_class, s.duration_seconds, s.duration_ticks,
-                   coalesce(mm.bpm, x.filename_bpm) AS bpm,
-                   coalesce(nullif(mm.key_signature, 'UNKNOWN'), x.filename_key) AS key,
-                   fc.primary_category AS category,
-                   coalesce(tg.tag_ids, '{}') AS tag_ids,
-                   ts_filter(coalesce(x.search_vector, ''), '{a,b,c}')
-                   || setweight(to_tsvector('midi.names', midi.name_words(concat_ws(' ', tg.names,
-                          (SELECT concat_ws(' ', nullif(fc.primary_category, 'unknown'), nullif(fc.secondary_category, 'unknown'))
-                            WHERE fc.file_id IS NOT NULL),
-                          ins.names))), 'D') AS search_vector
+                   c.bpm, c.key, c.category, c.tag_ids, c.search_vector
               FROM (SELECT DISTINCT ON (y.file_id) y.file_id, y.error_class, y.duration_seconds, y.duration_ticks
                       FROM midi._analysis_staged(batch) y ORDER BY y.file_id, y.error_class NULLS FIRST) s
-              JOIN midi.files x ON x.id = s.file_id
-              LEFT JOIN midi.musical_metadata mm ON mm.file_id = s.file_id
-              LEFT JOIN midi.file_categories fc ON fc.file_id = s.file_id
-              LEFT JOIN (SELECT ft.file_id, array_agg(ft.tag_id ORDER BY ft.tag_id) AS tag_ids,
-                                string_agg(t.name, ' ' ORDER BY t.name) AS names
-                           FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-                          WHERE ft.file_id = ANY (v_ok || v_err)
-                          GROUP BY ft.file_id) tg ON tg.file_id = s.file_id
-              LEFT JOIN (SELECT fi.file_id, string_agg(DISTINCT fi.instrument_name, ' ') AS names
-                           FROM midi.file_instruments fi
-                          WHERE fi.file_id = ANY (v_ok)
-                          GROUP BY fi.file_id) ins ON ins.file_id = s.file_id) d
+              JOIN midi._search_columns(v_ok || v_err) c ON c.file_id = s.file_id) d
      WHERE f.id = d.file_id;
     PERFORM set_config('midi.defer_sync', coalesce(v_prev, ''), true);
 

@@ -7,23 +7,45 @@
 -- statement, not one per row. A bulk writer that touches several child tables of the same files (analysis)
 -- may SET LOCAL midi.defer_sync = 'on' and call midi.sync_files(ids) once at the end instead.
 
-/* file_extras_vector: the weight-D words of a file's search document: its tag names, its categories
-   (except 'unknown') and the names of the instruments that play in it. */
-CREATE OR REPLACE FUNCTION midi.file_extras_vector(file_id bigint) RETURNS tsvector
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT setweight(to_tsvector('midi.names', midi.name_words(concat_ws(' ',
-               (SELECT string_agg(t.name, ' ' ORDER BY t.name)
-                  FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-                 WHERE ft.file_id = file_extras_vector.file_id),
-               (SELECT concat_ws(' ', nullif(fc.primary_category, 'unknown'), nullif(fc.secondary_category, 'unknown'))
-                  FROM midi.file_categories fc WHERE fc.file_id = file_extras_vector.file_id),
-               (SELECT string_agg(DISTINCT fi.instrument_name, ' ')
-                  FROM midi.file_instruments fi WHERE fi.file_id = file_extras_vector.file_id)))), 'D')
+/* _search_columns: the denormalized search columns of the given files, from their own and their child
+   rows: cached_bpm and cached_key (musical_metadata, else what the file name states), cached_category
+   (file_categories), tag_ids (file_tags), and search_vector with its weight-D words (tag names, the
+   categories except 'unknown', the names of the instruments that play) recomputed; the name, place and
+   folder words (weights A-C, 10_util.sql) are kept. The one home of these rules: midi.sync_files and
+   midi.analysis_apply both write what it returns. A set-returning SQL function, so the planner inlines
+   it into the caller's UPDATE (one set-based statement, not a call per file). */
+CREATE OR REPLACE FUNCTION midi._search_columns(ids bigint[])
+RETURNS TABLE (file_id bigint, bpm numeric, key midi.musical_key, category midi.file_category, tag_ids bigint[],
+               search_vector tsvector)
+LANGUAGE sql STABLE AS $$
+    SELECT x.id,
+           coalesce(mm.bpm, x.filename_bpm),
+           coalesce(nullif(mm.key_signature, 'UNKNOWN'), x.filename_key),
+           fc.primary_category,
+           coalesce(tg.tag_ids, '{}'),
+           ts_filter(coalesce(x.search_vector, ''), '{a,b,c}')
+           || setweight(to_tsvector('midi.names', midi.name_words(concat_ws(' ', tg.names,
+                  (SELECT concat_ws(' ', nullif(fc.primary_category, 'unknown'), nullif(fc.secondary_category, 'unknown'))
+                    WHERE fc.file_id IS NOT NULL),
+                  ins.names))), 'D')
+      FROM midi.files x
+           LEFT JOIN midi.musical_metadata mm ON mm.file_id = x.id
+           LEFT JOIN midi.file_categories fc ON fc.file_id = x.id
+           LEFT JOIN (SELECT ft.file_id, array_agg(ft.tag_id ORDER BY ft.tag_id) AS tag_ids,
+                             string_agg(t.name, ' ' ORDER BY t.name) AS names
+                        FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
+                       WHERE ft.file_id = ANY (ids)
+                       GROUP BY ft.file_id) tg ON tg.file_id = x.id
+           LEFT JOIN (SELECT fi.file_id, string_agg(DISTINCT fi.instrument_name, ' ') AS names
+                        FROM midi.file_instruments fi
+                       WHERE fi.file_id = ANY (ids)
+                       GROUP BY fi.file_id) ins ON ins.file_id = x.id
+     WHERE x.id = ANY (ids)
 $$;
-COMMENT ON FUNCTION midi.file_extras_vector(bigint) IS
-    'Weight-D part of a file''s search document: tag, category and instrument names';
+COMMENT ON FUNCTION midi._search_columns(bigint[]) IS
+    'Internal: cached_bpm/key/category, tag_ids and search_vector (weight-D words recomputed) of the given files, from their child rows';
 
-/* sync_files: recomputes the denormalized search columns of the given files from their child rows and
+/* sync_files: recomputes the denormalized search columns of the given files (midi._search_columns) and
    writes only the rows that change (so re-running an analysis leaves files untouched). Returns how many
    rows changed. The triggers below call it; bulk writers that defer the triggers call it directly. */
 CREATE OR REPLACE FUNCTION midi.sync_files(ids bigint[]) RETURNS integer
@@ -34,18 +56,8 @@ BEGIN
     UPDATE midi.files f
        SET cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
            search_vector = d.search_vector
-      FROM (SELECT x.id,
-                   coalesce(mm.bpm, x.filename_bpm) AS bpm,
-                   coalesce(nullif(mm.key_signature, 'UNKNOWN'), x.filename_key) AS key,
-                   fc.primary_category AS category,
-                   coalesce((SELECT array_agg(ft.tag_id ORDER BY ft.tag_id) FROM midi.file_tags ft
-                              WHERE ft.file_id = x.id), '{}') AS tag_ids,
-                   ts_filter(coalesce(x.search_vector, ''), '{a,b,c}') || midi.file_extras_vector(x.id) AS search_vector
-              FROM midi.files x
-                   LEFT JOIN midi.musical_metadata mm ON mm.file_id = x.id
-                   LEFT JOIN midi.file_categories fc ON fc.file_id = x.id
-             WHERE x.id = ANY (ids)) d
-     WHERE f.id = d.id
+      FROM midi._search_columns(ids) d
+     WHERE f.id = d.file_id
        AND (f.cached_bpm, f.cached_key, f.cached_category, f.tag_ids, f.search_vector)
            IS DISTINCT FROM (d.bpm, d.key, d.category, d.tag_ids, d.search_vector);
     GET DIAGNOSTICS changed = ROW_COUNT;

@@ -26,7 +26,7 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA midi TO midi_writer;
 -- revoked, so each is revoked first and granted to the role that may call it: readers get the read API
 -- (and the internal helpers it calls with the caller's rights), writers also the writes.
 REVOKE ALL ON FUNCTION
-    midi.key_pitch_class(midi.musical_key), midi.key_is_minor(midi.musical_key), midi._key_of(integer, boolean),
+    midi.key_pitch_class(midi.musical_key), midi.key_is_minor(midi.musical_key), midi.key_name(integer, boolean),
     midi.relative_key(midi.musical_key), midi.fifths_neighbours(midi.musical_key), midi.compatible_keys(midi.musical_key),
     midi.half_double_tempo(numeric), midi.tempo_ranges(numeric, numeric, boolean), midi.parse_query(text),
     midi.name_tsvector(text), midi._in_name(tsvector, tsquery), midi._outside_name(tsvector, tsquery),
@@ -43,16 +43,16 @@ REVOKE ALL ON FUNCTION
     midi._facets_from_views(text[], integer), midi._facets(midi._search_args, integer),
     midi.facets,
     midi.file_essential(bigint), midi.file_for_analysis(bigint[]), midi.load_tracks(bigint[]), midi.file_details(bigint),
-    midi.duplicates_of(bigint), midi.file_extras_vector(bigint), midi.tag_list(bigint),
+    midi.duplicates_of(bigint), midi.tag_list(bigint),
     midi.saved_search_run(text, integer, text), midi.saved_search_list(),
-    midi.sync_files(bigint[]), midi._sync_deferred(), midi._sync_from_children(), midi._sync_from_tags(),
+    midi.sync_files(bigint[]), midi._search_columns(bigint[]), midi._sync_deferred(), midi._sync_from_children(), midi._sync_from_tags(),
     midi._files_cached_from_name(), midi.refresh_views(), midi._require_file(bigint),
     midi.favorite_add(bigint), midi.favorite_remove(bigint), midi.favorite_toggle(bigint), midi.rate(bigint, integer),
     midi._tag_name(text), midi.tag(bigint, text[]), midi.untag(bigint, text[]), midi.tag_rename(text, text),
     midi.tag_merge(text[], text), midi.saved_search_save(text, jsonb), midi.saved_search_delete(text)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
-    midi.key_pitch_class(midi.musical_key), midi.key_is_minor(midi.musical_key), midi._key_of(integer, boolean),
+    midi.key_pitch_class(midi.musical_key), midi.key_is_minor(midi.musical_key), midi.key_name(integer, boolean),
     midi.relative_key(midi.musical_key), midi.fifths_neighbours(midi.musical_key), midi.compatible_keys(midi.musical_key),
     midi.half_double_tempo(numeric), midi.tempo_ranges(numeric, numeric, boolean), midi.parse_query(text),
     midi.name_tsvector(text), midi._in_name(tsvector, tsquery), midi._outside_name(tsvector, tsquery),
@@ -69,11 +69,11 @@ GRANT EXECUTE ON FUNCTION
     midi._facets_from_views(text[], integer), midi._facets(midi._search_args, integer),
     midi.facets,
     midi.file_essential(bigint), midi.file_for_analysis(bigint[]), midi.load_tracks(bigint[]), midi.file_details(bigint),
-    midi.duplicates_of(bigint), midi.file_extras_vector(bigint), midi.tag_list(bigint),
+    midi.duplicates_of(bigint), midi.tag_list(bigint),
     midi.saved_search_run(text, integer, text), midi.saved_search_list()
 TO midi_reader;
 GRANT EXECUTE ON FUNCTION
-    midi.sync_files(bigint[]), midi._sync_deferred(), midi.refresh_views(), midi._require_file(bigint),
+    midi.sync_files(bigint[]), midi._search_columns(bigint[]), midi._sync_deferred(), midi.refresh_views(), midi._require_file(bigint),
     midi.favorite_add(bigint), midi.favorite_remove(bigint), midi.favorite_toggle(bigint), midi.rate(bigint, integer),
     midi._tag_name(text), midi.tag(bigint, text[]), midi.untag(bigint, text[]), midi.tag_rename(text, text),
     midi.tag_merge(text[], text), midi.saved_search_save(text, jsonb), midi.saved_search_delete(text)
