@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test demo venv system-packages lint clean
+.PHONY: test demo venv system-packages lint clean corpus
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: venv system-packages
 
 demo: venv
 	$(VENV)/bin/midicenter demo
+
+# The real-song corpus `midicenter bench analyze` reads (Debian MIDI files and ABC songs rendered by abc2midi),
+# built into the cache folder by the test tooling: the installed package never downloads anything.
+corpus: venv
+	$(PY) -m tests.corpus songs
 
 lint: venv
 	$(VENV)/bin/ruff check runner tests

@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -326,8 +327,9 @@ def bench_search(ctx: click.Context, n_files: int, repeat: int, runs: int, clien
 @bench.command("analyze")
 @click.option("--files", "n_files", type=click.IntRange(min=100), default=100_000, show_default=True,
               help="Size of the generated library (generated once, cached).")
-@click.option("--real-songs", type=click.IntRange(min=10), default=3000, show_default=True,
-              help="ABC folk songs rendered by abc2midi, added to the Debian real corpus.")
+@click.option("--songs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of real songs (MIDI files, optional TRUTH.tsv); default: songs/ in the cache folder, "
+                   "built by `make corpus`.")
 @click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Runs; the median is reported.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Parsing processes of the analyzer, and of the pretty_midi and symusic comparisons.")
@@ -335,12 +337,12 @@ def bench_search(ctx: click.Context, n_files: int, repeat: int, runs: int, clien
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @fatal_errors
-def bench_analyze(ctx: click.Context, n_files: int, real_songs: int, runs: int, workers: int, seed: int,
+def bench_analyze(ctx: click.Context, n_files: int, songs: Path | None, runs: int, workers: int, seed: int,
                   as_json: bool) -> None:
     """Analyze fresh copies of a generated library and of real songs; accuracy, pretty_midi and symusic rates."""
     from runner.bench import analyzebench
 
-    result = analyzebench.run(dsn_of(ctx), files=n_files, runs=runs, seed=seed, real_songs=real_songs,
+    result = analyzebench.run(dsn_of(ctx), files=n_files, runs=runs, seed=seed, songs=songs,
                               workers=workers, log=lambda s: click.echo(s, err=True))
     emit(result, as_json)
 
@@ -373,8 +375,6 @@ def profile_cmd(ctx: click.Context, as_json: bool, output: str | None, load_test
                 load_clients: tuple[int, ...]) -> None:
     """Health report of the database, read only: statistics, the API calls explained, index problems,
     top statements, connections, settings for this machine, and (with --load-test) throughput."""
-    from pathlib import Path
-
     from runner.profile import markdown as profile_markdown
     from runner.profile import report as profile
 
@@ -628,7 +628,7 @@ def demo(ctx: click.Context, n_files: int) -> None:
     import it, and show what the catalog now answers."""
     from runner import importer
     from runner.bench import library
-    from runner.corpus import default_cache_dir
+    from runner.bench.cache import libs_dir
     from runner.progress import Progress
 
     t = target(ctx)
@@ -637,7 +637,7 @@ def demo(ctx: click.Context, n_files: int) -> None:
     applied = schema.migrate(dsn)
     click.echo(f"migrations applied now: {', '.join(applied) or 'none (already up to date)'}", err=True)
     click.echo(f"generating a {n_files:,}-file sample-pack library (cached) ...", err=True)
-    lib = library.generate(default_cache_dir() / "libs", n_files, seed=42)
+    lib = library.generate(libs_dir(), n_files, seed=42)
     click.echo(f"importing {lib} ...", err=True)
     bar = Progress("import")
     result = importer.run_import(dsn, [lib], progress=bar.update)

@@ -222,7 +222,7 @@ SELECT c.relname::text AS name, c.relkind::text AS kind, pg_stat_get_xact_numsca
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'midi' AND c.relkind IN ('r', 'i', 'm', 'p')
 
--- name: profile_explain  EXPLAIN ANALYZE of one canonical call ({query} is one of the profile_q_* statements below)
+-- name: profile_explain  EXPLAIN ANALYZE of one canonical call ({query} is one of runner/canonical.py's calls)
 EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query}
 
 -- name: profile_auto_explain_load  load auto_explain into this session (superuser only), to see plans inside API functions
@@ -238,65 +238,6 @@ SELECT set_config('auto_explain.log_min_duration', '-1', true)
 
 -- name: profile_prefer_indexes  for this transaction: make sequential scans look expensive (does the index serve the query at all?)
 SELECT set_config('enable_seqscan', 'off', true)
-
--- The canonical API calls the report explains (runner/profile.py CANONICAL names them, their targets and the
--- index each is meant to use). Parameters are named; values come from profile_sample or fixed words.
-
--- name: profile_q_search_text  midi.search on words
-SELECT * FROM midi.search(q => %(q)s)
-
--- name: profile_q_search_text_bpm_key  midi.search on words, a tempo range and a key
-SELECT * FROM midi.search(q => %(q)s, bpm_min => %(bpm_min)s, bpm_max => %(bpm_max)s, keys => %(keys)s::midi.musical_key[])
-
--- name: profile_q_search_bpm_key  midi.search on a tempo range and a key, no words
-SELECT * FROM midi.search(bpm_min => %(bpm_min)s, bpm_max => %(bpm_max)s, keys => %(keys)s::midi.musical_key[])
-
--- name: profile_q_search_newest  midi.search without filters: the newest page
-SELECT * FROM midi.search()
-
--- name: profile_q_search_tags  midi.search on a tag
-SELECT * FROM midi.search(tags_any => %(tags)s::text[])
-
--- name: profile_q_search_manufacturer  midi.search listing one manufacturer, newest first
-SELECT * FROM midi.search(manufacturer => %(manufacturer)s::text[])
-
--- name: profile_q_search_count  midi.search_count on words
-SELECT * FROM midi.search_count(q => %(q)s)
-
--- name: profile_q_facets  midi.facets of the whole library
-SELECT * FROM midi.facets()
-
--- name: profile_q_facets_bpm  midi.facets under a tempo range
-SELECT * FROM midi.facets(bpm_min => %(bpm_min)s, bpm_max => %(bpm_max)s)
-
--- name: profile_q_file_details  midi.file_details of one file
-SELECT * FROM midi.file_details(%(id)s)
-
--- name: profile_q_load_tracks  midi.load_tracks of ten files
-SELECT * FROM midi.load_tracks(%(ids)s::bigint[])
-
--- name: profile_q_seed_search  the seed documents' search query as printed (tables schema-qualified), for comparison
-SELECT
-    f.id, f.filename, f.filepath, f.file_size_bytes,
-    f.created_at, f.manufacturer, f.collection_name,
-    mm.bpm::FLOAT8, mm.key_signature::TEXT,
-    f.duration_seconds::FLOAT8
-FROM midi.files f
-LEFT JOIN midi.musical_metadata mm ON f.id = mm.file_id
-WHERE
-    (%(q)s::text IS NULL OR f.search_vector @@ plainto_tsquery('english', %(q)s))
-    AND (%(bpm_min)s::float8 IS NULL OR mm.bpm::float8 >= %(bpm_min)s)
-    AND (%(bpm_max)s::float8 IS NULL OR mm.bpm::float8 <= %(bpm_max)s)
-    AND (%(key)s::text IS NULL OR mm.key_signature::text = %(key)s)
-    AND (%(manufacturer)s::text IS NULL OR f.manufacturer = %(manufacturer)s)
-    AND (%(collection)s::text IS NULL OR f.collection_name = %(collection)s)
-ORDER BY
-    CASE WHEN %(q)s::text IS NOT NULL
-        THEN ts_rank(f.search_vector, plainto_tsquery('english', %(q)s))
-        ELSE 0
-    END DESC,
-    f.created_at DESC
-LIMIT %(lim)s OFFSET %(off)s
 
 -- name: search  one page of midi.search; the filters as one JSON object (runner/filters.py builds it)
 SELECT * FROM midi.search(sort => %(sort)s, lim => %(lim)s, after => %(after)s, filters => %(filters)s)

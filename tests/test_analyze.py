@@ -17,9 +17,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runner import analyzer, corpus, importer, workers
+from runner import analyzer, importer, workers
 from runner.bench import library
 from runner.features import FACT_COLUMNS
+from tests import corpus
 
 KILL_MARK = "KILLME"
 ABORT_MARK = "ABORTME"

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 from click.testing import CliRunner
 
-from runner.bench import search
+from runner import canonical
 from runner.cli import cli
 from runner.queries import load
 
@@ -17,15 +17,15 @@ SEED = load(Path(__file__).with_name("seed_queries.sql"))
 
 
 def test_the_seed_search_is_the_printed_query() -> None:
-    assert SEED["search_primary"] == search.SEED_SEARCH
-    assert SEED["file_details"] == search.SEED_DETAILS
-    assert SEED["batch_track_loading"] == search.SEED_LOAD
-    assert search.SEED_COUNT.startswith("SELECT COUNT(*)\nFROM files f\nLEFT JOIN musical_metadata mm")
-    assert "ORDER BY" not in search.SEED_COUNT and "LIMIT" not in search.SEED_COUNT
+    assert SEED["search_primary"] == canonical.SEED_SEARCH
+    assert SEED["file_details"] == canonical.SEED_DETAILS
+    assert SEED["batch_track_loading"] == canonical.SEED_LOAD
+    assert canonical.SEED_COUNT.startswith("SELECT COUNT(*)\nFROM files f\nLEFT JOIN musical_metadata mm")
+    assert "ORDER BY" not in canonical.SEED_COUNT and "LIMIT" not in canonical.SEED_COUNT
 
 
 def test_placeholders_reach_the_server_as_printed() -> None:
-    assert search.dollar_to_named("a = $1 OR $1 IS NULL LIMIT $7") == "a = %(p1)s OR %(p1)s IS NULL LIMIT %(p7)s"
+    assert canonical.dollar_to_named("a = $1 OR $1 IS NULL LIMIT $7") == "a = %(p1)s OR %(p1)s IS NULL LIMIT %(p7)s"
 
 
 def test_small_run_end_to_end(dsn: str) -> None:

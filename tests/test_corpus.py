@@ -13,8 +13,9 @@ from pathlib import Path
 import blake3
 import pytest
 
-from runner import corpus as corpus_mod
-from runner.corpus import (
+from runner.midifile import MidiRejected, inspect
+from tests import corpus as corpus_mod
+from tests.corpus import (
     CORRUPT_KINDS,
     PACKAGES,
     CorpusError,
@@ -24,7 +25,6 @@ from runner.corpus import (
     real_corpus,
     write_bad_archives,
 )
-from runner.midifile import MidiRejected, inspect
 
 TRACK = b"\x00\x90\x3c\x40\x60\x80\x3c\x40\x00\xff\x2f\x00"
 GOOD = b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0" + (b"MTrk" + struct.pack(">I", len(TRACK)) + TRACK) * 2

@@ -11,7 +11,6 @@ import psycopg
 import pytest
 
 from runner import features
-from runner.corpus import CorpusError, real_corpus
 from runner.features import (
     FACT_COLUMNS,
     KEY_NAMES,
@@ -20,6 +19,7 @@ from runner.features import (
     key_from_signature,
 )
 from runner.parsers import parse
+from tests.corpus import CorpusError, real_corpus
 from tests.midi_build import build
 
 M = mido.Message

@@ -17,8 +17,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runner import corpus, importer, midifile, scan
+from runner import importer, midifile, scan
 from runner.bench import library
+from tests import corpus
 
 MIDI_SUFFIXES = {".mid", ".midi", ".kar", ".rmi"}
 

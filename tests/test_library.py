@@ -18,6 +18,7 @@ import pytest
 
 from runner.bench import library
 from runner.bench.library import Truth, generate, manifest_path, truth
+from runner.bench.library import names as naming
 
 N_FILES = 1500
 SEED = 7
@@ -129,7 +130,7 @@ def test_file_names_state_what_the_manifest_says(rows: list[Truth]) -> None:
     assert 0.2 * len(midi) < len(with_key) < len(midi)
     for r in with_bpm:
         assert r.name_bpm == r.bpm
-        assert library._fmt_bpm(r.bpm) in r.path.rsplit("/", 1)[1]
+        assert naming._fmt_bpm(r.bpm) in r.path.rsplit("/", 1)[1]
     for r in with_key:
         assert r.name_key == r.key
     for r in midi:
@@ -139,7 +140,7 @@ def test_file_names_state_what_the_manifest_says(rows: list[Truth]) -> None:
     names = " ".join(r.path.rsplit("/", 1)[1] for r in midi)
     for word in ("bpm", "BPM", "Bpm", "808", "_minor", " min", "maj"):
         assert word in names, word
-    assert any(chord in names for chord in library._TRAPS_CHORD), "chord symbols that are not keys"
+    assert any(chord in names for chord in naming._TRAPS_CHORD), "chord symbols that are not keys"
     assert any("Vol " in r.collection for r in rows), "volume numbers in collection names"
 
 

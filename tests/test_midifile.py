@@ -9,8 +9,8 @@ from pathlib import Path
 import mido
 import pytest
 
-from runner.corpus import CORRUPT_KINDS, make_corrupt, read_manifest, real_corpus
 from runner.midifile import ERROR_CLASSES, MAX_FILE_SIZE, WARNING_CLASSES, MidiRejected, inspect
+from tests.corpus import CORRUPT_KINDS, make_corrupt, read_manifest, real_corpus
 
 # One short valid track: note on, note off 96 ticks later, end of track.
 TRACK = b"\x00\x90\x3c\x40\x60\x80\x3c\x40\x00\xff\x2f\x00"

@@ -20,13 +20,15 @@ import pytest
 from psycopg import conninfo
 from pytest_postgresql import factories
 
-from runner import corpus, importer
+from runner import importer
 from runner.bench import library
+from runner.bench import search as search_bench
 from runner.profile import calls as profile_calls
 from runner.profile import loadtest, readonly, tuning
 from runner.profile import markdown as profile_markdown
 from runner.profile import report as profile
 from runner.profile.loadtest import percentile
+from tests import corpus
 from tests.conftest import WRAPPER
 
 SCHEMA = json.loads(profile.SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -173,15 +175,22 @@ def test_report_on_an_empty_migrated_database(dsn: str) -> None:
     assert 0 <= report["summary"]["health_score"] <= 100
 
 
-def test_own_calls_stand_in_when_the_bench_shapes_cannot_be_used(dsn: str, monkeypatch) -> None:
-    def unusable(*_args, **_kwargs):
-        raise ImportError("no bench module here")
-
-    monkeypatch.setattr(profile_calls, "bench_calls", unusable)
+def test_the_profile_explains_the_calls_bench_search_times(dsn: str, monkeypatch) -> None:
+    """One list: the profile's calls are runner/canonical.py's shapes (the ones `bench search` times) and the
+    seed query; when the library cannot be read they run with default parameters, still the same calls."""
+    bench_shapes = [s.name for s in search_bench.shapes(search_bench.Library())]
     report = valid(profile.run(dsn))
-    assert report["sections"]["queries"]["source"].startswith("the profile's own list")
+    assert report["sections"]["queries"]["source"].startswith("the canonical calls")
+    assert list(items(report)) == [*bench_shapes, "seed search (as printed)"]
+
+    def unreadable(*_args, **_kwargs):
+        raise psycopg.errors.InsufficientPrivilege("permission denied for table files")
+
+    monkeypatch.setattr(profile_calls, "canonical_calls", unreadable)
+    report = valid(profile.run(dsn))
+    assert report["sections"]["queries"]["source"].startswith("the canonical calls with default parameters")
     calls = items(report)
-    assert {"text, rare word", "newest page", "load_tracks of 10", "seed search (as printed)"} <= set(calls)
+    assert list(calls) == [*bench_shapes, "seed search (as printed)"]
     assert not [n for n, i in calls.items() if i["status"] in ("error", "denied")], calls
 
 

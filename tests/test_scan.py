@@ -16,7 +16,6 @@ import blake3
 import pytest
 
 from runner import scan
-from runner.corpus import make_corrupt, read_manifest, real_corpus, write_bad_archives
 from runner.scan import (
     READ_ERROR_CLASSES,
     SCAN_ERROR_CLASSES,
@@ -27,6 +26,7 @@ from runner.scan import (
     iter_candidates,
     read_path,
 )
+from tests.corpus import make_corrupt, read_manifest, real_corpus, write_bad_archives
 
 TRACK = b"\x00\x90\x3c\x40\x60\x80\x3c\x40\x00\xff\x2f\x00"
 GOOD = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60MTrk" + struct.pack(">I", len(TRACK)) + TRACK

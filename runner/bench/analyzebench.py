@@ -7,12 +7,18 @@ come from its own summary, its memory from sampling the resident set of the whol
 the fork server and the worker processes) while it runs. In the same bench, on the same files and with the
 same number of processes, it times pretty_midi loading the files (the common Python stack) and symusic
 parsing them and nothing else (the floor of any analyzer built on it). Accuracy is scored against the
-known truth: the generated library's manifest, the ABC tunes' headers.
+known truth: the generated library's manifest, and the real songs' TRUTH.tsv.
+
+The real songs are a folder (``--songs``, default ``songs/`` in the cache folder) that the test tooling
+builds (``make corpus``): MIDI files anywhere below it, and optionally ``TRUTH.tsv``, tab-separated with a
+header row naming at least the columns ``path`` (relative to the folder), ``key`` (a canonical key name,
+empty when unknown) and ``bpm`` (empty when unknown).
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import multiprocessing as mp
@@ -22,16 +28,16 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import psutil
 import psycopg
 
-from runner import corpus, importer, schema
+from runner import importer
 from runner.bench import library
-from runner.bench.importbench import with_dbname
+from runner.bench.cache import SONGS_COMMAND, libs_dir, songs_dir
+from runner.bench.scratch import throwaway_database
 
 _MIDI = (".mid", ".midi", ".kar", ".rmi")
 _NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -108,49 +114,23 @@ def analyze_once(dsn: str, workers: int) -> dict:
     return result
 
 
-def _admin(server_dsn: str) -> str:
-    return with_dbname(server_dsn, "postgres")
-
-
-def _create(server_dsn: str, name: str, template: str | None = None) -> str:
-    with psycopg.connect(_admin(server_dsn), autocommit=True) as conn:
-        # generated names only, never user input
-        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    return with_dbname(server_dsn, name)
-
-
-def _drop(server_dsn: str, name: str) -> None:
-    with psycopg.connect(_admin(server_dsn), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _runs(server_dsn: str, roots: list[Path], runs: int, workers: int, label: str,
           log: Callable[[str], None], score: Callable[[str], dict]) -> dict:
     """Import `roots` into a template database, analyze fresh copies of it `runs` times; median and scores."""
-    tag = uuid.uuid4().hex[:8]
-    template = f"midicenter_bench_{label}_{tag}_tpl"
-    dsn = _create(server_dsn, template)
-    try:
-        schema.migrate(dsn)
-        imported = importer.run_import(dsn, roots)
+    with throwaway_database(server_dsn, f"{label}_tpl") as template:
+        imported = importer.run_import(template, roots)
         log(f"{label}: imported {imported.files_new:,} distinct files ({imported.files_seen:,} seen) "
             f"in {imported.seconds:.1f} s")
         results = []
         scores: dict = {}
         for i in range(runs):
-            name = f"midicenter_bench_{label}_{tag}_{i}"
-            run_dsn = _create(server_dsn, name, template)
-            try:
+            with throwaway_database(server_dsn, f"{label}_{i}", template=template) as run_dsn:
                 r = analyze_once(run_dsn, workers)
                 log(f"{label} run {i + 1}/{runs}: {r['analyzed'] + r['errors']:,} files in {r['seconds']:.2f} s = "
                     f"{r['files_per_second']:,.0f} files/s, peak RSS {r['peak_rss_mb']} MB")
                 results.append(r)
                 if i == runs - 1:
                     scores = score(run_dsn)
-            finally:
-                _drop(server_dsn, name)
-    finally:
-        _drop(server_dsn, template)
     rates = [r["files_per_second"] for r in results]
     return {
         "files": results[0]["analyzed"] + results[0]["errors"],
@@ -258,12 +238,37 @@ def _rows(dsn: str) -> list[tuple]:
                                  LEFT JOIN midi.file_categories c ON c.file_id = p.file_id""").fetchall()
 
 
-def run(server_dsn: str, *, files: int = 100_000, runs: int = 3, seed: int = 1, real_songs: int = 3000,
+def read_truth(songs: Path) -> dict[str, tuple[float | None, str | None]]:
+    """{absolute path: (bpm, key)} of a songs folder's TRUTH.tsv (empty when it has none)."""
+    truth_file = songs / "TRUTH.tsv"
+    if not truth_file.is_file():
+        return {}
+    with open(truth_file, encoding="utf-8", newline="") as fh:
+        return {str(songs / row["path"]): (float(row["bpm"]) if row.get("bpm") else None, row.get("key") or None)
+                for row in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)}
+
+
+def song_files(songs: Path) -> list[str]:
+    """The MIDI files of the real-song folder; a clear error naming the command that builds it when absent."""
+    paths = _midi_files([songs]) if songs.is_dir() else []
+    if not paths:
+        raise RuntimeError(f"no real songs in {songs}: build them in a midicenter checkout with `{SONGS_COMMAND}` "
+                           f"(python -m tests.corpus songs --dest {songs}), or pass --songs DIR, a folder of MIDI files")
+    return paths
+
+
+def run(server_dsn: str, *, files: int = 100_000, runs: int = 3, seed: int = 1, songs: Path | None = None,
         workers: int = 2, pretty_sample: int = 5000, log: Callable[[str], None] = lambda s: None) -> dict:
     """The whole bench; returns the report (see the module docstring)."""
+    songs = Path(songs) if songs is not None else songs_dir()
+    paths = song_files(songs)  # before the long generated part: a missing corpus fails at once
+    try:
+        import pretty_midi  # noqa: F401 - the comparison's library, loaded again in its worker processes
+    except ImportError:
+        raise RuntimeError("bench analyze compares with pretty_midi: pip install 'midicenter[bench]'") from None
     out: dict = {"workers": workers, "runs": runs}
 
-    lib = library.generate(corpus.default_cache_dir() / "libs", files, seed=seed)
+    lib = library.generate(libs_dir(), files, seed=seed)
     truth = {str(lib / t.path): (t.bpm, t.key, t.category) for t in library.truth(lib) if t.kind == "midi"}
     gen = _runs(server_dsn, [lib], runs, workers, "generated", log, lambda dsn: _accuracy(_rows(dsn), truth))
     sample = _midi_files([lib])
@@ -276,25 +281,22 @@ def run(server_dsn: str, *, files: int = 100_000, runs: int = 3, seed: int = 1, 
     gen["share_of_symusic_floor"] = round(gen["median_files_per_second"] / gen["symusic_parse_only"]["files_per_second"], 3)
     out["generated"] = {"library": str(lib), **gen}
 
-    real = corpus.real_corpus()
-    abc = corpus.abc_corpus(real_songs)
-    abc_truth = {str(abc / rel): (row["bpm"], row["key"]) for rel, row in corpus.read_abc_truth(abc).items()}
-    songs = _runs(server_dsn, [real, abc], runs, workers, "real", log, lambda dsn: _accuracy(_rows(dsn), abc_truth))
-    paths = _midi_files([real, abc])
-    songs["pretty_midi"] = parallel_rate(_load_pretty_midi, paths, workers)
-    songs["symusic_parse_only"] = parallel_rate(_parse_symusic, paths, workers)
-    log(f"real: pretty_midi {songs['pretty_midi']['files_per_second']:,.0f} files/s, symusic alone "
-        f"{songs['symusic_parse_only']['files_per_second']:,.0f} files/s (same {len(paths):,} files, {workers} processes)")
-    songs["speedup_vs_pretty_midi"] = round(songs["median_files_per_second"] / songs["pretty_midi"]["files_per_second"], 1)
-    songs["share_of_symusic_floor"] = round(songs["median_files_per_second"] / songs["symusic_parse_only"]["files_per_second"], 3)
-    out["real_songs"] = {"corpora": [str(real), str(abc)], **songs}
+    truth_songs = read_truth(songs)
+    result = _runs(server_dsn, [songs], runs, workers, "real", log, lambda dsn: _accuracy(_rows(dsn), truth_songs))
+    result["pretty_midi"] = parallel_rate(_load_pretty_midi, paths, workers)
+    result["symusic_parse_only"] = parallel_rate(_parse_symusic, paths, workers)
+    log(f"real: pretty_midi {result['pretty_midi']['files_per_second']:,.0f} files/s, symusic alone "
+        f"{result['symusic_parse_only']['files_per_second']:,.0f} files/s (same {len(paths):,} files, {workers} processes)")
+    result["speedup_vs_pretty_midi"] = round(result["median_files_per_second"] / result["pretty_midi"]["files_per_second"], 1)
+    result["share_of_symusic_floor"] = round(result["median_files_per_second"] / result["symusic_parse_only"]["files_per_second"], 3)
+    out["real_songs"] = {"corpus": str(songs), **result}
 
     out["targets"] = {
         "generated_files_per_second>=5000": gen["median_files_per_second"] >= 5000,
         "generated_bpm_exact": gen["bpm_exact"] == 1.0,
         "generated_key_mirex_chosen>=0.9": (gen["key_mirex_chosen"] or 0) >= 0.9,
-        "real_files_per_second>=1000": songs["median_files_per_second"] >= 1000,
-        "real_speedup_vs_pretty_midi>=10": songs["speedup_vs_pretty_midi"] >= 10,
-        "peak_rss_mb<300": max(gen["peak_rss_mb"], songs["peak_rss_mb"]) < 300,
+        "real_files_per_second>=1000": result["median_files_per_second"] >= 1000,
+        "real_speedup_vs_pretty_midi>=10": result["speedup_vs_pretty_midi"] >= 10,
+        "peak_rss_mb<300": max(gen["peak_rss_mb"], result["peak_rss_mb"]) < 300,
     }
     return out

@@ -10,17 +10,16 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 from blake3 import blake3
-from psycopg import conninfo
 
-from runner import midifile, scan, schema
+from runner import midifile, scan
 from runner.bench import library
+from runner.bench.cache import libs_dir
+from runner.bench.scratch import throwaway_database
 
 # The seed documents' import statements, as printed there (2.1 Duplicate Check, 2.2 Single File Insert).
 SEED_DUPLICATE_CHECK = "SELECT COUNT(*) FROM files WHERE content_hash = %s"
@@ -32,28 +31,6 @@ SEED_INSERT = """INSERT INTO files (
 ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 RETURNING id"""
 SEED_BATCH = 500
-
-
-def with_dbname(dsn: str, dbname: str) -> str:
-    params = conninfo.conninfo_to_dict(dsn)
-    params["dbname"] = dbname
-    return conninfo.make_conninfo(**params)
-
-
-@contextmanager
-def fresh_database(server_dsn: str, label: str) -> Iterator[str]:
-    """A new, migrated database on the target server, dropped afterwards."""
-    name = f"midicenter_bench_{label}_{uuid.uuid4().hex[:8]}"
-    admin = with_dbname(server_dsn, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # generated name, not user input
-    dsn = with_dbname(server_dsn, name)
-    try:
-        schema.migrate(dsn)
-        yield dsn
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def read_hash_floor(lib: Path) -> tuple[int, float]:
@@ -72,8 +49,9 @@ def import_once(dsn: str, lib: Path) -> dict:
     """One `midicenter import --json` in a child process, reaped with wait4 so its own peak RSS (MB) is known."""
     cmd = [sys.executable, "-m", "runner.cli", "--dsn", dsn, "import", "--json", str(lib)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = proc.stdout.read()
-    err = proc.stderr.read()
+    with proc.stdout, proc.stderr:
+        out = proc.stdout.read()
+        err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -115,9 +93,7 @@ def seed_method(dsn: str, lib: Path, limit: int) -> tuple[int, float]:
 def run(server_dsn: str, *, files: int, runs: int = 3, seed: int = 1, baseline_files: int = 20_000,
         cache: Path | None = None, log: Callable[[str], None] = lambda s: None) -> dict:
     """Generate (cached) and import the library `runs` times; returns every measured figure."""
-    from runner.corpus import default_cache_dir
-
-    root = (cache or default_cache_dir()) / "libs"
+    root = cache / "libs" if cache else libs_dir()
     log(f"library: generating or reusing {files:,} files under {root}")
     lib = library.generate(root, files, seed=seed)
 
@@ -130,12 +106,12 @@ def run(server_dsn: str, *, files: int, runs: int = 3, seed: int = 1, baseline_f
         log(f"floor run {i + 1}: {n:,} files read + hashed at {n / secs:,.0f} files/s")
     imports = []
     for i in range(runs):
-        with fresh_database(server_dsn, "import") as dsn:
+        with throwaway_database(server_dsn, "import") as dsn:
             result = import_once(dsn, lib)
         imports.append(result)
         log(f"import run {i + 1}: {result['files_seen']:,} files at {result['files_per_second']:,.0f} files/s, "
             f"peak RSS {result['peak_rss_mb']} MB")
-    with fresh_database(server_dsn, "seed") as dsn:
+    with throwaway_database(server_dsn, "seed") as dsn:
         n, secs = seed_method(dsn, lib, baseline_files)
     log(f"seed method: {n:,} files at {n / secs:,.0f} files/s")
 

@@ -17,122 +17,34 @@ import statistics
 import subprocess
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import conninfo
 
-from runner import schema
+from runner.bench.scratch import throwaway_database
+from runner.canonical import BROAD, KEYS, SEED_SEARCH, Sample, page99_cursors, shapes
 from runner.queries import load
 
 HERE = Path(__file__).resolve().parent
-SEED_QUERIES = HERE.parent.parent / "tests" / "seed_queries.sql"
-
-# The seed documents' primary search query ("Search Queries (DatabaseWindow)"), verbatim; also kept in
-# tests/seed_queries.sql, which a test compares with this copy.
-SEED_SEARCH = """SELECT
-    f.id, f.filename, f.filepath, f.file_size_bytes,
-    f.created_at, f.manufacturer, f.collection_name,
-    mm.bpm::FLOAT8, mm.key_signature::TEXT,
-    f.duration_seconds::FLOAT8
-FROM files f
-LEFT JOIN musical_metadata mm ON f.id = mm.file_id
-WHERE
-    ($1::text IS NULL OR f.search_vector @@ plainto_tsquery('english', $1))
-    AND ($2::float8 IS NULL OR mm.bpm::float8 >= $2)
-    AND ($3::float8 IS NULL OR mm.bpm::float8 <= $3)
-    AND ($4::text IS NULL OR mm.key_signature::text = $4)
-    AND ($5::text IS NULL OR f.manufacturer = $5)
-    AND ($6::text IS NULL OR f.collection_name = $6)
-ORDER BY
-    CASE WHEN $1::text IS NOT NULL
-        THEN ts_rank(f.search_vector, plainto_tsquery('english', $1))
-        ELSE 0
-    END DESC,
-    f.created_at DESC
-LIMIT $7 OFFSET $8"""
-
-# The seed's count: its WHERE clause under COUNT(*) (the documents count "matching rows" this way).
-SEED_COUNT = "SELECT COUNT(*)\nFROM files f\nLEFT JOIN musical_metadata mm ON f.id = mm.file_id\nWHERE" + (
-    SEED_SEARCH.split("WHERE", 1)[1].split("ORDER BY", 1)[0].rstrip())
-# 4. Metadata Queries: File Details, and 3.2 Batch Track Loading, as printed.
-SEED_DETAILS = """SELECT
-    f.id, f.filename, f.filepath, f.file_size_bytes,
-    f.manufacturer, f.collection_name,
-    mm.bpm::FLOAT8, mm.key_signature::TEXT,
-    mm.time_signature_numerator, mm.time_signature_denominator,
-    mm.total_notes, mm.is_percussive,
-    fc.primary_category::TEXT,
-    CASE WHEN fav.file_id IS NOT NULL THEN true ELSE false END as is_favorite
-FROM files f
-LEFT JOIN musical_metadata mm ON f.id = mm.file_id
-LEFT JOIN file_categories fc ON f.id = fc.file_id
-LEFT JOIN favorites fav ON f.id = fav.file_id
-WHERE f.id = $1"""
-SEED_LOAD = """SELECT id, filepath, filename
-FROM files
-WHERE id = ANY($1::BIGINT[])
-ORDER BY id"""
-
-KEYS = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
-        "Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "Abm", "Am", "Bbm", "Bm"]
-BROAD = "bass"
 
 
 def sql() -> dict[str, str]:
     return load(HERE / "search.sql")
 
 
-def dollar_to_named(query: str) -> str:
-    """$1 .. $n placeholders as psycopg %(pN)s ones: psycopg sends them back to the server as $1 .. $n
-    (a repeated name is one parameter), so the server receives the query exactly as printed."""
-    return re.sub(r"\$(\d+)", r"%(p\1)s", query.replace("%", "%%"))
-
-
-def with_dbname(dsn: str, dbname: str) -> str:
-    params = conninfo.conninfo_to_dict(dsn)
-    params["dbname"] = dbname
-    return conninfo.make_conninfo(**params)
-
-
-@contextmanager
-def fresh_database(server_dsn: str, keep: bool, log: Callable[[str], None]) -> Iterator[str]:
-    """A new, migrated database on the target's server; dropped afterwards unless keep."""
-    name = f"midicenter_bench_search_{uuid.uuid4().hex[:8]}"
-    admin = with_dbname(server_dsn, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # a generated name, not user input
-    dsn = with_dbname(server_dsn, name)
-    try:
-        schema.migrate(dsn)
-        yield dsn
-    finally:
-        if keep:
-            log(f"kept database {name}")
-        else:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 # ------------------------------------------------------------------------------------------- fill
 
 
 @dataclass
-class Library:
-    files: int
-    fill_seconds: float
-    stats: dict[str, Any]
-    rare_words: list[str]
-    common_words: list[str]
-    makers: list[str]
-    tags: list[str]
-    max_id: int
-    page99_cursors: list[str] = field(default_factory=list)
+class Library(Sample):
+    """A filled library: the canonical calls' sample, and how it was made."""
+
+    files: int = 0
+    fill_seconds: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def fill(dsn: str, n: int, *, seed: float = 0.42, log: Callable[[str], None]) -> Library:
@@ -184,75 +96,6 @@ def fill(dsn: str, n: int, *, seed: float = 0.42, log: Callable[[str], None]) ->
 # ------------------------------------------------------------------------------------------ shapes
 
 
-@dataclass
-class Shape:
-    """One canonical question: our SQL API call and, where the seed has one, the seed's query."""
-
-    name: str
-    ours: str
-    params: Callable[[random.Random], dict[str, Any]]
-    seed: str | None = None
-    seed_params: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-
-
-def _seed_args(q=None, lo=None, hi=None, key=None, maker=None, lim=50, offset=0) -> dict[str, Any]:
-    return {"p1": q, "p2": lo, "p3": hi, "p4": key, "p5": maker, "p6": None, "p7": lim, "p8": offset}
-
-
-def shapes(lib: Library) -> list[Shape]:
-    search = "SELECT * FROM midi.search({})"
-    bpm = lambda r: float(r.choice([90, 100, 110, 120, 124, 128, 140, 170]))  # noqa: E731
-
-    def text_bpm_key(r: random.Random) -> dict[str, Any]:
-        lo = bpm(r)
-        return {"q": r.choice([BROAD, *lib.common_words[:6]]), "lo": lo, "hi": lo + 8, "k": [r.choice(KEYS)]}
-
-    def filters(r: random.Random) -> dict[str, Any]:
-        lo = bpm(r)
-        return {"lo": lo, "hi": lo + 8, "k": [r.choice(KEYS)], "m": [r.choice(lib.makers[:8])]}
-
-    def ids(r: random.Random, k: int) -> list[int]:
-        return [r.randint(1, lib.max_id) for _ in range(k)]
-
-    return [
-        Shape("text, rare word", search.format("q => %(q)s"), lambda r: {"q": r.choice(lib.rare_words)},
-              dollar_to_named(SEED_SEARCH), lambda p: _seed_args(q=p["q"])),
-        Shape("text, broad word 'bass'", search.format("q => %(q)s"), lambda r: {"q": BROAD},
-              dollar_to_named(SEED_SEARCH), lambda p: _seed_args(q=p["q"])),
-        Shape("text + BPM + key",
-              search.format("q => %(q)s, bpm_min => %(lo)s::numeric, bpm_max => %(hi)s::numeric, "
-                            "keys => %(k)s::midi.musical_key[]"), text_bpm_key,
-              dollar_to_named(SEED_SEARCH), lambda p: _seed_args(q=p["q"], lo=p["lo"], hi=p["hi"], key=p["k"][0])),
-        Shape("filters: BPM + key + manufacturer",
-              search.format("bpm_min => %(lo)s::numeric, bpm_max => %(hi)s::numeric, keys => %(k)s::midi.musical_key[], "
-                            "manufacturer => %(m)s::text[]"), filters,
-              dollar_to_named(SEED_SEARCH),
-              lambda p: _seed_args(lo=p["lo"], hi=p["hi"], key=p["k"][0], maker=p["m"][0])),
-        Shape("tags (all of two)", search.format("tags_all => %(t)s::text[]"),
-              lambda r: {"t": r.sample(lib.tags[:12], 1) + r.sample(lib.tags[12:40], 1)}),
-        Shape("newest page", search.format(""), lambda r: {},
-              dollar_to_named(SEED_SEARCH), lambda p: _seed_args()),
-        Shape("page 100 of 'bass' (keyset)", search.format("q => %(q)s, after => %(after)s"),
-              lambda r: {"q": BROAD, "after": r.choice(lib.page99_cursors)},
-              dollar_to_named(SEED_SEARCH), lambda p: _seed_args(q=p["q"], offset=99 * 50)),
-        Shape("count, broad word", "SELECT * FROM midi.search_count(q => %(q)s)", lambda r: {"q": BROAD},
-              dollar_to_named(SEED_COUNT), lambda p: _seed_args(q=p["q"])),
-        Shape("count, BPM + key", "SELECT * FROM midi.search_count(bpm_min => %(lo)s::numeric, "
-              "bpm_max => %(hi)s::numeric, keys => %(k)s::midi.musical_key[])", filters,
-              dollar_to_named(SEED_COUNT), lambda p: _seed_args(lo=p["lo"], hi=p["hi"], key=p["k"][0])),
-        Shape("facets, no filter", "SELECT * FROM midi.facets()", lambda r: {}),
-        Shape("facets, BPM + key", "SELECT * FROM midi.facets(bpm_min => %(lo)s::numeric, bpm_max => %(hi)s::numeric, "
-              "keys => %(k)s::midi.musical_key[])", filters),
-        Shape("facets, rare word", "SELECT * FROM midi.facets(q => %(q)s)", lambda r: {"q": r.choice(lib.rare_words)}),
-        Shape("file details", "SELECT * FROM midi.file_details(%(id)s)", lambda r: {"id": ids(r, 1)[0]},
-              dollar_to_named(SEED_DETAILS), lambda p: {"p1": p["id"]}),
-        Shape("load_tracks of 10", "SELECT * FROM midi.load_tracks(%(ids)s::bigint[])", lambda r: {"ids": ids(r, 10)},
-              dollar_to_named(SEED_LOAD), lambda p: {"p1": p["ids"]}),
-        Shape("fuzzy name (typo)", search.format("q => %(q)s, fuzzy => true"),
-              lambda r: {"q": r.choice(["basline", "chrods", "melodey", "arpegio", "plukc"])}),
-    ]
-
-
 def _percentiles(samples: list[float]) -> tuple[float, float, float]:
     s = sorted(samples)
 
@@ -269,20 +112,6 @@ def _time(conn: psycopg.Connection, query: str, params: list[dict[str, Any]]) ->
         conn.execute(query, p, prepare=True).fetchall()
         samples.append((time.perf_counter() - t) * 1000)
     return _percentiles(samples)
-
-
-def page99_cursors(conn: psycopg.Connection, n: int = 3) -> list[str]:
-    """Cursors of the last row of page 99 of the broad query (walked once, not timed)."""
-    after = None
-    cursors = []
-    for page in range(1, 100):
-        rows = conn.execute("SELECT cursor FROM midi.search(q => %s, after => %s)", [BROAD, after]).fetchall()
-        if not rows:
-            break
-        after = rows[-1][0]
-        if page >= 99 - n + 1:
-            cursors.append(after)
-    return cursors or [None]
 
 
 def time_shapes(dsn: str, lib: Library, repeat: int, runs: int, log: Callable[[str], None]) -> list[dict[str, Any]]:
@@ -398,7 +227,7 @@ def pgbench(dsn: str, script: str, clients: int, seconds: int) -> dict[str, Any]
 def run(server_dsn: str, *, files: int, repeat: int = 200, runs: int = 3, clients: int = 10, seconds: int = 10,
         seed_concurrency: bool = True, keep: bool = False, log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """The whole benchmark on a fresh database of the target's server; returns the result dict."""
-    with fresh_database(server_dsn, keep, log) as dsn:
+    with throwaway_database(server_dsn, "search", keep=keep, log=log) as dsn:
         log(f"filling {files:,} files ...")
         lib = fill(dsn, files, log=log)
         log(f"filled in {lib.fill_seconds:.0f} s: {lib.stats}")

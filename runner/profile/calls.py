@@ -1,8 +1,8 @@
 """The canonical API calls of the profile report, and what EXPLAIN (ANALYZE, BUFFERS) says of each.
 
-The calls are the shapes of `midicenter bench search` (runner/bench/search.py), with parameters drawn
-from the library being profiled; when that module cannot be used, the profile's own list in queries.sql
-(``profile_q_*``) stands in. The seed documents' search query is always added, for comparison.
+The calls are the canonical calls of runner/canonical.py (the shapes `midicenter bench search` times),
+with parameters drawn from the library being profiled. The seed documents' search query is always added,
+for comparison.
 
 Whether a call used the index meant for it is read from this transaction's own scan counters
 (``pg_stat_get_xact_numscans``, before and after), which also see the statements run inside API
@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from runner import canonical
 from runner.profile import readonly
 from runner.profile.readonly import first_line, rows
 from runner.queries import queries
@@ -93,67 +94,40 @@ def call(name: str, call_sql: str, about: str, params: Sequence[dict]) -> Canoni
 
 def seed_call(q: str = "bass") -> Canonical:
     """The seed documents' search query as printed (tables schema-qualified), judged by its own 500 ms target."""
-    params = {"q": q, "bpm_min": None, "bpm_max": None, "key": None, "manufacturer": None, "collection": None,
-              "lim": 50, "off": 0}
-    return Canonical("seed search (as printed)", queries["profile_q_seed_search"],
+    params = {"p1": q, "p2": None, "p3": None, "p4": None, "p5": None, "p6": None, "p7": 50, "p8": 0}
+    return Canonical("seed search (as printed)", canonical.qualified(canonical.dollar_to_named(canonical.SEED_SEARCH)),
                      "the seed documents' search query on the same data, for comparison", 500.0, (params,),
                      ("idx_files_search",))
 
 
-def own_calls(sample: dict) -> list[Canonical]:
-    """The calls kept in queries.sql (profile_q_*), for when the search benchmark's shapes cannot be used."""
-    rare = (sample.get("rare") or ["glockenspiel"])[0]
-    ids = list(sample.get("ids") or [1])
-    maker = (sample.get("makers") or ["Loopmasters"])[0]
-    tag = (sample.get("tags") or ["loop"])[0]
-    listed = [
-        ("text, rare word", "profile_q_search_text", {"q": rare}),
-        ("text, broad word 'bass'", "profile_q_search_text", {"q": "bass"}),
-        ("text + BPM + key", "profile_q_search_text_bpm_key", {"q": "bass", "bpm_min": 120, "bpm_max": 128, "keys": ["Am"]}),
-        ("filters: BPM + key", "profile_q_search_bpm_key", {"bpm_min": 120, "bpm_max": 128, "keys": ["Am"]}),
-        ("newest page", "profile_q_search_newest", {}),
-        ("tag", "profile_q_search_tags", {"tags": [tag]}),
-        ("one manufacturer", "profile_q_search_manufacturer", {"manufacturer": [maker]}),
-        ("count, broad word", "profile_q_search_count", {"q": "bass"}),
-        ("facets, no filter", "profile_q_facets", {}),
-        ("facets, BPM", "profile_q_facets_bpm", {"bpm_min": 120, "bpm_max": 128}),
-        ("file details", "profile_q_file_details", {"id": ids[0]}),
-        ("load_tracks of 10", "profile_q_load_tracks", {"ids": ids}),
-    ]
-    return [call(name, queries[q], name, [params]) for name, q, params in listed]
-
-
-_TAG_FILL = ("loop", "drums", "bass", "chords", "melody", "lead", "pad", "arp", "fx", "keys", "perc", "vocal", "synth")
-
-
-def bench_calls(conn: psycopg.Connection, sample: dict, variants: int = LOAD_VARIANTS) -> list[Canonical]:
-    """The shapes of `midicenter bench search`, with parameters drawn from this library instead of a
-    generated one. Raises when that module or its shapes cannot be used."""
-    from runner.bench import search as bench
-
-    tags = list(sample.get("tags") or [])
-    tags += [t for t in _TAG_FILL if t not in tags][: max(0, 40 - len(tags))]  # the shapes draw from 13+ tags
-    lib = bench.Library(files=int(sample.get("max_id") or 0), fill_seconds=0.0, stats={},
-                        rare_words=list(sample.get("rare") or ["glockenspiel"]),
-                        common_words=list(sample.get("common") or ["bass"]),
-                        makers=list(sample.get("makers") or ["Loopmasters"]), tags=tags,
-                        max_id=max(1, int(sample.get("max_id") or 1)))
-    try:
-        with conn.transaction():
-            lib.page99_cursors = bench.page99_cursors(conn) or [None]
-    except psycopg.Error:
-        lib.page99_cursors = [None]
+def calls(lib: canonical.Sample, variants: int = LOAD_VARIANTS) -> list[Canonical]:
+    """The canonical calls with ``variants`` parameter sets each, drawn from ``lib``."""
     out = []
-    for shape in bench.shapes(lib):
+    for shape in canonical.shapes(lib):
         rng = random.Random(shape.name)
         params = [shape.params(rng) for _ in range(variants)]
         about = shape.name
         if "after" in params[0] and params[0]["after"] is None:
             about += " (the library has fewer pages: page 1 ran)"
         out.append(call(shape.name, shape.ours, about, params))
-    if not out:
-        raise ValueError("runner.bench.search.shapes() returned no shapes")
     return out
+
+
+def library_sample(conn: psycopg.Connection, values: dict) -> canonical.Sample:
+    """The canonical calls' sample from the values read from the library (defaults where it cannot say)."""
+    lib = canonical.Sample()
+    tags = list(values.get("tags") or [])
+    lib.tags = tags + [t for t in canonical.TAG_FILL if t not in tags][: max(0, 40 - len(tags))]
+    lib.rare_words = list(values.get("rare") or lib.rare_words)
+    lib.common_words = list(values.get("common") or lib.common_words)
+    lib.makers = list(values.get("makers") or lib.makers)
+    lib.max_id = max(1, int(values.get("max_id") or 1))
+    try:
+        with conn.transaction():
+            lib.page99_cursors = canonical.page99_cursors(conn) or [None]
+    except psycopg.Error:
+        lib.page99_cursors = [None]
+    return lib
 
 
 def sample(conn: psycopg.Connection) -> dict:
@@ -170,12 +144,8 @@ def sample(conn: psycopg.Connection) -> dict:
 
 def canonical_calls(conn: psycopg.Connection) -> tuple[list[Canonical], str]:
     """The calls to explain and where they came from; the seed query is always added for comparison."""
-    values = sample(conn)
-    try:
-        calls, source = bench_calls(conn, values), "the shapes of `midicenter bench search`"
-    except Exception as exc:  # noqa: BLE001 - any failure of the optional module falls back to our own list
-        calls, source = own_calls(values), f"the profile's own list (bench search shapes unusable: {first_line(exc)})"
-    return [*calls, seed_call()], source
+    lib = library_sample(conn, sample(conn))
+    return [*calls(lib), seed_call()], "the canonical calls (runner/canonical.py), parameters from this library"
 
 
 # ------------------------------------------------------------------------------------------- plans

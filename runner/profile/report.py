@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from runner import __version__, schema
+from runner import __version__, canonical, schema
 from runner.profile import calls as profile_calls
 from runner.profile import readonly, tuning
 from runner.profile.calls import Canonical
@@ -538,8 +538,8 @@ def run(dsn: str, *, load_test: bool = False, load_seconds: float = 5.0, load_cl
                 with conn.transaction():
                     state.calls, source = profile_calls.canonical_calls(conn)
             except psycopg.Error as exc:
-                state.calls = [*profile_calls.own_calls({}), profile_calls.seed_call()]
-                source = f"the profile's own list (reading the library failed: {first_line(exc)})"
+                state.calls = [*profile_calls.calls(canonical.Sample()), profile_calls.seed_call()]
+                source = f"the canonical calls with default parameters (reading the library failed: {first_line(exc)})"
         sections: dict[str, dict] = {}
         say("profile: database and index statistics")
         sections["database"] = _section(state, _database)

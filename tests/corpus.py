@@ -1,8 +1,12 @@
 """Real and deliberately broken MIDI files for tests and benchmarks, built in a cache folder, never committed.
 
 `real_corpus` collects the MIDI files shipped inside a few Debian packages (games, ear training, a
-synthesizer), so tests run against files written by many different programs. `make_corrupt` and
-`write_bad_archives` derive the bad inputs the importer must survive from any good file.
+synthesizer), so tests run against files written by many different programs. `abc_corpus` renders real
+folk songs from ABC notation with abc2midi, with their stated key and tempo as truth. `songs_corpus` puts
+both in the folder `midicenter bench analyze` reads (`make corpus` runs `python -m tests.corpus songs`).
+`make_corrupt` and `write_bad_archives` derive the bad inputs the importer must survive from any good file.
+
+Test tooling: it runs apt-get and pip download, so it lives with the tests, outside the installed package.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from pathlib import Path
 
 import blake3
 
+from runner.bench.cache import cache_dir, songs_dir
+
 __all__ = [
     "ABC_TRUTH_COLUMNS",
     "CORRUPT_KINDS",
@@ -38,6 +44,7 @@ __all__ = [
     "real_corpus",
     "read_abc_truth",
     "read_manifest",
+    "songs_corpus",
     "write_bad_archives",
 ]
 
@@ -74,10 +81,7 @@ class CorpusError(RuntimeError):
     """The real corpus could not be built (no package could be fetched, or none held MIDI files)."""
 
 
-def default_cache_dir() -> Path:
-    """`$MIDICENTER_CACHE`, else `~/.cache/midicenter`."""
-    env = os.environ.get("MIDICENTER_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "midicenter"
+default_cache_dir = cache_dir  # the runner's cache folder (runner/bench/cache.py)
 
 
 def real_corpus(cache_dir: Path | None = None, packages: Sequence[str] = PACKAGES) -> Path:
@@ -476,3 +480,67 @@ def _render_abc(tool: str, wheel: Path, work: Path, staged: Path, limit: int) ->
                                         "" if bpm is None else f"{bpm:g}", clean.get("M", ""))) + "\n")
             shutil.rmtree(book_dir)
     return truth
+
+
+# ---------------------------------------------------------------------------------------------------
+# The real-song corpus of `midicenter bench analyze`: the Debian files and the ABC songs in one folder
+# ---------------------------------------------------------------------------------------------------
+
+
+def songs_corpus(abc_songs: int = 3000, cache_dir: Path | None = None, dest: Path | None = None) -> Path:
+    """Return `dest` (default: the runner's `songs_dir()`) holding the real corpus under `debian/` and
+    `abc_songs` ABC songs under `abc/`, with `TRUTH.tsv` (the ABC songs' stated key and tempo, paths
+    relative to the folder; the columns `midicenter bench analyze` reads are path, key and bpm) and a
+    MANIFEST written last. Built once per `abc_songs` from the cached corpora (files hard-linked where
+    the file system allows)."""
+    out = Path(dest) if dest is not None else (songs_dir() if cache_dir is None else Path(cache_dir) / "songs")
+    sources = f"# sources: debian {' '.join(PACKAGES)}; abc {abc_songs}"
+    manifest = out / "MANIFEST"
+    if manifest.is_file() and sources in manifest.read_text(encoding="utf-8", errors="replace").splitlines()[:3]:
+        return out
+    real = real_corpus(cache_dir)
+    abc = abc_corpus(abc_songs, cache_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / "songs.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with tempfile.TemporaryDirectory(prefix="songs-", dir=out.parent) as tmp:
+            staged = Path(tmp) / "songs"
+            for src, sub in ((real, "debian"), (abc, "abc")):
+                for path in sorted(src.rglob("*")):
+                    if path.is_file() and path.name not in ("MANIFEST", "TRUTH.tsv"):
+                        target = staged / sub / path.relative_to(src)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        try:
+                            os.link(path, target)
+                        except OSError:
+                            shutil.copyfile(path, target)
+            truth = (abc / "TRUTH.tsv").read_text(encoding="utf-8").splitlines()
+            (staged / "TRUTH.tsv").write_text(
+                "\n".join([truth[0], *(f"abc/{row}" for row in truth[1:])]) + "\n", encoding="utf-8")
+            _write_manifest(staged, [])
+            head, _, rest = (staged / "MANIFEST").read_text(encoding="utf-8", errors="surrogateescape").partition("\n")
+            (staged / "MANIFEST").write_text("\n".join([head, sources, rest]), encoding="utf-8",
+                                             errors="surrogateescape")
+            if out.exists():
+                shutil.rmtree(out)
+            staged.rename(out)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m tests.corpus songs [--abc N]`: build the real-song corpus of `midicenter bench analyze`."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m tests.corpus", description=main.__doc__)
+    sub = ap.add_subparsers(dest="what", required=True)
+    songs = sub.add_parser("songs", help="the Debian MIDI files and the ABC songs, in one folder")
+    songs.add_argument("--abc", type=int, default=3000, help="ABC songs to render (default 3000)")
+    songs.add_argument("--dest", type=Path, default=None, help=f"folder to build (default {songs_dir()})")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    print(songs_corpus(args.abc, dest=args.dest))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,115 @@
+"""What ships apart from what builds and measures it: the installed package downloads nothing, `bench
+analyze` reads its real songs from a folder the test tooling builds (and says how to build it when it is
+missing), and the benches share one throwaway-database helper."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from runner import schema
+from runner.bench import analyzebench
+from runner.bench.scratch import throwaway_database
+from runner.cli import cli
+from tests import corpus
+
+RUNNER = Path(schema.__file__).resolve().parent
+FETCHING = re.compile(r"apt-get|\bdpkg\b|\bpip\b.{0,40}\bdownload\b|urllib\.request|urlopen|\bcurl\b|\bwget\b")
+
+
+def test_the_installed_package_runs_no_package_manager_and_downloads_nothing() -> None:
+    found = [f"{p.relative_to(RUNNER)}:{n}: {line.strip()}"
+             for p in sorted(RUNNER.rglob("*.py"))
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1)
+             if FETCHING.search(line)]
+    assert not found, found
+
+
+def test_bench_analyze_without_songs_names_the_command_that_builds_them(dsn: str, tmp_path: Path) -> None:
+    empty = tmp_path / "songs"
+    empty.mkdir()
+    result = CliRunner().invoke(cli, ["--dsn", dsn, "bench", "analyze", "--songs", str(empty), "--files", "100"])
+    assert result.exit_code == 1
+    assert "no real songs in" in result.stderr and "make corpus" in result.stderr, result.stderr
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder `make corpus` builds (with 500 ABC songs instead of 3,000), from the cached corpora."""
+    try:
+        return corpus.songs_corpus(500, dest=tmp_path_factory.mktemp("corpus") / "songs")
+    except corpus.CorpusError as exc:  # a missing corpus is a failure, never a silent skip
+        pytest.fail(f"the real corpus could not be built: {exc}")
+
+
+def test_the_songs_folder_is_what_bench_analyze_reads(songs: Path) -> None:
+    assert (songs / "MANIFEST").is_file() and (songs / "debian").is_dir() and (songs / "abc").is_dir()
+    files = analyzebench.song_files(songs)
+    assert len(files) == sum(rel != "TRUTH.tsv" for rel, _size, _hash in corpus.read_manifest(songs)) > 500
+    truth = analyzebench.read_truth(songs)
+    assert len(truth) == 500 and all(Path(p).is_file() for p in truth)
+    keys = [key for _bpm, key in truth.values() if key]
+    assert len(keys) > 300 and set(keys) <= set(analyzebench._NAMES) | {k + "m" for k in analyzebench._NAMES}
+    assert corpus.songs_corpus(500, dest=songs) == songs, "built once"
+
+
+def test_bench_analyze_small_run(dsn: str, songs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIDICENTER_CACHE", str(tmp_path / "cache"))
+    few = tmp_path / "few"
+    truth = analyzebench.read_truth(songs)
+    picked = sorted(truth)[:40]
+    for path in picked:
+        target = few / Path(path).relative_to(songs)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    (few / "TRUTH.tsv").write_text("path\tkey\tbpm\n" + "".join(
+        f"{Path(p).relative_to(songs).as_posix()}\t{truth[p][1] or ''}\t{truth[p][0] or ''}\n" for p in picked))
+    before = databases(dsn)
+    result = CliRunner().invoke(cli, ["--dsn", dsn, "bench", "analyze", "--files", "100", "--runs", "1",
+                                      "--workers", "1", "--songs", str(few), "--json"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["generated"]["files"] > 80 and out["generated"]["bpm_exact"] == 1.0
+    real = out["real_songs"]
+    distinct = len({Path(p).read_bytes() for p in picked})  # the bench analyzes contents, not paths
+    assert real["corpus"] == str(few) and real["files"] == distinct and real["key_files"] == sum(1 for p in picked if truth[p][1])
+    assert real["median_files_per_second"] > 0 and real["pretty_midi"]["files"] == 40
+    assert databases(dsn) == before, "every bench database is dropped"
+
+
+def test_bench_import_small_run(dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIDICENTER_CACHE", str(tmp_path / "cache"))
+    before = databases(dsn)
+    result = CliRunner().invoke(cli, ["--dsn", dsn, "bench", "import", "--files", "150", "--runs", "1",
+                                      "--baseline-files", "100", "--json"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["files"] == 150 and out["import_files_per_second"] > 0 and out["seed_method_files"] == 100
+    assert databases(dsn) == before
+
+
+def test_throwaway_database_migrates_copies_and_drops(dsn: str) -> None:
+    with throwaway_database(dsn, "unit") as first:
+        with psycopg.connect(first) as conn:
+            conn.execute("INSERT INTO midi.tags (name) VALUES ('kept in the copy')")
+        with throwaway_database(dsn, "unit", template=first, keep=True) as copy, psycopg.connect(copy) as conn:
+            assert conn.execute("SELECT name FROM midi.tags").fetchall() == [("kept in the copy",)]
+    kept = conninfo_dbname(copy)
+    assert kept in databases(dsn) and conninfo_dbname(first) not in databases(dsn)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{kept}"')
+
+
+def conninfo_dbname(dsn: str) -> str:
+    return psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+
+
+def databases(dsn: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        return {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'midicenter_bench_%'")}
