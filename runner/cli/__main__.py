@@ -1,0 +1,5 @@
+"""``python -m runner.cli``: the `midicenter` command (the benches run it as a child process)."""
+
+from runner.cli import main
+
+main()
