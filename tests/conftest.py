@@ -76,3 +76,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(
             f"pgTAP: {TOTALS['tests']} assertions in {TOTALS['files']} files, all passed (pg_prove)"
         )
+    from tests.test_docs_sql import TOTALS as DOCS
+
+    if DOCS["run"] or DOCS.get("not_executed"):
+        skipped = DOCS.get("not_executed", [])
+        terminalreporter.write_line(f"docs SQL: {DOCS['run']} example blocks ran and printed what the docs show; "
+                                    f"{len(skipped)} marked not executed ({', '.join(skipped) or '-'})")
