@@ -238,6 +238,18 @@ def _rows(dsn: str) -> list[tuple]:
                                  LEFT JOIN midi.file_categories c ON c.file_id = p.file_id""").fetchall()
 
 
+def _compare(result: dict, paths: list[str], workers: int, label: str, log: Callable[[str], None]) -> None:
+    """Add to a corpus's result the rates of pretty_midi and of symusic alone on ``paths`` (same processes),
+    and the analyzer's rate against each."""
+    result["pretty_midi"] = parallel_rate(_load_pretty_midi, paths, workers)
+    result["symusic_parse_only"] = parallel_rate(_parse_symusic, paths, workers)
+    pretty, floor = result["pretty_midi"]["files_per_second"], result["symusic_parse_only"]["files_per_second"]
+    log(f"{label}: pretty_midi {pretty:,.0f} files/s, symusic alone {floor:,.0f} files/s "
+        f"(same {len(paths):,} files, {workers} processes)")
+    result["speedup_vs_pretty_midi"] = round(result["median_files_per_second"] / pretty, 1)
+    result["share_of_symusic_floor"] = round(result["median_files_per_second"] / floor, 3)
+
+
 def read_truth(songs: Path) -> dict[str, tuple[float | None, str | None]]:
     """{absolute path: (bpm, key)} of a songs folder's TRUTH.tsv (empty when it has none)."""
     truth_file = songs / "TRUTH.tsv"
@@ -273,22 +285,12 @@ def run(server_dsn: str, *, files: int = 100_000, runs: int = 3, seed: int = 1, 
     gen = _runs(server_dsn, [lib], runs, workers, "generated", log, lambda dsn: _accuracy(_rows(dsn), truth))
     sample = _midi_files([lib])
     sample = sample[:: max(1, len(sample) // pretty_sample)][:pretty_sample]
-    gen["pretty_midi"] = parallel_rate(_load_pretty_midi, sample, workers)
-    gen["symusic_parse_only"] = parallel_rate(_parse_symusic, sample, workers)
-    log(f"generated: pretty_midi {gen['pretty_midi']['files_per_second']:,.0f} files/s, symusic alone "
-        f"{gen['symusic_parse_only']['files_per_second']:,.0f} files/s (same {len(sample):,} files, {workers} processes)")
-    gen["speedup_vs_pretty_midi"] = round(gen["median_files_per_second"] / gen["pretty_midi"]["files_per_second"], 1)
-    gen["share_of_symusic_floor"] = round(gen["median_files_per_second"] / gen["symusic_parse_only"]["files_per_second"], 3)
+    _compare(gen, sample, workers, "generated", log)
     out["generated"] = {"library": str(lib), **gen}
 
     truth_songs = read_truth(songs)
     result = _runs(server_dsn, [songs], runs, workers, "real", log, lambda dsn: _accuracy(_rows(dsn), truth_songs))
-    result["pretty_midi"] = parallel_rate(_load_pretty_midi, paths, workers)
-    result["symusic_parse_only"] = parallel_rate(_parse_symusic, paths, workers)
-    log(f"real: pretty_midi {result['pretty_midi']['files_per_second']:,.0f} files/s, symusic alone "
-        f"{result['symusic_parse_only']['files_per_second']:,.0f} files/s (same {len(paths):,} files, {workers} processes)")
-    result["speedup_vs_pretty_midi"] = round(result["median_files_per_second"] / result["pretty_midi"]["files_per_second"], 1)
-    result["share_of_symusic_floor"] = round(result["median_files_per_second"] / result["symusic_parse_only"]["files_per_second"], 3)
+    _compare(result, paths, workers, "real", log)
     out["real_songs"] = {"corpus": str(songs), **result}
 
     out["targets"] = {
