@@ -20,10 +20,13 @@ from runner.cli import cli
 from tests import corpus
 
 RUNNER = Path(schema.__file__).resolve().parent
-FETCHING = re.compile(r"apt-get|\bdpkg\b|\bpip\b.{0,40}\bdownload\b|urllib\.request|urlopen|\bcurl\b|\bwget\b")
+# a package manager or downloader named as the program of a command (an argv element), or a URL fetch
+FETCHING = re.compile(r"""["'](apt-get|apt|dpkg|dpkg-deb|curl|wget)["']|["']pip["'],\s*["'](download|install)["']"""
+                      r"|urllib\.request|urlopen")
 
 
 def test_the_installed_package_runs_no_package_manager_and_downloads_nothing() -> None:
+    assert FETCHING.search('["apt-get", "download", package]') and FETCHING.search('[sys.executable, "-m", "pip", "download"]')
     found = [f"{p.relative_to(RUNNER)}:{n}: {line.strip()}"
              for p in sorted(RUNNER.rglob("*.py"))
              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1)

@@ -49,7 +49,7 @@ COMMENT ON FUNCTION midi._filters(jsonb, midi.search_filters, text[]) IS
    was added) is dropped first, so a named call never becomes ambiguous and grants can name the function
    without its arguments. A temporary function: it exists only in the session that applies db/functions
    (42_facets.sql uses it too), so no role can ever call DDL built from text. */
-CREATE FUNCTION pg_temp.declare_filtered(name text, extra text[], returns text, language text, body text,
+CREATE OR REPLACE FUNCTION pg_temp.declare_filtered(name text, extra text[], returns text, language text, body text,
                                          about text) RETURNS regprocedure
 LANGUAGE plpgsql AS $$
 DECLARE
