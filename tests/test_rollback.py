@@ -97,12 +97,12 @@ def test_a_rollback_failing_midway_leaves_schema_and_api_in_place(library: str) 
     before = applied(library)
     out = run(library, "rollback", "--count", "2", "--drop-user-data", "--yes")
     assert out.exit_code == 1, out.output
+    assert applied(library) == before  # 0007's rollback did not stay either
+    assert api_works(library)
     line = out.stderr.strip()
     assert "\n" not in line and "Traceback" not in out.output
     assert line.startswith("midicenter: error: rollback of 0006_create_search_objects failed, nothing was changed"), line
     assert "my_ratings" in line
-    assert applied(library) == before
-    assert api_works(library)
     with psycopg.connect(library) as conn:
         assert conn.execute("SELECT to_regclass('midi.key_profiles') IS NOT NULL").fetchone()[0]  # 0007's table
         assert schema.user_data(conn)["ratings"] == 1
