@@ -220,5 +220,6 @@ def apply_functions(dsn: str) -> int:
             try:
                 conn.execute(path.read_text(encoding="utf-8"))
             except psycopg.Error as exc:
-                raise RuntimeError(f"{path.name}: {exc}".strip()) from exc
+                first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+                raise RuntimeError(f"{path.name}: {first}") from exc
     return len(files)
