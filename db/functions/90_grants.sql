@@ -33,7 +33,8 @@ GRANT midi_reader TO midi_writer;
 -- Statement timeouts. An explicit midi.reader_timeout / midi.writer_timeout of the migrating session
 -- (PGOPTIONS='-c midi.reader_timeout=1min', or ALTER DATABASE ... SET midi.reader_timeout) wins; else a
 -- timeout the role already has is kept (the operator's ALTER ROLE, or ours from an earlier migrate);
--- else the default. The value is checked by ALTER ROLE itself (a bad one fails the migrate, saying so).
+-- else the default. The value is checked by ALTER ROLE itself (a bad one fails the migrate, saying so),
+-- as is the migrating user's right to alter the roles (needed only when a timeout is to be set).
 DO $$
 DECLARE
     r record;
@@ -48,12 +49,7 @@ BEGIN
             want := r.dflt;
         END IF;
         CONTINUE WHEN want IS NULL;
-        BEGIN
-            EXECUTE format('ALTER ROLE %I SET statement_timeout = %L', r.role, want);
-        EXCEPTION WHEN insufficient_privilege THEN
-            RAISE WARNING 'cannot set the statement timeout of role % (%); ask a role administrator to run: '
-                          'ALTER ROLE % SET statement_timeout = %L', r.role, SQLERRM, r.role, want;
-        END;
+        EXECUTE format('ALTER ROLE %I SET statement_timeout = %L', r.role, want);
     END LOOP;
 END
 $$;
