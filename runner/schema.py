@@ -85,18 +85,87 @@ def migrate(dsn: str) -> list[str]:
     return [m.id for m in pending]
 
 
-def rollback(dsn: str, *, count: int | None = 1, all_: bool = False) -> list[str]:
-    """Roll back the last ``count`` migrations (or all); returns the ids rolled back, newest first."""
+# The user's own data (DESIGN.md, invariant 7): what no schema operation may drop without an explicit
+# opt-in. Each entry: (what it is called, SQL counting it, the relation the count needs). Tags are user
+# data when users made them: the file_tags rows a user added, and the tags no path or analysis gave.
+USER_DATA = (
+    ("favorites", "SELECT count(*) FROM midi.favorites", "midi.favorites"),
+    ("ratings", "SELECT count(*) FROM midi.ratings", "midi.ratings"),
+    ("file_tags (source user)", "SELECT count(*) FROM midi.file_tags WHERE source = 'user'", "midi.file_tags"),
+    ("tags (made by users)",
+     "SELECT count(*) FROM midi.tags t WHERE EXISTS (SELECT 1 FROM midi.file_tags ft WHERE ft.tag_id = t.id)"
+     " AND NOT EXISTS (SELECT 1 FROM midi.file_tags ft WHERE ft.tag_id = t.id AND ft.source <> 'user')",
+     "midi.tags"),
+    ("saved_searches", "SELECT count(*) FROM midi.saved_searches", "midi.saved_searches"),
+)
+
+
+class UserDataAtRisk(RuntimeError):
+    """A rollback would drop the user's own data and was not allowed to; nothing was changed."""
+
+    def __init__(self, lost: dict[str, int]) -> None:
+        self.lost = lost
+        what = ", ".join(f"{name} ({n:,} row{'s' if n != 1 else ''})" for name, n in lost.items())
+        super().__init__(f"this rollback would drop user data: {what}; nothing was changed; "
+                         "export what you need, then add --drop-user-data to roll back anyway")
+
+
+def user_data(conn: psycopg.Connection) -> dict[str, int]:
+    """How many rows of each kind of user data the database holds (0 where the table is absent)."""
+    counts = {}
+    for name, sql, relation in USER_DATA:
+        present = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [relation]).fetchone()[0]
+        counts[name] = conn.execute(sql).fetchone()[0] if present else 0
+    return counts
+
+
+@dataclass(frozen=True)
+class Rollback:
+    rolled_back: list[str]
+    user_data_dropped: dict[str, int]
+
+
+def rollback(dsn: str, *, count: int | None = 1, all_: bool = False, drop_user_data: bool = False) -> Rollback:
+    """Roll back the last ``count`` migrations (or all), newest first, in one transaction.
+
+    The repeatable layer goes first (its functions may name the tables being dropped, and it cannot be
+    re-applied over a partial schema; the next migrate re-creates it), then each migration's rollback
+    steps, then yoyo's record of them. One transaction: a rollback that fails anywhere changes nothing,
+    the API functions included. Before it commits, the user data still there is counted again: when some
+    would be lost and ``drop_user_data`` is not set, it raises UserDataAtRisk and rolls everything back.
+    """
     migrations = _migrations()
-    # The repeatable layer goes first: its functions may name the tables being dropped (row types,
-    # triggers), and it cannot be re-applied over a partial schema. The next migrate re-creates it.
-    drop_functions(dsn)
     with _backend(dsn) as backend, backend.lock():
-        todo = backend.to_rollback(migrations)
+        todo = list(backend.to_rollback(migrations))
         if not all_:
             todo = todo[: count or 1]
-        backend.rollback_migrations(todo)
-    return [m.id for m in todo]
+        if not todo:
+            return Rollback([], {})
+        conn = backend.connection
+        with backend.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_FUNCTIONS_LOCK_KEY])
+            before = user_data(conn)
+            _drop_repeatable(conn)
+            for migration in todo:
+                migration.load()
+                try:
+                    # every step runs inside this transaction (savepoints), also those of a migration
+                    # marked "-- transactional: false": its rollback must not need CONCURRENTLY
+                    for step in reversed(migration.steps):
+                        step.rollback(backend)
+                except psycopg.Error as exc:
+                    first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+                    detail = " ".join((exc.diag.message_detail or "").split())
+                    raise RuntimeError(f"rollback of {migration.id} failed, nothing was changed "
+                                       f"(the API functions are in place): {first}"
+                                       + (f" ({detail})" if detail else "")) from exc
+                backend.log_migration(migration, "rollback")
+                backend.unmark_one(migration, log=False)
+            after = user_data(conn)
+            lost = {name: before[name] - after[name] for name in before if before[name] > after[name]}
+            if lost and not drop_user_data:
+                raise UserDataAtRisk(lost)
+    return Rollback([m.id for m in todo], lost)
 
 
 # The functions of the repeatable layer: every routine of schema midi except extension members, the
@@ -135,12 +204,17 @@ def drop_functions(dsn: str) -> int:
     extension members and functions that migration-owned indexes, columns or materialized views are built
     on stay. Returns how many objects were dropped."""
     with psycopg.connect(dsn) as conn, conn.transaction():
-        if not conn.execute("SELECT to_regnamespace('midi') IS NOT NULL").fetchone()[0]:
-            return 0
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [_FUNCTIONS_LOCK_KEY])
-        statements = [r[0] for r in conn.execute(_REPEATABLE_OBJECTS).fetchall()]
-        for stmt in statements:
-            conn.execute(stmt)
+        return _drop_repeatable(conn)
+
+
+def _drop_repeatable(conn: psycopg.Connection) -> int:
+    """drop_functions inside the caller's transaction."""
+    if not conn.execute("SELECT to_regnamespace('midi') IS NOT NULL").fetchone()[0]:
+        return 0
+    statements = [r[0] for r in conn.execute(_REPEATABLE_OBJECTS).fetchall()]
+    for stmt in statements:
+        conn.execute(stmt)
     return len(statements)
 
 
@@ -186,7 +260,8 @@ def apply_functions(dsn: str, directory: Path | None = None) -> int:
             try:
                 conn.execute(path.read_text(encoding="utf-8"))
             except psycopg.Error as exc:
-                raise RuntimeError(f"{path.name}: {exc}".strip()) from exc
+                first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+                raise RuntimeError(f"{path.name}: {first}") from exc
         for function, triggers in conn.execute(_STALE_FUNCTIONS).fetchall():
             try:
                 for stmt in triggers:

@@ -250,6 +250,13 @@ CREATE FUNCTION midi._centred_norm12(h double precision[]) RETURNS double precis
            - (h[1] + h[2] + h[3] + h[4] + h[5] + h[6] + h[7] + h[8] + h[9] + h[10] + h[11] + h[12]) ^ 2 / 12))
 $$;
 COMMENT ON FUNCTION midi._centred_norm12(h double precision[]) IS 'Euclidean norm of a 12-element array after subtracting its mean';
+CREATE FUNCTION midi._clip_query(q text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN length(q) <= 256 THEN q
+                ELSE coalesce(substring(left(q, 257) FROM '^(.*\S)\s'), left(q, 256)) END
+$$;
+COMMENT ON FUNCTION midi._clip_query(q text) IS 'Internal: a search text cut to at most 256 characters, at a word boundary where there is one';
 CREATE FUNCTION midi._dot12(a double precision[], b double precision[]) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -257,42 +264,58 @@ CREATE FUNCTION midi._dot12(a double precision[], b double precision[]) RETURNS 
          + a[7] * b[7] + a[8] * b[8] + a[9] * b[9] + a[10] * b[10] + a[11] * b[11] + a[12] * b[12]
 $$;
 COMMENT ON FUNCTION midi._dot12(a double precision[], b double precision[]) IS 'Dot product of two 12-element arrays (inlined)';
-CREATE FUNCTION midi._estimate_rows(where_clause text, a midi._search_args) RETURNS double precision
+CREATE FUNCTION midi._estimate_rows(a midi._search_args, skip text DEFAULT NULL::text) RETURNS double precision
     LANGUAGE plpgsql
     AS $$  -- VOLATILE: STABLE code may not run EXPLAIN
 DECLARE
     plan json;
 BEGIN
-    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE ' || where_clause INTO plan USING a;
+    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE ' || midi._search_where(a, skip) INTO plan USING a;
     RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::double precision;
 END;
 $$;
-COMMENT ON FUNCTION midi._estimate_rows(where_clause text, a midi._search_args) IS 'Internal: planner estimate of the files matching a search WHERE clause';
+COMMENT ON FUNCTION midi._estimate_rows(a midi._search_args, skip text) IS 'Internal: planner estimate of the files matching a resolved filter set (optionally without one dimension)';
+CREATE FUNCTION midi._estimate_text_rows(a midi._search_args, in_names boolean DEFAULT false) RETURNS double precision
+    LANGUAGE plpgsql
+    AS $_$  -- VOLATILE: STABLE code may not run EXPLAIN
+DECLARE
+    plan json;
+BEGIN
+    -- dynamic (with constant text) so the planner sees the query's value, as in a one-shot plan
+    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE '
+            || CASE WHEN in_names THEN 'midi.name_tsvector(f.filename) @@ ($1).tsq' ELSE 'f.search_vector @@ ($1).tsq' END
+       INTO plan USING a;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::double precision;
+END;
+$_$;
+COMMENT ON FUNCTION midi._estimate_text_rows(a midi._search_args, in_names boolean) IS 'Internal: planner estimate of the files matching a search''s text query (whole document or file names)';
 CREATE FUNCTION midi._facet_query(a midi._search_args, dims text[], skip text, lim integer) RETURNS TABLE(facet text, value text, files bigint, exact boolean)
     LANGUAGE plpgsql
     AS $$  -- VOLATILE: EXPLAIN estimates; reads only
 DECLARE
-    w text := midi._search_where(a, skip);
-    est double precision := midi._estimate_rows(w, a);
+    est double precision := midi._estimate_rows(a, skip);
+    exact_sql text := midi._facet_sql(a, dims, skip);
+    sample_sql text;
     pct real;
     exact_plan json;
     sample_plan json;
 BEGIN
     IF est > 20000 THEN
         pct := least(100, 100 * 5000 / est);
-        EXECUTE 'EXPLAIN (FORMAT JSON) ' || midi._facet_sql(dims, w) INTO exact_plan USING a, lim;
-        EXECUTE 'EXPLAIN (FORMAT JSON) ' || midi._facet_sql(dims, w, true) INTO sample_plan USING a, lim, pct;
+        sample_sql := midi._facet_sql(a, dims, skip, true);
+        EXECUTE 'EXPLAIN (FORMAT JSON) ' || exact_sql INTO exact_plan USING a, lim;
+        EXECUTE 'EXPLAIN (FORMAT JSON) ' || sample_sql INTO sample_plan USING a, lim, pct;
         IF (sample_plan -> 0 -> 'Plan' ->> 'Total Cost')::float8 < (exact_plan -> 0 -> 'Plan' ->> 'Total Cost')::float8 THEN
-            RETURN QUERY EXECUTE midi._facet_sql(dims, w, true) USING a, lim, pct;
+            RETURN QUERY EXECUTE sample_sql USING a, lim, pct;
             RETURN;
         END IF;
     END IF;
-    RETURN QUERY EXECUTE midi._facet_sql(dims, w) USING a, lim;
+    RETURN QUERY EXECUTE exact_sql USING a, lim;
 END;
 $$;
 COMMENT ON FUNCTION midi._facet_query(a midi._search_args, dims text[], skip text, lim integer) IS 'Internal: one facet query, exact when cheap, else from a page sample (scaled, exact = false)';
-CREATE FUNCTION midi._facet_sql(dims text[], where_clause text, sampled boolean DEFAULT false) RETURNS text
-    LANGUAGE sql IMMUTABLE
+CREATE FUNCTION midi._facet_sql(a midi._search_args, dims text[], skip text, sampled boolean DEFAULT false) RETURNS text
+    LANGUAGE sql STABLE
     AS $_$
     -- several dimensions read the matching rows once (MATERIALIZED); one dimension reads them directly,
     -- which lets PostgreSQL use parallel workers for a broad filter
@@ -304,7 +327,7 @@ CREATE FUNCTION midi._facet_sql(dims text[], where_clause text, sampled boolean 
                 WHERE d.dim = ANY (dims)), ', ')
         || ' FROM midi.files f'
         || CASE WHEN sampled THEN ' TABLESAMPLE SYSTEM ($3) REPEATABLE (0)' ELSE '' END
-        || ' WHERE ' || where_clause || E')\n'
+        || ' WHERE ' || midi._search_where(a, skip) || E')\n'
         || 'SELECT g.facet, g.value, '
         || CASE WHEN sampled THEN 'round(g.files * 100 / $3)::bigint, false' ELSE 'g.files, true' END
         || E' FROM (SELECT x.*, row_number() OVER (PARTITION BY x.facet ORDER BY x.files DESC, x.value) AS rn FROM (\n'
@@ -321,7 +344,7 @@ CREATE FUNCTION midi._facet_sql(dims text[], where_clause text, sampled boolean 
                 WHERE d.dim = ANY (dims)), E'\nUNION ALL\n')
         || E'\n) x) g WHERE g.rn <= $2'
 $_$;
-COMMENT ON FUNCTION midi._facet_sql(dims text[], where_clause text, sampled boolean) IS 'Internal: SQL counting facet dimensions over the files matching a WHERE clause (or a page sample), top $2 values each';
+COMMENT ON FUNCTION midi._facet_sql(a midi._search_args, dims text[], skip text, sampled boolean) IS 'Internal: SQL counting facet dimensions over the files matching a filter set but one dimension (or a page sample), top $2 values each';
 CREATE FUNCTION midi._facets(a midi._search_args, facet_limit integer) RETURNS TABLE(facet text, value text, files bigint, exact boolean)
     LANGUAGE plpgsql
     SET jit TO 'off'
@@ -536,6 +559,7 @@ DECLARE
     ts text[];
     cur jsonb;
 BEGIN
+    flt.q := midi._clip_query(flt.q);
     a.f := flt;
     -- the yes/no filters: not given (NULL) is no
     a.f.bpm_halfdouble := coalesce(flt.bpm_halfdouble, false);
@@ -549,11 +573,11 @@ BEGIN
             -- hundred thousand postings into a bitmap costs tens of milliseconds (and the planner prices
             -- it as nearly free): above 10,000 estimated matches the text test becomes a filter, and the
             -- query reads the newest-first index, or another filter's index, instead.
-            a.text_rows := midi._estimate_rows('f.search_vector @@ ($1).tsq', a);
+            a.text_rows := midi._estimate_text_rows(a);
             a.text_indexed := a.text_rows <= 10000;
             -- the same for the file-name words (the first relevance tier) of a broad word
             a.name_indexed := a.text_indexed
-                              OR midi._estimate_rows('midi.name_tsvector(f.filename) @@ ($1).tsq', a) <= 10000;
+                              OR midi._estimate_text_rows(a, in_names => true) <= 10000;
         END IF;
     ELSIF btrim(coalesce(flt.q, '')) = '' THEN
         a.f.q := NULL;
@@ -659,6 +683,7 @@ BEGIN
     IF cap IS NULL OR cap < 0 THEN
         RAISE EXCEPTION 'cap must be 0 or more, not %', cap USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    cap := least(cap, 100000);
     EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM midi.files f WHERE ' || w || ' LIMIT $2) s' INTO n USING a, cap + 1;
     IF n <= cap THEN
         RETURN QUERY SELECT n, true;
@@ -679,8 +704,8 @@ BEGIN
         RETURN a.text_rows <= 5000;  -- only the text query: its estimate is already known
     END IF;
     -- few matches, and (when the text test is a filter) few candidates to test it on
-    RETURN midi._estimate_rows(midi._search_where(a), a) <= 5000
-       AND (a.text_indexed OR midi._estimate_rows(midi._search_where(a, 'text'), a) <= 5000);
+    RETURN midi._estimate_rows(a) <= 5000
+       AND (a.text_indexed OR midi._estimate_rows(a, 'text') <= 5000);
 END;
 $$;
 COMMENT ON FUNCTION midi._search_ranked(a midi._search_args, sort text) IS 'Internal: whether a relevance search has few enough matches to rank them in one query';
@@ -1829,6 +1854,7 @@ CREATE FUNCTION midi.parse_query(q text) RETURNS tsquery
 DECLARE
     tsq tsquery;
 BEGIN
+    q := midi._clip_query(q);
     IF q IS NULL OR q !~ '[[:alnum:]]' THEN
         RETURN NULL;
     END IF;

@@ -1,4 +1,4 @@
-"""runner.corpus: the real corpus from Debian packages, and the derived bad files and archives."""
+"""tests.corpus: the real corpus from Debian packages, and the derived bad files and archives."""
 
 from __future__ import annotations
 

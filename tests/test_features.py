@@ -411,7 +411,7 @@ def test_row_shape_matches_the_column_list():
 
 @pytest.fixture(scope="module")
 def corpus() -> Path:
-    """The real songs collected from Debian packages by runner.corpus (fetched once into its cache)."""
+    """The real songs collected from Debian packages by tests.corpus (fetched once into its cache)."""
     try:
         return real_corpus()
     except CorpusError as exc:  # a missing corpus is a failure, never a silent skip

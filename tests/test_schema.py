@@ -71,7 +71,7 @@ def test_rollback_all_then_migrate_gives_the_same_catalog(server_dsn) -> None:
     dsn = server_dsn()
     schema.migrate(dsn)
     before = pg_dump_schema(dsn)
-    rolled = schema.rollback(dsn, all_=True)
+    rolled = schema.rollback(dsn, all_=True).rolled_back
     assert len(rolled) == len(schema.status(dsn))
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'midi'").fetchone()[0] == 0
@@ -84,7 +84,7 @@ def test_rollback_one_step_at_a_time(server_dsn) -> None:
     schema.migrate(dsn)
     ids = [s.id for s in schema.status(dsn)]
     for expected in reversed(ids):
-        assert schema.rollback(dsn, count=1) == [expected]
+        assert schema.rollback(dsn, count=1).rolled_back == [expected]
     assert not any(s.applied for s in schema.status(dsn))
     schema.migrate(dsn)
     assert all(s.applied for s in schema.status(dsn))

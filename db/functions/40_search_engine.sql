@@ -7,14 +7,28 @@
 
 -- ----------------------------------------------------------------------------------- text queries
 
+/* _clip_query: a search text cut to what the API accepts, 256 characters: a longer text is cut at the
+   last word boundary (white space) inside the limit, or at the limit when its first word is longer.
+   Search box text never needs more; a megabyte of words would otherwise become a tsquery deep enough to
+   exhaust the server's stack (an error), or a fuzzy match comparing a megabyte with every file name. */
+CREATE OR REPLACE FUNCTION midi._clip_query(q text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+    SELECT CASE WHEN length(q) <= 256 THEN q
+                ELSE coalesce(substring(left(q, 257) FROM '^(.*\S)\s'), left(q, 256)) END
+$$;
+COMMENT ON FUNCTION midi._clip_query(text) IS
+    'Internal: a search text cut to at most 256 characters, at a word boundary where there is one';
+
 /* parse_query: the tsquery of a search box text: web-search syntax ("quoted phrase", -not, or) through
    the midi.names configuration, never an error on odd input, and the last word matched as a prefix while
-   it is being typed ("deep ba" finds "deep bass"). NULL when the text holds nothing searchable. */
+   it is being typed ("deep ba" finds "deep bass"). NULL when the text holds nothing searchable. A text
+   longer than the API accepts is cut first (_clip_query). */
 CREATE OR REPLACE FUNCTION midi.parse_query(q text) RETURNS tsquery
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
 DECLARE
     tsq tsquery;
 BEGIN
+    q := midi._clip_query(q);
     IF q IS NULL OR q !~ '[[:alnum:]]' THEN
         RETURN NULL;
     END IF;
@@ -85,6 +99,7 @@ DECLARE
     ts text[];
     cur jsonb;
 BEGIN
+    flt.q := midi._clip_query(flt.q);
     a.f := flt;
     -- the yes/no filters: not given (NULL) is no
     a.f.bpm_halfdouble := coalesce(flt.bpm_halfdouble, false);
@@ -98,11 +113,11 @@ BEGIN
             -- hundred thousand postings into a bitmap costs tens of milliseconds (and the planner prices
             -- it as nearly free): above 10,000 estimated matches the text test becomes a filter, and the
             -- query reads the newest-first index, or another filter's index, instead.
-            a.text_rows := midi._estimate_rows('f.search_vector @@ ($1).tsq', a);
+            a.text_rows := midi._estimate_text_rows(a);
             a.text_indexed := a.text_rows <= 10000;
             -- the same for the file-name words (the first relevance tier) of a broad word
             a.name_indexed := a.text_indexed
-                              OR midi._estimate_rows('midi.name_tsvector(f.filename) @@ ($1).tsq', a) <= 10000;
+                              OR midi._estimate_text_rows(a, in_names => true) <= 10000;
         END IF;
     ELSIF btrim(coalesce(flt.q, '')) = '' THEN
         a.f.q := NULL;
@@ -169,20 +184,6 @@ END;
 $$;
 COMMENT ON FUNCTION midi._search_args(midi.search_filters, text, text) IS
     'Internal: resolves filters (query, tiers, keys, tag ids, tempo ranges) and the keyset cursor once per call';
-
-/* _estimate_rows: the planner's estimate of how many files satisfy a WHERE clause over midi.files f
-   (values from $1). An EXPLAIN of a one-table query: about 0.1 ms, no rows read. */
-CREATE OR REPLACE FUNCTION midi._estimate_rows(where_clause text, a midi._search_args) RETURNS double precision
-LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: STABLE code may not run EXPLAIN
-DECLARE
-    plan json;
-BEGIN
-    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE ' || where_clause INTO plan USING a;
-    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::double precision;
-END;
-$$;
-COMMENT ON FUNCTION midi._estimate_rows(text, midi._search_args) IS
-    'Internal: planner estimate of the files matching a search WHERE clause';
 
 /* _search_sort: the effective sort: the one asked for, else relevance when there is a text query,
    else newest. Relevance without a query is newest. */
@@ -277,6 +278,41 @@ END;
 $$;
 COMMENT ON FUNCTION midi._search_where(midi._search_args, text) IS
     'Internal: WHERE clause of a resolved filter set (values read from $1), optionally without one facet dimension';
+
+/* _estimate_rows / _estimate_text_rows: the planner's estimate of how many files a resolved filter set
+   matches: all its filters but the skipped dimension (see _search_where), or its text query alone, over the
+   whole search document or over the file-name words. An EXPLAIN of a one-table query: about 0.1 ms, no
+   rows read. Neither takes SQL text: the WHERE clause is built here from the fixed fragments of
+   _search_where, so no caller can hand its own SQL to the EXECUTE (the roles may run these). */
+DROP FUNCTION IF EXISTS midi._estimate_rows(text, midi._search_args);  -- took a WHERE clause as text
+CREATE OR REPLACE FUNCTION midi._estimate_rows(a midi._search_args, skip text DEFAULT NULL) RETURNS double precision
+LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: STABLE code may not run EXPLAIN
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE ' || midi._search_where(a, skip) INTO plan USING a;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::double precision;
+END;
+$$;
+COMMENT ON FUNCTION midi._estimate_rows(midi._search_args, text) IS
+    'Internal: planner estimate of the files matching a resolved filter set (optionally without one dimension)';
+
+/* _estimate_text_rows: see _estimate_rows. */
+CREATE OR REPLACE FUNCTION midi._estimate_text_rows(a midi._search_args, in_names boolean DEFAULT false)
+RETURNS double precision
+LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: STABLE code may not run EXPLAIN
+DECLARE
+    plan json;
+BEGIN
+    -- dynamic (with constant text) so the planner sees the query's value, as in a one-shot plan
+    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE '
+            || CASE WHEN in_names THEN 'midi.name_tsvector(f.filename) @@ ($1).tsq' ELSE 'f.search_vector @@ ($1).tsq' END
+       INTO plan USING a;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::double precision;
+END;
+$$;
+COMMENT ON FUNCTION midi._estimate_text_rows(midi._search_args, boolean) IS
+    'Internal: planner estimate of the files matching a search''s text query (whole document or file names)';
 
 /* _search_sql: the queries one search runs, in output order, from the cursor's segment on. A sort is a
    list of segments, each one index-ordered query:
@@ -429,8 +465,8 @@ BEGIN
         RETURN a.text_rows <= 5000;  -- only the text query: its estimate is already known
     END IF;
     -- few matches, and (when the text test is a filter) few candidates to test it on
-    RETURN midi._estimate_rows(midi._search_where(a), a) <= 5000
-       AND (a.text_indexed OR midi._estimate_rows(midi._search_where(a, 'text'), a) <= 5000);
+    RETURN midi._estimate_rows(a) <= 5000
+       AND (a.text_indexed OR midi._estimate_rows(a, 'text') <= 5000);
 END;
 $$;
 COMMENT ON FUNCTION midi._search_ranked(midi._search_args, text) IS

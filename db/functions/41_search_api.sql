@@ -126,7 +126,9 @@ END;
 $$,
     'EXPLAIN of the queries midi.search runs for the same arguments, one block per segment');
 
-/* _search_count: exact count up to cap, else the planner's estimate (never below cap + 1), flagged. */
+/* _search_count: exact count up to cap, else the planner's estimate (never below cap + 1), flagged. cap
+   is bounded: above 100,000 it counts as 100,000, so no caller can ask for an unbounded exact count (an
+   exact count reads every match it counts). */
 CREATE OR REPLACE FUNCTION midi._search_count(a midi._search_args, cap integer)
 RETURNS TABLE (files bigint, exact boolean)
 LANGUAGE plpgsql VOLATILE  -- VOLATILE: the estimate comes from EXPLAIN, which STABLE code may not run
@@ -139,6 +141,7 @@ BEGIN
     IF cap IS NULL OR cap < 0 THEN
         RAISE EXCEPTION 'cap must be 0 or more, not %', cap USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    cap := least(cap, 100000);
     EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM midi.files f WHERE ' || w || ' LIMIT $2) s' INTO n USING a, cap + 1;
     IF n <= cap THEN
         RETURN QUERY SELECT n, true;
@@ -154,7 +157,7 @@ COMMENT ON FUNCTION midi._search_count(midi._search_args, integer) IS
 /* search_count: how many files match the filters (same filters as midi.search): exact up to cap
    (default 5000: a broad word's exact count up to there reads about 30,000 rows), beyond that the
    planner's estimate with exact = false, so a count never scans a million matches. cap => 0 gives the
-   estimate alone (or an exact 0 when nothing matches). */
+   estimate alone (or an exact 0 when nothing matches); a cap above 100,000 counts as 100,000. */
 SELECT pg_temp.declare_filtered('search_count',
     ARRAY['cap integer DEFAULT 5000'],
     'TABLE (files bigint, exact boolean)',

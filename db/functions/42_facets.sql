@@ -9,12 +9,16 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION midi._has_filter(midi._search_args) IS 'Internal: whether any filter is set';
 
-/* _facet_sql: one query counting the given facet dimensions over the files matching a WHERE clause:
-   the matching rows are read once (only the columns the dimensions need, so an index-only scan can
-   serve them), then grouped per dimension; top $2 values per dimension. With sampled, the rows come
-   from a repeatable page sample of $3 percent of the table and the counts are scaled up. */
-CREATE OR REPLACE FUNCTION midi._facet_sql(dims text[], where_clause text, sampled boolean DEFAULT false) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+/* _facet_sql: one query counting the given facet dimensions over the files matching a resolved filter
+   set without its skipped dimension (the WHERE clause of _search_where, values from $1): the matching rows
+   are read once (only the columns the dimensions need, so an index-only scan can serve them), then grouped
+   per dimension; top $2 values per dimension. With sampled, the rows come from a repeatable page sample of
+   $3 percent of the table and the counts are scaled up. It takes no SQL text: dims and skip only select
+   among fixed fragments. */
+DROP FUNCTION IF EXISTS midi._facet_sql(text[], text, boolean);  -- took a WHERE clause as text
+CREATE OR REPLACE FUNCTION midi._facet_sql(a midi._search_args, dims text[], skip text, sampled boolean DEFAULT false)
+RETURNS text
+LANGUAGE sql STABLE AS $$
     -- several dimensions read the matching rows once (MATERIALIZED); one dimension reads them directly,
     -- which lets PostgreSQL use parallel workers for a broad filter
     SELECT 'WITH m AS ' || CASE WHEN cardinality(dims) > 1 THEN 'MATERIALIZED ' ELSE '' END || '(SELECT '
@@ -25,7 +29,7 @@ LANGUAGE sql IMMUTABLE AS $$
                 WHERE d.dim = ANY (dims)), ', ')
         || ' FROM midi.files f'
         || CASE WHEN sampled THEN ' TABLESAMPLE SYSTEM ($3) REPEATABLE (0)' ELSE '' END
-        || ' WHERE ' || where_clause || E')\n'
+        || ' WHERE ' || midi._search_where(a, skip) || E')\n'
         || 'SELECT g.facet, g.value, '
         || CASE WHEN sampled THEN 'round(g.files * 100 / $3)::bigint, false' ELSE 'g.files, true' END
         || E' FROM (SELECT x.*, row_number() OVER (PARTITION BY x.facet ORDER BY x.files DESC, x.value) AS rn FROM (\n'
@@ -42,8 +46,8 @@ LANGUAGE sql IMMUTABLE AS $$
                 WHERE d.dim = ANY (dims)), E'\nUNION ALL\n')
         || E'\n) x) g WHERE g.rn <= $2'
 $$;
-COMMENT ON FUNCTION midi._facet_sql(text[], text, boolean) IS
-    'Internal: SQL counting facet dimensions over the files matching a WHERE clause (or a page sample), top $2 values each';
+COMMENT ON FUNCTION midi._facet_sql(midi._search_args, text[], text, boolean) IS
+    'Internal: SQL counting facet dimensions over the files matching a filter set but one dimension (or a page sample), top $2 values each';
 
 /* _facet_query: runs one facet query, exactly when its filters match few files or an index answers it
    cheaply, else over a page sample. Counting N matches from the table costs a random page read each; a
@@ -54,22 +58,24 @@ CREATE OR REPLACE FUNCTION midi._facet_query(a midi._search_args, dims text[], s
 RETURNS TABLE (facet text, value text, files bigint, exact boolean)
 LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: EXPLAIN estimates; reads only
 DECLARE
-    w text := midi._search_where(a, skip);
-    est double precision := midi._estimate_rows(w, a);
+    est double precision := midi._estimate_rows(a, skip);
+    exact_sql text := midi._facet_sql(a, dims, skip);
+    sample_sql text;
     pct real;
     exact_plan json;
     sample_plan json;
 BEGIN
     IF est > 20000 THEN
         pct := least(100, 100 * 5000 / est);
-        EXECUTE 'EXPLAIN (FORMAT JSON) ' || midi._facet_sql(dims, w) INTO exact_plan USING a, lim;
-        EXECUTE 'EXPLAIN (FORMAT JSON) ' || midi._facet_sql(dims, w, true) INTO sample_plan USING a, lim, pct;
+        sample_sql := midi._facet_sql(a, dims, skip, true);
+        EXECUTE 'EXPLAIN (FORMAT JSON) ' || exact_sql INTO exact_plan USING a, lim;
+        EXECUTE 'EXPLAIN (FORMAT JSON) ' || sample_sql INTO sample_plan USING a, lim, pct;
         IF (sample_plan -> 0 -> 'Plan' ->> 'Total Cost')::float8 < (exact_plan -> 0 -> 'Plan' ->> 'Total Cost')::float8 THEN
-            RETURN QUERY EXECUTE midi._facet_sql(dims, w, true) USING a, lim, pct;
+            RETURN QUERY EXECUTE sample_sql USING a, lim, pct;
             RETURN;
         END IF;
     END IF;
-    RETURN QUERY EXECUTE midi._facet_sql(dims, w) USING a, lim;
+    RETURN QUERY EXECUTE exact_sql USING a, lim;
 END;
 $$;
 COMMENT ON FUNCTION midi._facet_query(midi._search_args, text[], text, integer) IS

@@ -1,5 +1,22 @@
--- Roles and grants. midi_reader may only read and call the read API; midi_writer may also import and
--- analyze. Roles are cluster-wide, so they are created only when missing.
+-- Roles and grants: least privilege by default.
+--
+--   PUBLIC       executes nothing in schema midi, now or later (default privileges of the migrating role)
+--   midi_reader  reads every table and executes the read API: search, counts, facets, projections, the
+--                key, tempo, text and label helpers, saved-search runs
+--   midi_writer  everything midi_reader may (it is a member), plus import, analysis and the library
+--                writes (favorites, ratings, tags, saved searches), and writes the tables
+--
+-- Both roles run everything with their own rights: no function in these lists is SECURITY DEFINER but
+-- midi.refresh_views (which takes no input). No function takes SQL text: the search engine builds its
+-- queries from fixed fragments inside midi._search_where / _search_sql / _facet_sql and the estimates;
+-- what a caller passes is a value, never a piece of a statement. db/tests/114_function_privileges.sql
+-- lists every function of the schema with the roles that may execute it, so a new function that is not
+-- placed in one of the lists below fails the tests.
+--
+-- Statement timeouts are role settings (ALTER ROLE ... SET statement_timeout), 30 s for midi_reader and
+-- 5 min for midi_writer: set here when the role has none of its own, or to midi.reader_timeout /
+-- midi.writer_timeout when the migrating session sets them (docs/sql-api.md, "Roles and timeouts").
+-- Roles are cluster-wide, so they are created only when missing.
 
 DO $$
 BEGIN
@@ -11,96 +28,127 @@ BEGIN
     END IF;
 END
 $$;
-
 GRANT midi_reader TO midi_writer;
+
+-- Statement timeouts. An explicit midi.reader_timeout / midi.writer_timeout of the migrating session
+-- (PGOPTIONS='-c midi.reader_timeout=1min', or ALTER DATABASE ... SET midi.reader_timeout) wins; else a
+-- timeout the role already has is kept (the operator's ALTER ROLE, or ours from an earlier migrate);
+-- else the default. The value is checked by ALTER ROLE itself (a bad one fails the migrate, saying so),
+-- as is the migrating user's right to alter the roles (needed only when a timeout is to be set).
+DO $$
+DECLARE
+    r record;
+    want text;
+BEGIN
+    FOR r IN SELECT * FROM (VALUES ('midi_reader', 'midi.reader_timeout', '30s'),
+                                   ('midi_writer', 'midi.writer_timeout', '5min')) AS v(role, knob, dflt) LOOP
+        want := nullif(btrim(current_setting(r.knob, true)), '');
+        IF want IS NULL AND NOT EXISTS (
+               SELECT 1 FROM pg_roles p, unnest(p.rolconfig) AS c
+                WHERE p.rolname = r.role AND c LIKE 'statement\_timeout=%') THEN
+            want := r.dflt;
+        END IF;
+        CONTINUE WHEN want IS NULL;
+        EXECUTE format('ALTER ROLE %I SET statement_timeout = %L', r.role, want);
+    END LOOP;
+END
+$$;
+
+-- Tables: readers read everything, writers also write (import, analysis and the library functions run
+-- with the caller's rights). Truncate, references and triggers stay with the owner.
 GRANT USAGE ON SCHEMA midi TO midi_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA midi TO midi_reader;
-REVOKE ALL ON FUNCTION midi._touch_updated_at(), midi._files_search_vector() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION midi.name_words(text), midi.file_search_vector(text, text, text, text[]),
-    midi.name_vector(text), midi.place_vector(text, text, text[]) TO midi_reader;
-
 GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA midi TO midi_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA midi TO midi_writer;
 
--- Search and library API (40-46, 50_library). Functions are executable by PUBLIC unless
--- revoked, so each is revoked first and granted to the role that may call it: readers get the read API
--- (and the internal helpers it calls with the caller's rights), writers also the writes.
-REVOKE ALL ON FUNCTION
-    midi.key_pitch_class(midi.musical_key), midi.key_is_minor(midi.musical_key), midi.key_name(integer, boolean),
-    midi.relative_key(midi.musical_key), midi.fifths_neighbours(midi.musical_key), midi.compatible_keys(midi.musical_key),
-    midi.half_double_tempo(numeric), midi.tempo_ranges(numeric, numeric, boolean), midi.parse_query(text),
-    midi.name_tsvector(text), midi._in_name(tsvector, tsquery), midi._outside_name(tsvector, tsquery),
-    midi._tsquery_in(tsquery, text), midi._trgm_schema(), midi._search_args(midi.search_filters, text, text),
-    midi._filters(jsonb, midi.search_filters, text[]),
-    midi._search_sort(midi._search_args, text), midi._search_where(midi._search_args, text),
-    midi._search_sql(midi._search_args, text, boolean), midi._search(midi._search_args, text, integer),
-    midi._estimate_rows(text, midi._search_args), midi._search_ranked(midi._search_args, text),
-    midi.search,
-    midi.explain_search,
-    midi._search_count(midi._search_args, integer),
-    midi.search_count,
-    midi._has_filter(midi._search_args), midi._facet_sql(text[], text, boolean), midi._facet_query(midi._search_args, text[], text, integer),
-    midi._facets_from_views(text[], integer), midi._facets(midi._search_args, integer),
-    midi.facets,
-    midi.file_essential(bigint), midi.file_for_analysis(bigint[]), midi.load_tracks(bigint[]), midi.file_details(bigint),
-    midi.duplicates_of(bigint), midi.tag_list(bigint),
-    midi.saved_search_run(text, integer, text), midi.saved_search_list(),
-    midi.sync_files(bigint[]), midi._search_columns(bigint[]), midi._sync_deferred(), midi._sync_from_children(), midi._sync_from_tags(),
-    midi._files_cached_from_name(), midi.refresh_views(), midi._require_file(bigint),
-    midi.favorite_add(bigint), midi.favorite_remove(bigint), midi.favorite_toggle(bigint), midi.rate(bigint, integer),
-    midi._tag_name(text), midi.tag(bigint, text[]), midi.untag(bigint, text[]), midi.tag_rename(text, text),
-    midi.tag_merge(text[], text), midi.saved_search_save(text, jsonb), midi.saved_search_delete(text)
-FROM PUBLIC;
+-- Functions: start from nothing. The revokes and the grants below run in the one transaction that
+-- re-applies db/functions, so no caller ever sees a moment without them. Default privileges of the
+-- migrating role keep a function created later (by hand, an extension update, the next release) from
+-- being executable by PUBLIC until it is placed here; PostgreSQL applies them per role and database,
+-- not per schema (a schema-level default cannot take away PUBLIC's EXECUTE).
+REVOKE ALL ON ALL ROUTINES IN SCHEMA midi FROM PUBLIC, midi_reader, midi_writer;
+ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON ROUTINES FROM PUBLIC;
+
+-- The read API and every helper it calls (with the reader's rights).
 GRANT EXECUTE ON FUNCTION
-    midi.key_pitch_class(midi.musical_key), midi.key_is_minor(midi.musical_key), midi.key_name(integer, boolean),
-    midi.relative_key(midi.musical_key), midi.fifths_neighbours(midi.musical_key), midi.compatible_keys(midi.musical_key),
-    midi.half_double_tempo(numeric), midi.tempo_ranges(numeric, numeric, boolean), midi.parse_query(text),
-    midi.name_tsvector(text), midi._in_name(tsvector, tsquery), midi._outside_name(tsvector, tsquery),
-    midi._tsquery_in(tsquery, text), midi._trgm_schema(), midi._search_args(midi.search_filters, text, text),
-    midi._filters(jsonb, midi.search_filters, text[]),
-    midi._search_sort(midi._search_args, text), midi._search_where(midi._search_args, text),
-    midi._search_sql(midi._search_args, text, boolean), midi._search(midi._search_args, text, integer),
-    midi._estimate_rows(text, midi._search_args), midi._search_ranked(midi._search_args, text),
+    -- text (10_util, 0006, 40_search_engine)
+    midi.name_words(text), midi.name_vector(text), midi.place_vector(text, text, text[]),
+    midi.file_search_vector(text, text, text, text[]), midi.name_tsvector(text),
+    -- keys and tempo (15_keys, 16_tempo)
+    midi.key_name(integer, boolean), midi.key_pitch_class(midi.musical_key), midi.key_is_minor(midi.musical_key),
+    midi.relative_key(midi.musical_key), midi.fifths_neighbours(midi.musical_key),
+    midi.compatible_keys(midi.musical_key), midi._dot12(float8[], float8[]), midi._centred_norm12(float8[]),
+    midi.default_key_profile(), midi.estimate_key(float8[], text),
+    midi.choose_key(midi.musical_key, midi.musical_key, midi.musical_key), midi.key_words(midi.musical_key),
+    midi.half_double_tempo(numeric), midi.tempo_ranges(numeric, numeric, boolean), midi.bpm_bucket(numeric),
+    -- path and file-name facts (20_import): pure functions of a path
+    midi.vocabulary_map(), midi.vocabulary_phrases(), midi.filename_facts(text, jsonb, text),
+    midi.parse_filename(text), midi.parse_folder(text), midi.parse_path(text),
+    -- labels and analysis progress (30_labels, 31_analysis): computed, not stored
+    midi._category_tokens(text, text), midi.derive_categories(bigint[]), midi.derive_tags(bigint[]),
+    midi.analysis_needed(timestamptz, integer, integer, timestamptz), midi.analysis_pending(integer, timestamptz),
+    -- search (40_search_engine, 41_search_api, 42_facets)
+    midi._clip_query(text), midi.parse_query(text), midi._tsquery_in(tsquery, text),
+    midi._in_name(tsvector, tsquery), midi._outside_name(tsvector, tsquery), midi._trgm_schema(),
+    midi._search_args(midi.search_filters, text, text), midi._filters(jsonb, midi.search_filters, text[]),
+    midi._search_sort(midi._search_args, text),
+    midi._search_where(midi._search_args, text), midi._estimate_rows(midi._search_args, text),
+    midi._estimate_text_rows(midi._search_args, boolean), midi._search_sql(midi._search_args, text, boolean),
+    midi._search_ranked(midi._search_args, text), midi._search(midi._search_args, text, integer),
     midi.search,
     midi.explain_search,
     midi._search_count(midi._search_args, integer),
     midi.search_count,
-    midi._has_filter(midi._search_args), midi._facet_sql(text[], text, boolean), midi._facet_query(midi._search_args, text[], text, integer),
-    midi._facets_from_views(text[], integer), midi._facets(midi._search_args, integer),
+    midi._has_filter(midi._search_args), midi._facet_sql(midi._search_args, text[], text, boolean),
+    midi._facet_query(midi._search_args, text[], text, integer), midi._facets_from_views(text[], integer),
+    midi._facets(midi._search_args, integer),
     midi.facets,
-    midi.file_essential(bigint), midi.file_for_analysis(bigint[]), midi.load_tracks(bigint[]), midi.file_details(bigint),
-    midi.duplicates_of(bigint), midi.tag_list(bigint),
-    midi.saved_search_run(text, integer, text), midi.saved_search_list()
+    -- projections (43_projections, 45_sync)
+    midi.file_essential(bigint), midi.file_for_analysis(bigint[]), midi.load_tracks(bigint[]),
+    midi.file_details(bigint), midi.duplicates_of(bigint),
+    -- library reads (50_library)
+    midi.tag_list(bigint), midi.saved_search_run(text, integer, text), midi.saved_search_list()
 TO midi_reader;
+
+-- pg_trgm, when it lives in schema midi: its SQL-callable functions (similarity, word_similarity and
+-- the operators' functions) are pure and the fuzzy search needs them; its index support and type I/O
+-- functions (internal, cstring and gtrgm arguments) are called by PostgreSQL itself, never by a role.
+DO $$
+DECLARE
+    fn regprocedure;
+BEGIN
+    FOR fn IN
+        SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+          JOIN pg_extension e ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
+         WHERE e.extname = 'pg_trgm' AND d.deptype = 'e' AND p.pronamespace = 'midi'::regnamespace
+           AND NOT EXISTS (SELECT 1 FROM unnest(p.proargtypes::oid[]) t
+                            WHERE t NOT IN ('text'::regtype, 'real'::regtype))
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO midi_reader', fn);  -- a catalog name, not input
+    END LOOP;
+END
+$$;
+
+-- Import, analysis and the library writes, with the internals they call (with the writer's rights).
 GRANT EXECUTE ON FUNCTION
-    midi.sync_files(bigint[]), midi._search_columns(bigint[]), midi._sync_deferred(), midi.refresh_views(), midi._require_file(bigint),
-    midi.favorite_add(bigint), midi.favorite_remove(bigint), midi.favorite_toggle(bigint), midi.rate(bigint, integer),
-    midi._tag_name(text), midi.tag(bigint, text[]), midi.untag(bigint, text[]), midi.tag_rename(text, text),
-    midi.tag_merge(text[], text), midi.saved_search_save(text, jsonb), midi.saved_search_delete(text)
+    -- import (20_import)
+    midi.import_begin(text[], text), midi._staged(bigint, integer), midi.import_merge(bigint, integer),
+    midi._under_roots(text, text[]), midi.import_finish(bigint, bigint, boolean),
+    -- analysis (15_keys, 30_labels, 31_analysis)
+    midi._rebuild_key_templates(), midi._apply_categories(bigint[]), midi._apply_tags(bigint[]),
+    midi.relabel(bigint[]), midi.analysis_next_batch(), midi.analysis_claim(bigint, integer, integer, timestamptz),
+    midi._analysis_staged(bigint), midi.analysis_apply(bigint, integer), midi.analysis_finish(),
+    midi.redetect_keys(text),
+    -- keeping the search columns and views current (45_sync, 46_refresh_views)
+    midi.sync_files(bigint[]), midi._search_columns(bigint[]), midi._sync_deferred(), midi.refresh_views(),
+    -- library writes (50_library)
+    midi._require_file(bigint), midi.favorite_add(bigint), midi.favorite_remove(bigint), midi.favorite_toggle(bigint),
+    midi.rate(bigint, integer), midi._tag_name(text), midi.tag(bigint, text[]), midi.untag(bigint, text[]),
+    midi.tag_rename(text, text), midi.tag_merge(text[], text), midi.saved_search_save(text, jsonb),
+    midi.saved_search_delete(text)
 TO midi_writer;
 
--- Analysis API (15_keys, 30_labels, 31_analysis). Readers may estimate keys and read the derived labels; writers analyze.
-REVOKE ALL ON FUNCTION
-    midi._rebuild_key_templates(), midi._key_profiles_changed(), midi._dot12(float8[], float8[]),
-    midi._centred_norm12(float8[]), midi.default_key_profile(), midi.estimate_key(float8[], text),
-    midi.choose_key(midi.musical_key, midi.musical_key, midi.musical_key), midi.key_words(midi.musical_key),
-    midi.bpm_bucket(numeric), midi._category_tokens(text, text), midi.derive_categories(bigint[]),
-    midi._apply_categories(bigint[]), midi.derive_tags(bigint[]), midi._apply_tags(bigint[]), midi.relabel(bigint[]),
-    midi.analysis_next_batch(), midi.analysis_needed(timestamptz, integer, integer, timestamptz),
-    midi.analysis_pending(integer, timestamptz), midi.analysis_claim(bigint, integer, integer, timestamptz),
-    midi._analysis_staged(bigint), midi.analysis_apply(bigint, integer), midi.analysis_finish(),
-    midi.redetect_keys(text)
-FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-    midi._dot12(float8[], float8[]), midi._centred_norm12(float8[]), midi.default_key_profile(),
-    midi.estimate_key(float8[], text), midi.choose_key(midi.musical_key, midi.musical_key, midi.musical_key),
-    midi.key_words(midi.musical_key), midi.bpm_bucket(numeric), midi._category_tokens(text, text),
-    midi.derive_categories(bigint[]), midi.derive_tags(bigint[]),
-    midi.analysis_needed(timestamptz, integer, integer, timestamptz), midi.analysis_pending(integer, timestamptz)
-TO midi_reader;
-GRANT EXECUTE ON FUNCTION
-    midi._rebuild_key_templates(), midi._key_profiles_changed(), midi._apply_categories(bigint[]),
-    midi._apply_tags(bigint[]), midi.relabel(bigint[]), midi.analysis_next_batch(),
-    midi.analysis_claim(bigint, integer, integer, timestamptz), midi._analysis_staged(bigint),
-    midi.analysis_apply(bigint, integer), midi.analysis_finish(), midi.redetect_keys(text)
-TO midi_writer;
+-- Executable by no role (only by their owner): the trigger functions, which PostgreSQL runs itself
+-- whoever writes the row: midi._touch_updated_at(), midi._files_search_vector(),
+-- midi._key_profiles_changed(), midi._sync_from_children(), midi._sync_from_tags(),
+-- midi._files_cached_from_name().

@@ -70,7 +70,7 @@ SELECT is(ARRAY(SELECT p.proname::text FROM pg_proc p
                   WHERE p.pronamespace = 'midi'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
                     AND p.proname = ANY (ARRAY['key_pitch_class', 'key_is_minor', 'key_name', 'relative_key',
                         'fifths_neighbours', 'compatible_keys', 'half_double_tempo', 'tempo_ranges', 'parse_query',
-                        '_tsquery_in', '_in_name', '_outside_name', 'name_tsvector', '_trgm_schema', '_search_args', '_estimate_rows', '_search_sort', '_search_where',
+                        '_tsquery_in', '_in_name', '_outside_name', 'name_tsvector', '_trgm_schema', '_search_args', '_clip_query', '_estimate_rows', '_estimate_text_rows', '_search_sort', '_search_where',
                         '_search_sql', '_search_ranked', '_search', 'search', 'explain_search', '_search_count',
                         'search_count', '_has_filter', '_facet_sql', '_facet_query', '_facets_from_views', '_facets', 'facets', 'file_essential',
                         'file_for_analysis', 'load_tracks', 'file_details', 'duplicates_of', 'refresh_views',

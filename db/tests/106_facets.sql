@@ -41,10 +41,11 @@ SELECT is(pg_temp.f('manufacturer'), 'Bass Boutique=2 Chord Club=3 Loopforge=4 N
 SELECT ok((SELECT bool_and(exact) FROM midi.facets(q => 'bass')), 'few matches: exact counts');
 CREATE FUNCTION pg_temp.sampled(pct real) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
+    a midi._search_args := midi._search_args(midi._filters('{}'));
 BEGIN
     EXECUTE 'SELECT string_agg(value || ''='' || files || '' '' || exact, '' '' ORDER BY value) FROM ('
-            || midi._facet_sql(ARRAY['key'], 'true', true) || ') AS s(facet, value, files, exact)'
-       INTO r USING midi._search_args(midi._filters('{}')), 50, pct;
+            || midi._facet_sql(a, ARRAY['key'], NULL, true) || ') AS s(facet, value, files, exact)'
+       INTO r USING a, 50, pct;
     RETURN r;
 END $$;
 SELECT is(pg_temp.sampled(100), 'Am=2 false C=1 false Dm=1 false Em=1 false F=2 false G=1 false',

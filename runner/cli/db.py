@@ -47,14 +47,17 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
 @command(db, "rollback")
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True, help="How many to roll back.")
 @click.option("--all", "all_", is_flag=True, help="Roll back every migration (drops all midicenter data).")
+@click.option("--drop-user-data", is_flag=True,
+              help="Allow dropping favorites, ratings, user tags and saved searches (refused otherwise).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def db_rollback(ctx: click.Context, count: int, all_: bool, yes: bool, as_json: bool) -> None:
-    """Roll back the newest migration(s). Data in the affected tables is lost."""
+def db_rollback(ctx: click.Context, count: int, all_: bool, drop_user_data: bool, yes: bool, as_json: bool) -> None:
+    """Roll back the newest migration(s) in one transaction. Data in the affected tables is lost; a
+    rollback that would drop user data is refused unless --drop-user-data is given."""
     if not yes and sys.stdin.isatty():
         what = "ALL migrations" if all_ else f"the last {count} migration(s)"
         click.confirm(f"Roll back {what}? Data in those tables will be dropped", abort=True, err=True)
-    done = schema.rollback(dsn_of(ctx), count=count, all_=all_)
-    emit({"rolled_back": done}, as_json)
+    done = schema.rollback(dsn_of(ctx), count=count, all_=all_, drop_user_data=drop_user_data)
+    emit({"rolled_back": done.rolled_back, "user_data_dropped": done.user_data_dropped}, as_json)
 
 
 @db.group("server")
