@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
@@ -35,6 +36,8 @@ def fatal_errors(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except (click.ClickException, click.Abort):
+            raise  # click's own (a declined confirmation is an Abort, a RuntimeError): it prints them
         except connect.ConnectError as exc:
             raise Fatal(str(exc)) from None
         except psycopg.Error as exc:
@@ -116,6 +119,18 @@ def catalog_dsn(ctx: click.Context) -> str:
     return dsn
 
 
+@contextmanager
+def progress_bar(label: str, quiet: bool) -> Iterator[Any]:
+    """A progress display on stderr (only on a terminal, never with --quiet), closed even on failure."""
+    from runner.progress import Progress
+
+    bar = Progress(label, quiet=quiet)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
 # --------------------------------------------------------------------------------------------- db
 
 
@@ -160,14 +175,20 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
     "--count", type=click.IntRange(min=1), default=1, show_default=True, help="How many to roll back."
 )
 @click.option("--all", "all_", is_flag=True, help="Roll back every migration (drops all midicenter data).")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed where no terminal can ask).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @fatal_errors
 def db_rollback(ctx: click.Context, count: int, all_: bool, yes: bool, as_json: bool) -> None:
-    """Roll back the newest migration(s). Data in the affected tables is lost."""
-    if not yes and sys.stdin.isatty():
-        what = "ALL migrations" if all_ else f"the last {count} migration(s)"
+    """Roll back the newest migration(s). Data in the affected tables is lost.
+
+    Asks first on a terminal; without one (a script, a pipe) it refuses unless --yes is given, so data
+    is never dropped without an explicit yes."""
+    what = "ALL migrations" if all_ else f"the last {count} migration(s)"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise Fatal(f"not rolling back {what}: that drops the data in their tables; "
+                        "no terminal to ask on, so confirm with --yes")
         click.confirm(f"Roll back {what}? Data in those tables will be dropped", abort=True, err=True)
     done = schema.rollback(dsn_of(ctx), count=count, all_=all_)
     emit({"rolled_back": done}, as_json)
@@ -214,21 +235,20 @@ def db_server_status(as_json: bool) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=True, dir_okay=True))
 @click.option("--prune", is_flag=True, help="Mark paths under these roots that were not seen this time as missing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display (it is drawn only on a terminal anyway).")
 @click.pass_context
 @fatal_errors
-def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json: bool) -> None:
+def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json: bool, quiet: bool) -> None:
     """Register every MIDI file under PATHS (folders, files, .zip archives).
 
     One files row per distinct content, one file_paths row per location, one import_errors row per
     file that could not be taken. Exit 0 when the run completed, also when some files were rejected.
     """
     from runner import importer
-    from runner.progress import Progress
 
     dsn = catalog_dsn(ctx)
-    bar = Progress("import")
-    result = importer.run_import(dsn, paths, prune=prune, progress=bar.update)
-    bar.close()
+    with progress_bar("import", quiet) as bar:
+        result = importer.run_import(dsn, paths, prune=prune, **bar.import_callbacks())
     emit(importer.result_dict(result), as_json)
 
 
@@ -243,10 +263,11 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json:
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Files claimed and applied per transaction.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display (it is drawn only on a terminal anyway).")
 @click.pass_context
 @fatal_errors
 def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers: int | None, batch_size: int,
-                as_json: bool) -> None:
+                as_json: bool, quiet: bool) -> None:
     """Parse every file that needs analysis and store its musical facts, key, category and tags.
 
     Files never analyzed, or analyzed by an older analyzer, are claimed in batches that several
@@ -254,13 +275,11 @@ def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers:
     midi.analysis_errors with a stable class; the run goes on and exits 0.
     """
     from runner import analyzer
-    from runner.progress import Progress
 
     dsn = catalog_dsn(ctx)
-    bar = Progress("analyze")
-    result = analyzer.run_analysis(dsn, workers=workers, limit=limit, reanalyze=reanalyze, batch_files=batch_size,
-                                   progress=bar.update)
-    bar.close()
+    with progress_bar("analyze", quiet) as bar:
+        result = analyzer.run_analysis(dsn, workers=workers, limit=limit, reanalyze=reanalyze,
+                                       batch_files=batch_size, **bar.analyze_callbacks())
     data = analyzer.result_dict(result)
     if not as_json:
         data["error_classes"] = ", ".join(f"{k}={v}" for k, v in data["error_classes"].items()) or "-"
@@ -671,16 +690,16 @@ def saved_delete(ctx: click.Context, name: str, as_json: bool) -> None:
 
 @cli.command("demo")
 @click.option("--files", "n_files", type=click.IntRange(min=100), default=5_000, show_default=True,
-              help="Size of the generated demo library.")
+              envvar="MIDICENTER_DEMO_FILES", help="Size of the generated demo library.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display (it is drawn only on a terminal anyway).")
 @click.pass_context
 @fatal_errors
-def demo(ctx: click.Context, n_files: int) -> None:
+def demo(ctx: click.Context, n_files: int, quiet: bool) -> None:
     """Set up the database (embedded unless a DSN is configured), generate a sample-pack library,
     import it, and show what the catalog now answers."""
     from runner import importer
     from runner.bench import library
     from runner.corpus import default_cache_dir
-    from runner.progress import Progress
 
     t = target(ctx)
     click.echo(f"database: {t.describe()}", err=True)
@@ -690,16 +709,14 @@ def demo(ctx: click.Context, n_files: int) -> None:
     click.echo(f"generating a {n_files:,}-file sample-pack library (cached) ...", err=True)
     lib = library.generate(default_cache_dir() / "libs", n_files, seed=42)
     click.echo(f"importing {lib} ...", err=True)
-    bar = Progress("import")
-    result = importer.run_import(dsn, [lib], progress=bar.update)
-    bar.close()
+    with progress_bar("import", quiet) as bar:
+        result = importer.run_import(dsn, [lib], **bar.import_callbacks())
     click.echo("\n== import", err=True)
     emit(importer.result_dict(result), False)
     from runner import analyzer
 
-    bar = Progress("analyze")
-    analysis = analyzer.run_analysis(dsn, progress=bar.update)
-    bar.close()
+    with progress_bar("analyze", quiet) as bar:
+        analysis = analyzer.run_analysis(dsn, **bar.analyze_callbacks())
     click.echo("\n== analyze", err=True)
     emit({k: v for k, v in analyzer.result_dict(analysis).items() if k != "error_classes"}, False)
     with connect.connect(t) as conn:

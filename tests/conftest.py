@@ -30,6 +30,15 @@ def pytest_configure(config) -> None:
     os.environ["MIDICENTER_TEST_PG_BIN"] = str(servers.bin_dir())
 
 
+def pytest_unconfigure(config) -> None:
+    """Collect the stopped servers' executors now: left to interpreter shutdown, their __del__ (mirakuru
+    looking for leftover children with psutil) sometimes runs after psutil is torn down and prints a
+    traceback under the summary."""
+    import gc
+
+    gc.collect()
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """A test marked server("debian") or server("embedded") is about that server's own output (pg_dump's
     text, a plan): in the other server's run it is skipped, visibly, with the reason. `make test` always
