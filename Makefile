@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test demo venv system-packages lint clean corpus
+.PHONY: test demo venv system-packages embedded-pgtap lint clean corpus
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,18 @@ venv: $(STAMP)
 system-packages:
 	@scripts/ensure-system-packages.sh
 
-test: venv system-packages
-	$(PY) -m pytest $(PYTEST_ARGS)
+# pgTAP is plain SQL: Debian's package files load on the embedded server too (copied only when they differ)
+embedded-pgtap: venv system-packages
+	@$(PY) -m tests.servers install-pgtap
+
+# The whole suite on each server: Debian's PostgreSQL and the embedded one users get. Both runs always
+# happen; make fails if either failed. TEST_SERVERS=embedded (or debian) runs one.
+TEST_SERVERS ?= debian embedded
+test: venv system-packages embedded-pgtap
+	@rc=0; for s in $(TEST_SERVERS); do \
+	    echo "== pytest on the $$s server"; \
+	    MIDICENTER_TEST_SERVER=$$s $(PY) -m pytest $(PYTEST_ARGS) || rc=1; \
+	done; exit $$rc
 
 demo: venv
 	$(VENV)/bin/midicenter demo

@@ -279,16 +279,21 @@ def run_analysis(
     version: int = ANALYZER_VERSION,
     read: str = "runner.analyzer:read_any",
     progress: Callable[[int, int], None] | None = None,
+    total: Callable[[int], None] | None = None,
 ) -> AnalysisResult:
     """Analyze every file of the database at ``dsn`` that needs it (all files with ``reanalyze``).
 
     ``limit`` caps the files taken by this run; ``workers`` is the number of parsing processes (one per
-    core by default); ``progress(done, errors)`` is called after each applied batch. ``read`` names the
-    worker-side reader ('module:function', see read_any).
+    core by default); ``progress(done, errors)`` is called after each applied batch, and ``total(n)`` once
+    at the start with the number of files the run will take (midi.analysis_pending, capped by ``limit``;
+    counted only when asked for). ``read`` names the worker-side reader ('module:function', see read_any).
     """
     started = time.perf_counter()
     with psycopg.connect(dsn, autocommit=True) as admin:
         cutoff = admin.execute(queries["analysis_now"]).fetchone()[0] if reanalyze else None
+        if total:
+            pending = admin.execute(queries["analysis_pending"], [version, cutoff]).fetchone()[0]
+            total(pending if limit is None else min(pending, limit))
         pool = WorkerPool(workers, timeout=timeout, read=read)
         run = _Run(dsn, version, cutoff, limit, max(1, batch_files), max(1, sessions), progress)
         conns = [psycopg.connect(dsn, application_name=APPLICATION_NAME)

@@ -206,8 +206,12 @@ def absolute_roots(paths: Iterable[str | Path]) -> list[str]:
 
 
 def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, rows_per_chunk: int = CHUNK_ROWS,
-               sessions: int = MERGE_SESSIONS, progress: Callable[[int, int], None] | None = None) -> ImportResult:
-    """Import every MIDI file under the roots into the database at ``dsn``; returns the batch's counts."""
+               sessions: int = MERGE_SESSIONS, progress: Callable[[int, int], None] | None = None,
+               seen: Callable[[str, int], None] | None = None) -> ImportResult:
+    """Import every MIDI file under the roots into the database at ``dsn``; returns the batch's counts.
+
+    ``progress(files, errors)`` is called as each chunk is merged, ``seen(path, nbytes)`` for each file as
+    it is read (for a progress display: files, bytes and the folder being read)."""
     roots = absolute_roots(roots)
     started = time.perf_counter()
     stats = scan.ScanStats()
@@ -230,12 +234,18 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
                     break
                 if isinstance(item, scan.ScanError):
                     writer.error(item, item.error_class, item.message)
+                    if seen:
+                        seen(item.path, 0)
                     continue
                 try:
                     data = item.read()
                 except scan.ReadError as exc:
                     writer.error(item, exc.error_class, exc.message)
+                    if seen:
+                        seen(item.path, 0)
                     continue
+                if seen:
+                    seen(item.path, len(data))
                 try:
                     info = midifile.inspect(data)
                 except midifile.MidiRejected as exc:

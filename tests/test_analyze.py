@@ -192,15 +192,17 @@ HAND_CHECKED = {
         bpm=120, ts=(4, 4), drums=True, tempo_changes=False,
         instruments=[(0, 0, False, 297), (0, 26, False, 177), (0, 33, False, 147), (9, 0, True, 473)]),
     DINK + "13.mid": dict(
-        bpm=40, ts=(4, 4), drums=False, tempo_changes=False, key=("D", "signature"),
+        bpm=40, ts=(4, 4), drums=False, tempo_changes=False, key=("D", "signature", "D"),
         instruments=[(0, 16, False, 1038), (0, 17, False, 184), (0, 19, False, 674)]),
     "playmidi/usr/share/doc/playmidi/examples/gmstriving.mid": dict(
         bpm=131, ts=(4, 4), drums=True, tempo_changes=False,
         instruments=[(0, 1, False, 1549), (0, 29, False, 96), (0, 30, False, 62), (0, 35, False, 40), (0, 37, False, 277),
                      (0, 47, False, 387), (0, 50, False, 355), (0, 55, False, 22), (0, 68, False, 47), (0, 96, False, 338),
                      (0, 102, False, 44), (9, 16, True, 1912)]),
-    # a lone C major signature is a sequencer default: the key comes from the notes instead
-    DINK + "1003.mid": dict(bpm=218, ts=(4, 4), drums=False, tempo_changes=False, key=(None, "estimate")),
+    # a lone C major signature is a sequencer default: the key comes from the notes instead. By ear and by
+    # count the tune is in A minor: A is the tonic (192 of 356 note-ons, the lowest note of 178 of the 307
+    # onsets, the last 12 notes), the third is C (19) not C# (4), the sixth F (4) about as often as F# (3).
+    DINK + "1003.mid": dict(bpm=218, ts=(4, 4), drums=False, tempo_changes=False, key=(None, "estimate", "Am")),
 }
 
 
@@ -222,8 +224,7 @@ def test_hand_checked_real_songs_land_in_the_database(dsn: str, real: Path) -> N
         assert changes is truth["tempo_changes"], rel
         assert seconds > 0, rel
         if "key" in truth:
-            assert (from_sig, key_source) == truth["key"], rel
-            assert key != "UNKNOWN", rel
+            assert (from_sig, key_source, key) == truth["key"], rel
         if "instruments" in truth:
             got = fetch(dsn, "SELECT channel, program, is_drum, note_count FROM midi.file_instruments WHERE file_id = %s"
                              " ORDER BY is_drum, program", [fid])
@@ -385,7 +386,9 @@ def test_a_run_killed_mid_way_and_run_again_ends_as_an_uninterrupted_run(
         proc.wait()
     done = one(dsn, "SELECT count(*) FROM midi.files WHERE analyzed_at IS NOT NULL")
     assert 0 < done < one(dsn, "SELECT count(*) FROM midi.files")
+    deadline = time.monotonic() + 60
     while one(dsn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [analyzer.APPLICATION_NAME]):
+        assert time.monotonic() < deadline, "the killed run's sessions did not end within 60 s"
         time.sleep(0.05)  # the killed run's sessions are gone, and with them its locks and open batches
 
     rest = analyzer.run_analysis(dsn, workers=2)

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from runner import schema
-from runner.bench import analyzebench
+from runner.bench import analyzebench, library
 from runner.bench.scratch import throwaway_database
 from runner.cli import cli
 from tests import corpus
@@ -78,7 +78,13 @@ def test_bench_analyze_small_run(dsn: str, songs: Path, tmp_path: Path, monkeypa
                                       "--workers", "1", "--songs", str(few), "--json"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert out["generated"]["files"] > 80 and out["generated"]["bpm_exact"] == 1.0
+    gen = out["generated"]
+    midi = [t for t in library.truth(Path(gen["library"])) if t.kind == "midi"]
+    assert gen["files"] == sum(t.duplicate_of is None for t in midi) and gen["analysis_errors"] == 0
+    assert gen["bpm_exact"] == 1.0 and gen["bpm_files"] == sum(t.bpm is not None for t in midi)  # scored per path
+    assert gen["key_mirex_chosen"] >= 0.9 and gen["category_correct"] >= 0.9
+    assert gen["pretty_midi"]["files"] == gen["symusic_parse_only"]["files"] > 0
+    assert set(out["targets"]) and all(isinstance(v, bool) for v in out["targets"].values())
     real = out["real_songs"]
     distinct = len({Path(p).read_bytes() for p in picked})  # the bench analyzes contents, not paths
     assert real["corpus"] == str(few) and real["files"] == distinct and real["key_files"] == sum(1 for p in picked if truth[p][1])
@@ -93,7 +99,12 @@ def test_bench_import_small_run(dsn: str, tmp_path: Path, monkeypatch: pytest.Mo
                                       "--baseline-files", "100", "--json"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert out["files"] == 150 and out["import_files_per_second"] > 0 and out["seed_method_files"] == 100
+    truth = [t for t in library.truth(Path(out["library"])) if t.kind == "midi"]
+    assert out["files"] == len(truth) == 150  # --files counts MIDI files (the library has other files besides)
+    assert out["files_new"] == sum(t.duplicate_of is None for t in truth) and out["errors"] == 0
+    assert out["files_new"] + out["duplicates"] == out["files"]
+    assert out["import_files_per_second"] > 0 and out["seed_method_files"] == 100
+    assert out["import_to_floor_ratio"] == round(out["import_files_per_second"] / out["floor_read_hash_files_per_second"], 3)
     assert databases(dsn) == before
 
 

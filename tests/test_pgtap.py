@@ -10,6 +10,7 @@ import pytest
 from psycopg import conninfo
 
 from runner.schema import pgtap_dir
+from tests import servers
 
 PGTAP_FILES = sorted(pgtap_dir().glob("*.sql"))
 TOTALS = {"files": 0, "tests": 0}
@@ -24,7 +25,7 @@ def test_pgtap(path, dsn: str) -> None:
     pg_prove = shutil.which("pg_prove")
     assert pg_prove, "pg_prove missing: apt-get install libtap-parser-sourcehandler-pgtap-perl"
     p = conninfo.conninfo_to_dict(dsn)
-    cmd = [pg_prove, "--verbose", "--host", str(p["host"]), "--port", str(p["port"]),
+    cmd = [pg_prove, "--verbose", "--psql-bin", servers.tool("psql"), "--host", str(p["host"]), "--port", str(p["port"]),
            "--username", str(p["user"]), "--dbname", str(p["dbname"]), str(path)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     report = out.stdout + out.stderr

@@ -1,7 +1,7 @@
 -- midi.import_merge moves staged chunks into files / file_paths / import_errors: duplicates by content,
 -- every path kept, errors recorded, counts kept, and a re-merge of the same rows changes nothing else.
 BEGIN;
-SELECT plan(24);
+SELECT plan(31);
 
 SELECT midi.import_begin(ARRAY['/lib'], 'test') AS batch \gset
 INSERT INTO midi.import_staging (batch_id, chunk, root, path, path_bytes, rel, content_hash, file_size_bytes, format,
@@ -80,10 +80,38 @@ SELECT is((SELECT count(*)::int FROM midi.import_errors), 0, 'the fixed file lef
 SELECT is((SELECT encode(f.content_hash, 'hex') FROM midi.file_paths p JOIN midi.files f ON f.id = p.file_id
             WHERE p.path = '/lib/Vendor/Pack/Copy/same.mid'), repeat('dd', 32), 'an edited file points at its new content');
 
--- prune marks unseen paths under the roots missing and moves the canonical path
+-- prune marks the paths under the batch's roots that the run did not see missing (never deletes them),
+-- drops stale error rows there, and moves a file's canonical path to its smallest present path.
+-- Content aa: its canonical path (under the root, not seen by this run), a path under the root this run
+-- saw, and an old path outside the root. An old error row under the root and one outside it.
 UPDATE midi.file_paths SET last_seen = now() - interval '1 day' WHERE path = '/lib/Vendor/Pack/Bass/Deep_Bass_124bpm_Am.mid';
+UPDATE midi.file_paths SET last_seen = now() - interval '1 day' WHERE path = '/lib/Vendor/Pack/Copy/same.mid';
 SELECT midi.import_begin(ARRAY['/lib/Vendor/Pack/Bass'], 'test') AS batch3 \gset
 UPDATE midi.import_batches SET started_at = now() - interval '1 hour' WHERE id = :batch3;
+INSERT INTO midi.file_paths (path, file_id, last_seen)
+SELECT v.path, f.id, now() - v.age
+  FROM midi.files f,
+       (VALUES ('/lib/Vendor/Pack/Bass/Seen_Now.mid', interval '0'), ('/lib/Vendor/Pack/Keep/z_copy.mid', interval '2 days'))
+       AS v(path, age)
+ WHERE f.content_hash = decode(repeat('aa', 32), 'hex');
+INSERT INTO midi.import_errors (path, batch_id, error_class, message, last_seen)
+VALUES ('/lib/Vendor/Pack/Bass/gone.mid', :batch3, 'not_midi', 'x', now() - interval '1 day'),
+       ('/lib/Vendor/Pack/Other/old.mid', :batch3, 'not_midi', 'x', now() - interval '1 day');
 SELECT lives_ok(format('SELECT midi.import_finish(%s, 0, true)', :batch3), 'finish with prune');
+SELECT is((SELECT string_agg(path || '=' || (missing_since IS NOT NULL), ' ' ORDER BY path) FROM midi.file_paths
+            WHERE file_id = (SELECT id FROM midi.files WHERE content_hash = decode(repeat('aa', 32), 'hex'))),
+          '/lib/Vendor/Pack/Bass/Deep_Bass_124bpm_Am.mid=true /lib/Vendor/Pack/Bass/Seen_Now.mid=false /lib/Vendor/Pack/Keep/z_copy.mid=false',
+          'prune: the unseen path under the root is marked missing; a path this run saw and one outside the root are not');
+SELECT is((SELECT missing_since FROM midi.file_paths WHERE path = '/lib/Vendor/Pack/Bass/Deep_Bass_124bpm_Am.mid'), now(),
+          'missing_since is the time of the pruning run');
+SELECT is((SELECT missing_since FROM midi.file_paths WHERE path = '/lib/Vendor/Pack/Copy/same.mid'), NULL,
+          'an old path outside the roots is left alone');
+SELECT is((SELECT filepath || ' ' || filename FROM midi.files WHERE content_hash = decode(repeat('aa', 32), 'hex')),
+          '/lib/Vendor/Pack/Bass/Seen_Now.mid Seen_Now.mid',
+          'the canonical path moves to the smallest present path, and the file name with it');
+SELECT is((SELECT count(*)::int FROM midi.file_paths), 6, 'no path row was deleted');
+SELECT is((SELECT string_agg(path, ' ') FROM midi.import_errors), '/lib/Vendor/Pack/Other/old.mid',
+          'the stale error row under the root is dropped, the one outside kept');
+SELECT is((SELECT status FROM midi.import_batches WHERE id = :batch3), 'done', 'the batch is closed');
 SELECT * FROM finish();
 ROLLBACK;

@@ -5,26 +5,25 @@ from __future__ import annotations
 import click
 
 from runner import connect, schema
-from runner.cli.common import catalog_dsn, cli, command, dsn_of, emit, target
+from runner.cli.common import catalog_dsn, cli, command, dsn_of, emit, progress_bar, target
 from runner.queries import queries
 
 
 @command(cli, "import", json_help="Print the summary as JSON.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=True, dir_okay=True))
 @click.option("--prune", is_flag=True, help="Mark paths under these roots that were not seen this time as missing.")
-def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress display (it is drawn only on a terminal anyway).")
+def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json: bool, quiet: bool) -> None:
     """Register every MIDI file under PATHS (folders, files, .zip archives).
 
     One files row per distinct content, one file_paths row per location, one import_errors row per
     file that could not be taken. Exit 0 when the run completed, also when some files were rejected.
     """
     from runner import importer
-    from runner.progress import Progress
 
     dsn = catalog_dsn(ctx)
-    bar = Progress("import")
-    result = importer.run_import(dsn, paths, prune=prune, progress=bar.update)
-    bar.close()
+    with progress_bar("import", quiet) as bar:
+        result = importer.run_import(dsn, paths, prune=prune, **bar.import_callbacks())
     emit(importer.result_dict(result), as_json)
 
 
@@ -35,8 +34,9 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json:
               help="Parsing processes (default: one per core).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Files claimed and applied per transaction.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display (it is drawn only on a terminal anyway).")
 def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers: int | None, batch_size: int,
-                as_json: bool) -> None:
+                as_json: bool, quiet: bool) -> None:
     """Parse every file that needs analysis and store its musical facts, key, category and tags.
 
     Files never analyzed, or analyzed by an older analyzer, are claimed in batches that several
@@ -44,13 +44,11 @@ def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers:
     midi.analysis_errors with a stable class; the run goes on and exits 0.
     """
     from runner import analyzer
-    from runner.progress import Progress
 
     dsn = catalog_dsn(ctx)
-    bar = Progress("analyze")
-    result = analyzer.run_analysis(dsn, workers=workers, limit=limit, reanalyze=reanalyze, batch_files=batch_size,
-                                   progress=bar.update)
-    bar.close()
+    with progress_bar("analyze", quiet) as bar:
+        result = analyzer.run_analysis(dsn, workers=workers, limit=limit, reanalyze=reanalyze,
+                                       batch_files=batch_size, **bar.analyze_callbacks())
     data = analyzer.result_dict(result)
     if not as_json:
         data["error_classes"] = ", ".join(f"{k}={v}" for k, v in data["error_classes"].items()) or "-"
@@ -59,14 +57,14 @@ def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers:
 
 @command(cli, "demo", json_help=None)
 @click.option("--files", "n_files", type=click.IntRange(min=100), default=5_000, show_default=True,
-              help="Size of the generated demo library.")
-def demo(ctx: click.Context, n_files: int) -> None:
+              envvar="MIDICENTER_DEMO_FILES", help="Size of the generated demo library.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display (it is drawn only on a terminal anyway).")
+def demo(ctx: click.Context, n_files: int, quiet: bool) -> None:
     """Set up the database (embedded unless a DSN is configured), generate a sample-pack library,
     import it, and show what the catalog now answers."""
     from runner import importer
     from runner.bench import library
     from runner.bench.cache import libs_dir
-    from runner.progress import Progress
 
     t = target(ctx)
     click.echo(f"database: {t.describe()}", err=True)
@@ -76,16 +74,14 @@ def demo(ctx: click.Context, n_files: int) -> None:
     click.echo(f"generating a {n_files:,}-file sample-pack library (cached) ...", err=True)
     lib = library.generate(libs_dir(), n_files, seed=42)
     click.echo(f"importing {lib} ...", err=True)
-    bar = Progress("import")
-    result = importer.run_import(dsn, [lib], progress=bar.update)
-    bar.close()
+    with progress_bar("import", quiet) as bar:
+        result = importer.run_import(dsn, [lib], **bar.import_callbacks())
     click.echo("\n== import", err=True)
     emit(importer.result_dict(result), False)
     from runner import analyzer
 
-    bar = Progress("analyze")
-    analysis = analyzer.run_analysis(dsn, progress=bar.update)
-    bar.close()
+    with progress_bar("analyze", quiet) as bar:
+        analysis = analyzer.run_analysis(dsn, **bar.analyze_callbacks())
     click.echo("\n== analyze", err=True)
     emit({k: v for k, v in analyzer.result_dict(analysis).items() if k != "error_classes"}, False)
     with connect.connect(t) as conn:

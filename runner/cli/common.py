@@ -8,7 +8,8 @@ cause, 2 on a usage error (click's own convention).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
@@ -134,6 +135,18 @@ def catalog_dsn(ctx: click.Context) -> str:
             raise Fatal(f"{t.describe()} has no midicenter schema yet; run: midicenter db migrate")
         schema.migrate(dsn)
     return dsn
+
+
+@contextmanager
+def progress_bar(label: str, quiet: bool) -> Iterator[Any]:
+    """A progress display on stderr (only on a terminal, never with --quiet), closed even on failure."""
+    from runner.progress import Progress
+
+    bar = Progress(label, quiet=quiet)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def rows(ctx: click.Context, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:

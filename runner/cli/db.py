@@ -11,7 +11,7 @@ import click
 from psycopg import conninfo
 
 from runner import clients, connect, schema
-from runner.cli.common import catalog_dsn, cli, command, dsn_of, emit, target
+from runner.cli.common import Fatal, catalog_dsn, cli, command, dsn_of, emit, target
 
 
 @cli.group()
@@ -49,12 +49,18 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
 @click.option("--all", "all_", is_flag=True, help="Roll back every migration (drops all midicenter data).")
 @click.option("--drop-user-data", is_flag=True,
               help="Allow dropping favorites, ratings, user tags and saved searches (refused otherwise).")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed where no terminal can ask).")
 def db_rollback(ctx: click.Context, count: int, all_: bool, drop_user_data: bool, yes: bool, as_json: bool) -> None:
     """Roll back the newest migration(s) in one transaction. Data in the affected tables is lost; a
-    rollback that would drop user data is refused unless --drop-user-data is given."""
-    if not yes and sys.stdin.isatty():
-        what = "ALL migrations" if all_ else f"the last {count} migration(s)"
+    rollback that would drop user data is refused unless --drop-user-data is given.
+
+    Asks first on a terminal; without one (a script, a pipe) it refuses unless --yes is given, so data
+    is never dropped without an explicit yes."""
+    what = "ALL migrations" if all_ else f"the last {count} migration(s)"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise Fatal(f"not rolling back {what}: that drops the data in their tables; "
+                        "no terminal to ask on, so confirm with --yes")
         click.confirm(f"Roll back {what}? Data in those tables will be dropped", abort=True, err=True)
     done = schema.rollback(dsn_of(ctx), count=count, all_=all_, drop_user_data=drop_user_data)
     emit({"rolled_back": done.rolled_back, "user_data_dropped": done.user_data_dropped}, as_json)
