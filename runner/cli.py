@@ -229,6 +229,9 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json:
     bar = Progress("import")
     result = importer.run_import(dsn, paths, prune=prune, progress=bar.update)
     bar.close()
+    if result.not_pruned:
+        click.echo(f"--prune: nothing marked missing under {len(result.not_pruned)} path(s) that could not be read: "
+                   + ", ".join(result.not_pruned[:5]) + (" ..." if len(result.not_pruned) > 5 else ""), err=True)
     emit(importer.result_dict(result), as_json)
 
 
