@@ -103,18 +103,23 @@ REVOKE ALL ON FUNCTION
     midi.analysis_next_batch(), midi.analysis_needed(timestamptz, integer, integer, timestamptz),
     midi.analysis_pending(integer, timestamptz), midi.analysis_claim(bigint, integer, integer, timestamptz),
     midi._analysis_staged(bigint), midi.analysis_apply(bigint, integer), midi.analysis_finish(),
-    midi.redetect_keys(text)
+    midi.redetect_keys(text), midi.analysis_transient(text), midi.analysis_max_attempts(),
+    midi._analysis_refusal(midi.analysis_staging), midi._analysis_write_isolated(bigint, integer, bigint[], timestamptz),
+    midi._analysis_write(bigint, integer, bigint[], timestamptz)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     midi._dot12(float8[], float8[]), midi._centred_norm12(float8[]), midi.default_key_profile(),
     midi.estimate_key(float8[], text), midi.choose_key(midi.musical_key, midi.musical_key, midi.musical_key),
     midi.key_words(midi.musical_key), midi.bpm_bucket(numeric), midi._category_tokens(text, text),
     midi.derive_categories(bigint[]), midi.derive_tags(bigint[]),
-    midi.analysis_needed(timestamptz, integer, integer, timestamptz), midi.analysis_pending(integer, timestamptz)
+    midi.analysis_needed(timestamptz, integer, integer, timestamptz), midi.analysis_pending(integer, timestamptz),
+    midi.analysis_transient(text), midi.analysis_max_attempts()
 TO midi_reader;
 GRANT EXECUTE ON FUNCTION
     midi._rebuild_key_templates(), midi._key_profiles_changed(), midi._apply_categories(bigint[]),
     midi._apply_tags(bigint[]), midi.relabel(bigint[]), midi.analysis_next_batch(),
     midi.analysis_claim(bigint, integer, integer, timestamptz), midi._analysis_staged(bigint),
-    midi.analysis_apply(bigint, integer), midi.analysis_finish(), midi.redetect_keys(text)
+    midi.analysis_apply(bigint, integer), midi.analysis_finish(), midi.redetect_keys(text),
+    midi._analysis_refusal(midi.analysis_staging), midi._analysis_write_isolated(bigint, integer, bigint[], timestamptz),
+    midi._analysis_write(bigint, integer, bigint[], timestamptz)
 TO midi_writer;
