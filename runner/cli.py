@@ -238,6 +238,15 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json:
 # ---------------------------------------------------------------------------------------- analyze
 
 
+def _memory(value: str) -> int:
+    from runner.workers import parse_memory
+
+    try:
+        return parse_memory(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command("analyze")
 @click.option("--reanalyze", is_flag=True, help="Analyze every file again, also those already up to date.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Analyze at most this many files.")
@@ -245,11 +254,17 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json:
               help="Parsing processes (default: one per core).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Files claimed and applied per transaction.")
+@click.option("--worker-memory", callback=lambda _c, _p, v: None if v is None else _memory(v),
+              help="Address-space limit of each worker, e.g. 1G or 512M (0: none); a file that needs more ends "
+                   "as its out_of_memory error. Default: 2G, less on machines with little memory.")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=None,
+              help="Transient failures (unreadable, crash, timeout...) in a row before a file is given up "
+                   "[default: the server's midi.analysis_max_attempts, else 3].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @fatal_errors
 def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers: int | None, batch_size: int,
-                as_json: bool) -> None:
+                worker_memory: int | None, max_attempts: int | None, as_json: bool) -> None:
     """Parse every file that needs analysis and store its musical facts, key, category and tags.
 
     Files never analyzed, or analyzed by an older analyzer, are claimed in batches that several
@@ -262,7 +277,7 @@ def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers:
     dsn = catalog_dsn(ctx)
     bar = Progress("analyze")
     result = analyzer.run_analysis(dsn, workers=workers, limit=limit, reanalyze=reanalyze, batch_files=batch_size,
-                                   progress=bar.update)
+                                   progress=bar.update, worker_memory=worker_memory, max_attempts=max_attempts)
     bar.close()
     data = analyzer.result_dict(result)
     if not as_json:
