@@ -273,13 +273,21 @@ def _apply_rows(run: _Run, conn: psycopg.Connection, batch: int, results: Sequen
                             cp.write_row((batch, r.file_id, None, None, *_clean(r.row)))
                         else:
                             cp.write_row((batch, r.file_id, r.error_class or "analysis_failed",
-                                          r.message or r.error_class, *_NO_FACTS))
+                                          _message(r.message or r.error_class), *_NO_FACTS))
                 return cur.execute(queries["analysis_apply"], [batch, run.version]).fetchone()
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
             if attempt == _RETRIES - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _message(text: str | None) -> str | None:
+    """An error message the server takes whatever it quotes: no NUL, no lone surrogate (so a read error
+    keeps its own class instead of becoming a refused row)."""
+    if text is None or (text.isprintable() and text.isascii()):
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
 def _clean(row: tuple) -> tuple:

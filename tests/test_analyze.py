@@ -355,16 +355,19 @@ def test_a_value_the_database_refuses_costs_only_its_own_file(dsn: str, real: Pa
         odd = changed(results[2], instr, results[2].row[instr].replace('"name":"', '"name":"\\u0000', 1))
         too_many = changed(results[3], pitches, 70000)  # beyond the staging column's smallint
         surrogate = changed(results[5], tracks, ["Piano \udcff"])  # text the client cannot encode
+        # an error whose message quotes odd bytes keeps its own class
+        odd_error = workers.Result(results[6].file_id, None, "parse_failed", "mido: bad byte \udcff\x00 at 12")
         claim = analyzer._Claim(conn, batch, [])
-        claim.results = [results[0], short_hist, odd, too_many, results[4], surrogate, *results[6:]]
+        claim.results = [results[0], short_hist, odd, too_many, results[4], surrogate, odd_error, *results[7:]]
         run = analyzer._Run(dsn, analyzer.ANALYZER_VERSION, None, None, 100, 1, None)
         refused: list = []
-        assert analyzer._apply(run, claim, refused) == (len(results) - 3, 3)
+        assert analyzer._apply(run, claim, refused) == (len(results) - 4, 4)
         assert sorted(r.file_id for r in refused) == sorted([too_many.file_id, surrogate.file_id])
         conn.commit()
     assert_every_file_accounted(dsn)
     errors = dict(fetch(dsn, "SELECT file_id, error_class || ': ' || message FROM midi.analysis_errors"))
-    assert set(errors) == {short_hist.file_id, too_many.file_id, surrogate.file_id}
+    assert set(errors) == {short_hist.file_id, too_many.file_id, surrogate.file_id, odd_error.file_id}
+    assert errors[odd_error.file_id] == "parse_failed: mido: bad byte ? at 12"
     assert errors[short_hist.file_id].startswith("rejected: the catalog cannot store these facts: pitch_class_histogram")
     assert errors[too_many.file_id].startswith("rejected: the database refused the facts") and "out of range" in \
         errors[too_many.file_id]
