@@ -92,17 +92,18 @@ def _by_path(job: Job) -> str:
     return job.path
 
 
-def _job(file_id: int, paths: Sequence[str], paths_bytes: Sequence[bytes | None], suspect: bool) -> Job:
-    """One Job for a file: its paths joined by NUL (one path: as it is)."""
+def _job(file_id: int, paths: Sequence[str], paths_bytes: Sequence[bytes | None], suspect: bool,
+         content_hash: bytes | None = None) -> Job:
+    """One Job for a file: its paths joined by NUL (one path: as it is), and the hash its bytes must have."""
     if len(paths) == 1:
-        return Job(file_id, paths[0], paths_bytes[0], suspect)
+        return Job(file_id, paths[0], paths_bytes[0], suspect, content_hash)
     if any(b is not None for b in paths_bytes):
         joined = _PATH_SEP.encode().join(
             b if b is not None else p.encode("utf-8", "surrogateescape") for p, b in zip(paths, paths_bytes, strict=True)
         )
     else:
         joined = None
-    return Job(file_id, _PATH_SEP.join(paths), joined, suspect)
+    return Job(file_id, _PATH_SEP.join(paths), joined, suspect, content_hash)
 
 
 class _Claim:

@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import NamedTuple
 
+from blake3 import blake3
+
 from runner.features import facts
 from runner.parsers import ERROR_CLASSES as PARSE_ERROR_CLASSES
 from runner.parsers import ParseError, parse
@@ -59,6 +61,8 @@ __all__ = [
 ERROR_CLASSES: dict[str, str] = {
     **PARSE_ERROR_CLASSES,
     "unreadable": "the file could not be read (runner.scan.ReadError's own classes pass through as they are)",
+    "changed": "every path of the file that could be read holds other bytes than the file's content hash: it "
+    "changed after the import (import it again to register the new content)",
     "analysis_failed": "parsing worked but computing the facts raised: a bug, the message has the exception",
     "out_of_memory": "reading, parsing or analyzing the file needed more memory than the worker's limit "
     "(--worker-memory)",
@@ -84,12 +88,14 @@ _MAX_FUTILE_STARTS = 5  # workers dying before touching any file, in a row, mean
 
 
 class Job(NamedTuple):
-    """One file to analyze: its id, where it is, and whether the import found its structure suspect."""
+    """One file to analyze: its id, where it is (several paths NUL-separated, canonical first), whether the
+    import found its structure suspect, and its content hash (BLAKE3; None: not checked)."""
 
     file_id: int
     path: str
     path_bytes: bytes | None = None
     suspect: bool = False
+    content_hash: bytes | None = None
 
 
 class Result(NamedTuple):
@@ -304,7 +310,32 @@ def _run_job(job: Job, read: Callable[[str, bytes | None], bytes]) -> Result:
         error_class = getattr(exc, "error_class", None) or "unreadable"
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         return Result(job.file_id, None, error_class, message)
+    if job.content_hash is not None and blake3(data).digest() != job.content_hash:
+        data = _same_content(job, read)
+        if data is None:
+            where = job.path.split(_PATH_SEP, 1)[0]
+            return Result(job.file_id, None, "changed",
+                          f"{where}: holds other bytes than this file now (changed after the import; import it "
+                          "again to register the new content)")
     return analyze_bytes(job.file_id, data, job.suspect)
+
+
+_PATH_SEP = "\x00"  # separates a job's alternative paths (runner.analyzer)
+
+
+def _same_content(job: Job, read: Callable[[str, bytes | None], bytes]) -> bytes | None:
+    """The bytes of the first of a job's paths that still holds its content (None: none does). Only what
+    the file's own bytes say may become its facts."""
+    paths = job.path.split(_PATH_SEP)
+    raw = job.path_bytes.split(_PATH_SEP.encode()) if job.path_bytes is not None else [None] * len(paths)
+    for path, path_bytes in zip(paths, raw, strict=True):
+        try:
+            data = read(path, path_bytes or None)
+        except Exception:  # noqa: BLE001 - try the next location
+            continue
+        if blake3(data).digest() == job.content_hash:
+            return data
+    return None
 
 
 def _test_hook(path: str) -> None:
@@ -439,7 +470,8 @@ class WorkerPool:
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
             # Workers fork from a server that already imported these, so a replacement starts in ms.
-            self._ctx.set_forkserver_preload(["runner.workers", "runner.parsers", "runner.features", "runner.scan"])
+            self._ctx.set_forkserver_preload(["runner.workers", "runner.parsers", "runner.features", "runner.scan",
+                                              "blake3"])
         self._slots = self._ctx.RawArray("d", 2 * self.n)
         self._workers: list[_Worker | None] = [None] * self.n
         self._batch_id = 0

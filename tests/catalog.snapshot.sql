@@ -1224,7 +1224,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi.analysis_apply(batch bigint, version integer) IS 'Applies one staged analysis batch (facts, instruments, categories, tags, errors, retries, files.analyzed_at); a file the catalog refuses becomes a rejected error; returns (analyzed, errors)';
-CREATE FUNCTION midi.analysis_claim(after_id bigint, max_files integer, version integer, reanalyze_before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(file_id bigint, paths text[], paths_bytes bytea[], suspect boolean)
+CREATE FUNCTION midi.analysis_claim(after_id bigint, max_files integer, version integer, reanalyze_before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(file_id bigint, paths text[], paths_bytes bytea[], suspect boolean, content_hash bytea)
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -1232,7 +1232,7 @@ DECLARE
 BEGIN
     RETURN QUERY
     WITH claimed AS (
-        SELECT f.id, f.filepath, f.midi_warnings
+        SELECT f.id, f.filepath, f.midi_warnings, f.content_hash
           FROM midi.files f
                LEFT JOIN midi.analysis_retries r ON r.file_id = f.id
          WHERE f.id > after_id
@@ -1245,7 +1245,7 @@ BEGIN
            FOR NO KEY UPDATE OF f SKIP LOCKED
     )
     SELECT c.id, coalesce(p.paths, ARRAY[c.filepath::text]), coalesce(p.bytes, ARRAY[NULL::bytea]),
-           cardinality(c.midi_warnings) > 0
+           cardinality(c.midi_warnings) > 0, c.content_hash
       FROM claimed c
            LEFT JOIN LATERAL (
                SELECT array_agg(fp.path::text ORDER BY fp.path <> c.filepath, fp.missing_since IS NOT NULL, fp.path, fp.path_bytes) AS paths,
@@ -1255,7 +1255,7 @@ BEGIN
      ORDER BY c.id;
 END;
 $$;
-COMMENT ON FUNCTION midi.analysis_claim(after_id bigint, max_files integer, version integer, reanalyze_before timestamp with time zone) IS 'Locks (SKIP LOCKED) up to max_files files after after_id that need analysis; returns their paths (canonical first) and suspect flag';
+COMMENT ON FUNCTION midi.analysis_claim(after_id bigint, max_files integer, version integer, reanalyze_before timestamp with time zone) IS 'Locks (SKIP LOCKED) up to max_files files after after_id that need analysis; returns their paths (canonical first), suspect flag and content hash';
 CREATE FUNCTION midi.analysis_finish() RETURNS integer
     LANGUAGE plpgsql
     AS $$
@@ -1300,10 +1300,10 @@ COMMENT ON FUNCTION midi.analysis_pending(version integer, reanalyze_before time
 CREATE FUNCTION midi.analysis_transient(error_class text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT coalesce(error_class IN ('unreadable', 'vanished', 'not_regular_file', 'timeout', 'worker_crash',
-                                    'out_of_memory'), false)
+    SELECT coalesce(error_class IN ('unreadable', 'vanished', 'not_regular_file', 'changed', 'timeout',
+                                    'worker_crash', 'out_of_memory'), false)
 $$;
-COMMENT ON FUNCTION midi.analysis_transient(error_class text) IS 'True for analysis error classes that say nothing about the bytes (kept facts, retried): unreadable, vanished, not_regular_file, timeout, worker_crash, out_of_memory';
+COMMENT ON FUNCTION midi.analysis_transient(error_class text) IS 'True for analysis error classes that say nothing about the bytes (kept facts, retried): unreadable, vanished, not_regular_file, changed, timeout, worker_crash, out_of_memory';
 CREATE FUNCTION midi.bpm_bucket(bpm numeric) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$

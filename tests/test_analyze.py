@@ -349,7 +349,7 @@ def test_a_value_the_database_refuses_costs_only_its_own_file(dsn: str, real: Pa
         batch = conn.execute(queries["analysis_next_batch"]).fetchone()[0]
         claimed = conn.execute(queries["analysis_claim"], [0, 100, analyzer.ANALYZER_VERSION, None]).fetchall()
         results = [workers.analyze_bytes(fid, analyzer.read_any(paths[0], pbytes[0]), suspect)
-                   for fid, paths, pbytes, suspect in claimed]
+                   for fid, paths, pbytes, suspect, _ in claimed]
         assert all(r.row is not None for r in results)
         short_hist = changed(results[1], hist, [0.5] * 11)  # the catalog's check refuses it
         odd = changed(results[2], instr, results[2].row[instr].replace('"name":"', '"name":"\\u0000', 1))
@@ -490,3 +490,25 @@ def test_facts_the_catalog_refuses_cost_one_file_of_a_whole_run(dsn: str, real: 
     path, message = fetch(dsn, "SELECT p.path, e.message FROM midi.analysis_errors e JOIN midi.file_paths p"
                                " ON p.file_id = e.file_id WHERE e.error_class = 'rejected'")[0]
     assert path.endswith("/Sound/105.mid") and "no_1244_note_songs" in message and "23514" in message
+
+
+def test_a_file_edited_after_the_import_keeps_its_facts_and_is_read_where_its_content_still_is(
+    dsn: str, real: Path, tmp_path: Path
+) -> None:
+    songs = [p for p in real_files(real) if p.suffix.lower() == ".mid"]
+    original, other = songs[0], songs[1]
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copyfile(original, tmp_path / folder / "song.mid")
+    importer.run_import(dsn, [tmp_path])
+    analyzer.run_analysis(dsn, workers=1)
+    known = state(dsn)
+    shutil.copyfile(other, tmp_path / "a" / "song.mid")  # the canonical path now holds another song
+    result = analyzer.run_analysis(dsn, workers=1, reanalyze=True)
+    assert (result.analyzed, result.errors) == (1, 0)
+    assert {k: v for k, v in state(dsn).items() if k != "files"} == {k: v for k, v in known.items() if k != "files"}
+    shutil.copyfile(other, tmp_path / "b" / "song.mid")  # and now every path does
+    result = analyzer.run_analysis(dsn, workers=1, reanalyze=True)
+    assert result.error_classes == {"changed": 1}
+    assert fetch(dsn, "SELECT error_class, attempts FROM midi.analysis_retries") == [("changed", 1)]
+    assert state(dsn) == known  # the other song's facts were never stored as this file's

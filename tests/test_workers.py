@@ -418,3 +418,22 @@ def test_memory_limits_parse_and_default():
                     break
                 time.sleep(0.05)
             assert str(p.memory) in limit
+
+
+def test_bytes_that_are_not_the_files_content_are_never_analyzed(tmp_path: Path, real_song: bytes) -> None:
+    """A file edited in place after the import holds other bytes: they are not this file's, so they give no
+    facts (`changed`, transient) unless another of its paths still holds its content."""
+    from blake3 import blake3
+
+    content = blake3(real_song).digest()
+    edited, kept = tmp_path / "edited.mid", tmp_path / "kept.mid"
+    edited.write_bytes(song(5))  # another song now at the path
+    kept.write_bytes(real_song)
+    jobs = [Job(1, str(edited), None, False, content),
+            Job(2, f"{edited}\x00{tmp_path / 'gone.mid'}\x00{kept}", None, False, content),
+            Job(3, str(kept), None, False, content), Job(4, str(edited))]
+    with WorkerPool(1, timeout=30, read="runner.analyzer:read_any") as p:  # the analyzer's multi-path reader
+        out = run(p, [jobs])
+    assert out[1].error_class == "changed" and str(edited) in out[1].message
+    assert out[2].row == out[3].row == analyze_bytes(0, real_song).row  # read from the path that still has it
+    assert out[4].row == analyze_bytes(0, song(5)).row  # no hash to check: as before

@@ -21,16 +21,17 @@ COMMENT ON FUNCTION midi.analysis_needed(timestamptz, integer, integer, timestam
     'True when a file is unanalyzed, analyzed by an older analyzer, or analyzed before reanalyze_before';
 
 /* analysis_transient: whether an analysis error class says nothing about the file's bytes: the file
-   could not be read (unreadable, vanished, not_regular_file: something else is at its path now), or the
-   worker could not finish it (timeout, worker_crash, out_of_memory). Such a failure keeps the facts the file had and is retried (midi.analysis_retries);
+   could not be read (unreadable, vanished, not_regular_file: something else is at its path now; changed:
+   its paths hold other bytes now), or the worker could not finish it (timeout, worker_crash,
+   out_of_memory). Such a failure keeps the facts the file had and is retried (midi.analysis_retries);
    every other class is what the bytes say and replaces earlier facts. */
 CREATE OR REPLACE FUNCTION midi.analysis_transient(error_class text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(error_class IN ('unreadable', 'vanished', 'not_regular_file', 'timeout', 'worker_crash',
-                                    'out_of_memory'), false)
+    SELECT coalesce(error_class IN ('unreadable', 'vanished', 'not_regular_file', 'changed', 'timeout',
+                                    'worker_crash', 'out_of_memory'), false)
 $$;
 COMMENT ON FUNCTION midi.analysis_transient(text) IS
-    'True for analysis error classes that say nothing about the bytes (kept facts, retried): unreadable, vanished, not_regular_file, timeout, worker_crash, out_of_memory';
+    'True for analysis error classes that say nothing about the bytes (kept facts, retried): unreadable, vanished, not_regular_file, changed, timeout, worker_crash, out_of_memory';
 
 /* analysis_max_attempts: how many transient failures in a row a file may have before analysis gives it
    up: the setting midi.analysis_max_attempts (per session, role or database: ALTER DATABASE ... SET
@@ -58,8 +59,8 @@ COMMENT ON FUNCTION midi.analysis_pending(integer, timestamptz) IS 'Number of fi
 
 /* analysis_claim: locks the next files (by id, after after_id) that need analysis, at most max_files,
    skipping files another session holds (FOR NO KEY UPDATE SKIP LOCKED), and returns where to read each
-   one: its present paths, the canonical path first, and whether the import found its structure suspect.
-   A file needs analysis when analysis_needed says so, unless its last attempts failed transiently
+   one: its present paths, the canonical path first, whether the import found its structure suspect, and
+   its content hash (the workers check that the bytes they read are still this file's). A file needs analysis when analysis_needed says so, unless its last attempts failed transiently
    (midi.analysis_retries): then it is taken while it has had fewer than midi.analysis_max_attempts()
    attempts (or, with reanalyze_before, when its last attempt was before that moment), and given up after.
    The locks last until the caller's transaction ends, so the caller claims, analyzes and applies in one
@@ -68,14 +69,14 @@ COMMENT ON FUNCTION midi.analysis_pending(integer, timestamptz) IS 'Number of fi
    claim starts where the last ended). */
 CREATE OR REPLACE FUNCTION midi.analysis_claim(
     after_id bigint, max_files integer, version integer, reanalyze_before timestamptz DEFAULT NULL
-) RETURNS TABLE (file_id bigint, paths text[], paths_bytes bytea[], suspect boolean)
+) RETURNS TABLE (file_id bigint, paths text[], paths_bytes bytea[], suspect boolean, content_hash bytea)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_max integer := midi.analysis_max_attempts();
 BEGIN
     RETURN QUERY
     WITH claimed AS (
-        SELECT f.id, f.filepath, f.midi_warnings
+        SELECT f.id, f.filepath, f.midi_warnings, f.content_hash
           FROM midi.files f
                LEFT JOIN midi.analysis_retries r ON r.file_id = f.id
          WHERE f.id > after_id
@@ -88,7 +89,7 @@ BEGIN
            FOR NO KEY UPDATE OF f SKIP LOCKED
     )
     SELECT c.id, coalesce(p.paths, ARRAY[c.filepath::text]), coalesce(p.bytes, ARRAY[NULL::bytea]),
-           cardinality(c.midi_warnings) > 0
+           cardinality(c.midi_warnings) > 0, c.content_hash
       FROM claimed c
            LEFT JOIN LATERAL (
                SELECT array_agg(fp.path::text ORDER BY fp.path <> c.filepath, fp.missing_since IS NOT NULL, fp.path, fp.path_bytes) AS paths,
@@ -99,7 +100,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi.analysis_claim(bigint, integer, integer, timestamptz) IS
-    'Locks (SKIP LOCKED) up to max_files files after after_id that need analysis; returns their paths (canonical first) and suspect flag';
+    'Locks (SKIP LOCKED) up to max_files files after after_id that need analysis; returns their paths (canonical first), suspect flag and content hash';
 
 /* _analysis_staged: the rows of one staged analysis batch. A function with a realistic ROWS estimate
    because the staging table is nearly always empty when autovacuum looks at it (see midi._staged). */

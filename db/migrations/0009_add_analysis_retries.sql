@@ -40,3 +40,8 @@ COMMENT ON COLUMN midi.musical_metadata.bpm_source IS
     'meta: a tempo event; filename: no tempo event, the file name states it; default: neither (bpm is NULL)';
 COMMENT ON COLUMN midi.musical_metadata.time_signature_numerator IS
     'Time signature covering the most time; NULL when the file has no valid time-signature event (not 4/4)';
+
+-- midi.analysis_claim (db/functions/31_analysis.sql) now also returns each file's content_hash, so the
+-- workers can check that the bytes they read are still this file's: a function's result type cannot be
+-- changed in place, so the old one goes here and the functions layer creates the new one after migrate.
+DROP FUNCTION IF EXISTS midi.analysis_claim(bigint, integer, integer, timestamptz);

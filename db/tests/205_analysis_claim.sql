@@ -3,7 +3,7 @@
 -- (canonical first, missing ones last) and the suspect flag; claimed files are locked until the
 -- transaction ends (concurrency itself is tested with two real sessions in tests/test_analyze.py).
 BEGIN;
-SELECT plan(11);
+SELECT plan(12);
 
 INSERT INTO midi.files (id, filename, filepath, content_hash, file_size_bytes, analyzed_at, analyzer_version, midi_warnings)
 VALUES (9401, 'a.mid', '/l/b/a.mid', decode(repeat('41', 32), 'hex'), 1, NULL, NULL, '{}'),
@@ -34,6 +34,8 @@ SELECT is((SELECT paths FROM midi.analysis_claim(9403, 1, 2)), ARRAY['/l/d.mid']
 SELECT is((SELECT count(*)::int FROM pg_locks l WHERE l.locktype = 'transactionid' AND l.pid = pg_backend_pid()), 1,
           'claiming took row locks (our transaction id is held)');
 SELECT isnt(midi.analysis_next_batch(), midi.analysis_next_batch(), 'batch numbers are fresh');
+SELECT is((SELECT content_hash FROM midi.analysis_claim(9400, 1, 2)), decode(repeat('41', 32), 'hex'),
+          'the content hash, for the workers to check the bytes they read against');
 
 SELECT * FROM finish();
 ROLLBACK;
