@@ -57,6 +57,7 @@ ERROR_CLASSES: dict[str, str] = {
 
 _MAX_HEADER_EVENTS = 96  # leading events read per MTrk by _scan_track_headers, up to its first note
 _MAX_PAIRING_EVENTS = 512  # further events read to find the first note symusic pairs (its part's channel)
+_MAX_KEY_WALK_BYTES = 8192  # MTrk bytes walked whole to list a file's parts when the first notes do not tell
 _KARAOKE_MARK = b"@KMIDI"  # .kar files carry their lyrics as text events announced by this
 _DRUM_BANKS = (120, 127)  # bank select MSB of GM2 rhythm kits (0x78) and XG drum kits (0x7F)
 _symusic_from_midi = symusic.core.ScoreTick.from_midi  # the factory's dispatch costs ~9 us per call
@@ -226,6 +227,8 @@ class _Track(NamedTuple):
     key: tuple[int, int] | None  # (channel, program) of the part symusic files its first paired note under
     explicit: bool  # that program was set by a program change of the MTrk (not symusic's default 0)
     decided: bool  # the walk found that note, or reached the end of the track without one
+    start: int = 0  # the MTrk's events: smf[start:end]
+    end: int = 0
 
 
 class _Headers(NamedTuple):
@@ -244,7 +247,7 @@ def _scan_track_headers(smf: bytes, pos: int, ntrks: int | None = None) -> _Head
     Reads events properly (delta, running status, lengths) until the first sounding note-on or
     _MAX_HEADER_EVENTS events, so it costs a few events per track and never misreads data as a meta event.
     Then, for the first `ntrks` MTrks (those symusic reads), it goes on for up to _MAX_PAIRING_EVENTS events
-    to the first note-off that ends a note the way symusic pairs them (first in, first out, strictly later):
+    to the first note-off that ends a note the way symusic pairs them (first in, first out, at or after its start):
     the channel of that note-off and the program its MTrk had set on that channel are the key of the part
     symusic files the note under (see _assign_channels).
     """
@@ -327,7 +330,7 @@ def _scan_track_headers(smf: bytes, pos: int, ntrks: int | None = None) -> _Head
                             pending.setdefault((channel, smf[i]), deque()).append(tick)
                         elif kind == 0x80 or kind == 0x90:
                             waiting = pending.get((channel, smf[i]))
-                            if waiting and tick > waiting[0]:
+                            if waiting and tick >= waiting[0]:
                                 key = (channel, progs.get(channel, 0))
                                 explicit = channel in progs
                                 decided = True
@@ -344,7 +347,7 @@ def _scan_track_headers(smf: bytes, pos: int, ntrks: int | None = None) -> _Head
             banks.append(bank if head_bank is None else head_bank)
             firsts.append(first)
             if ntrks is None or len(tracks) < ntrks:
-                tracks.append(_Track(key, explicit, decided and pair))
+                tracks.append(_Track(key, explicit, decided and pair, start, end))
         pos = start + length
     inherited = []
     if len(firsts) > 1:
@@ -391,7 +394,9 @@ def _inherit_channel_setup(score: Score, inherited: tuple[_Inherited, ...]) -> N
     score.parts = tuple(parts)
 
 
-def _assign_channels(found: list[tuple[int, bool]], tracks: tuple[_Track, ...]) -> tuple[list, list[bool]]:
+def _assign_channels(
+    found: list[tuple[int, bool]], tracks: tuple[_Track, ...], smf: bytes = b""
+) -> tuple[list[int | None], list[bool]]:
     """Channels of symusic's parts (those with notes, in its order, as (program, is_drum)), and whether a
     program change set each one's program; None where the bytes do not prove it (drum parts: 9).
 
@@ -399,8 +404,10 @@ def _assign_channels(found: list[tuple[int, bool]], tracks: tuple[_Track, ...]) 
     (channel, program); `tracks` says, per MTrk it reads, the (channel, program) of the part its first
     paired note went to. When every MTrk was walked to that note or to its end, the MTrks with a note
     each gave at least one part: if there are as many parts as such MTrks, each gave exactly one, in
-    order; if only one MTrk has notes, all parts are its own and the one with the key's program and drum
-    flag is the key's. Each match is checked against the part's program and drum flag.
+    order; otherwise, in a small file (_MAX_KEY_WALK_BYTES), each MTrk is walked whole to list the parts
+    symusic makes of it (_track_keys); else, if only one MTrk has notes, all parts are its own and the one
+    with the key's program and drum flag is the key's. Each match is checked against the part's program
+    and drum flag.
     """
     channels: list[int | None] = [9 if drum else None for _, drum in found]
     explicit = [False] * len(found)
@@ -410,13 +417,80 @@ def _assign_channels(found: list[tuple[int, bool]], tracks: tuple[_Track, ...]) 
     if len(keyed) == len(found):
         if all(prog == t.key[1] and drum == (t.key[0] == 9) for (prog, drum), t in zip(found, keyed, strict=True)):
             return [t.key[0] for t in keyed], [t.explicit for t in keyed]
-    elif len(keyed) == 1:
+        return channels, explicit
+    if smf and sum(t.end - t.start for t in keyed) <= _MAX_KEY_WALK_BYTES:
+        listed: list[tuple[int, int, bool]] = []
+        for t in keyed:
+            keys = _track_keys(smf, t.start, t.end)
+            if keys is None:
+                break
+            listed += keys
+        else:
+            if len(listed) == len(found) and all(
+                prog == p and drum == (c == 9) for (prog, drum), (c, p, _) in zip(found, listed, strict=True)
+            ):
+                return [c for c, _, _ in listed], [e for _, _, e in listed]
+    if len(keyed) == 1:
         (channel, program), set_by_change = keyed[0].key, keyed[0].explicit
         match = [i for i, (prog, drum) in enumerate(found) if prog == program and drum == (channel == 9)]
         if len(match) == 1:
             channels[match[0]] = channel
             explicit[match[0]] = set_by_change
     return channels, explicit
+
+
+def _track_keys(smf: bytes, start: int, end: int) -> list[tuple[int, int, bool]] | None:
+    """The parts symusic makes of one MTrk, as it lists them: sorted (channel, program, set by a program
+    change) of every (channel, program) a paired note-off filed a note under (program: the MTrk's last
+    program change on the channel, else 0; notes paired first in, first out, at or after its start). None when
+    the track holds anything this walk might read differently from symusic (a system message, data
+    without a status, a cut)."""
+    keys: dict[tuple[int, int], bool] = {}
+    progs: dict[int, int] = {}
+    pending: dict[tuple[int, int], deque[int]] = {}
+    i, tick, running = start, 0, 0
+    try:
+        while True:
+            delta, i = _vlq(smf, i)
+            tick += delta
+            if i >= end:
+                break
+            status = smf[i]
+            if status == 0xFF:
+                if smf[i + 1] == 0x2F:
+                    break
+                size, i = _vlq(smf, i + 2)
+                i += size
+                continue
+            if status in (0xF0, 0xF7):
+                size, i = _vlq(smf, i + 1)
+                i += size
+                continue
+            if status & 0x80:
+                if status >= 0xF1:
+                    return None
+                running = status
+                i += 1
+            elif not running:
+                return None
+            kind = running & 0xF0
+            channel = running & 0x0F
+            if kind == 0x90 and smf[i + 1]:
+                pending.setdefault((channel, smf[i]), deque()).append(tick)
+            elif kind == 0x80 or kind == 0x90:
+                waiting = pending.get((channel, smf[i]))
+                if waiting and tick >= waiting[0]:
+                    waiting.popleft()
+                    key = (channel, progs.get(channel, 0))
+                    keys[key] = keys.get(key, True) and channel in progs
+            elif kind == 0xC0:
+                progs[channel] = smf[i]
+            i += 1 if kind in (0xC0, 0xD0) else 2
+        if i > end:
+            return None
+    except IndexError:
+        return None
+    return [(c, p, e) for (c, p), e in sorted(keys.items())]
 
 
 def _parse_symusic(smf: bytes, tpq: int, heads: _Headers) -> Score:
@@ -448,7 +522,7 @@ def _parse_symusic(smf: bytes, tpq: int, heads: _Headers) -> Score:
             msb = cc["value"][cc["number"] == 0]
             bank = len(msb) > 0 and not set(msb.tolist()).isdisjoint(_DRUM_BANKS)
         found.append((int(t.program), is_drum, bank, t.name))
-    channels, explicit = _assign_channels([(f[0], f[1]) for f in found], heads.tracks)
+    channels, explicit = _assign_channels([(f[0], f[1]) for f in found], heads.tracks, smf)
     # symusic's program 0 is also its default: a program only when a program change of the MTrk set it
     parts = [Part(-1, channel, program if program or set_by_change else None, is_drum, bank, name)
              for (program, is_drum, bank, name), channel, set_by_change in zip(found, channels, explicit, strict=True)]

@@ -429,8 +429,9 @@ def test_a_run_killed_mid_way_and_run_again_ends_as_an_uninterrupted_run(
 
 def test_show_lists_the_real_channels_of_a_three_part_song_and_none_it_cannot_tell(dsn: str, real: Path) -> None:
     """Three parts, one program per channel 1-3 (freedink's 13.mid: organs 16, 17 and 19): `show` names each
-    part's own channel, not "(ch 1)" three times. A format 0 song whose parts symusic cannot map to channels
-    (1003.mid) shows its instruments without any channel, and stores NULL, not channel 1."""
+    part's own channel, not "(ch 1)" three times. A long song whose tracks each play several channels, so
+    that symusic's parts cannot be mapped onto channels (playmidi's jazz.mid), shows its pitched
+    instruments without any channel, and stores NULL, not channel 1; its drum kit is channel 10."""
     importer.run_import(dsn, [real])
     analyzer.run_analysis(dsn, workers=2)
 
@@ -443,9 +444,12 @@ def test_show_lists_the_real_channels_of_a_three_part_song_and_none_it_cannot_te
 
     song = show(DINK + "13.mid")
     assert song["instruments"] == ["Drawbar Organ (ch 1)", "Percussive Organ (ch 2)", "Church Organ (ch 3)"]
-    unknown = show(DINK + "1003.mid")
-    assert len(unknown["instruments"]) >= 2 and not any("(ch" in i for i in unknown["instruments"])
-    assert fetch(dsn, "SELECT DISTINCT channel FROM midi.file_instruments WHERE file_id = %s", [unknown["id"]]) == [(None,)]
+    unknown = show("playmidi/usr/share/doc/playmidi/examples/jazz.mid")
+    pitched = [i for i in unknown["instruments"] if not i.startswith("Drum Kit")]
+    assert len(pitched) >= 5 and not any("(ch" in i for i in pitched)
+    assert "Drum Kit (ch 10)" in unknown["instruments"]
+    assert fetch(dsn, "SELECT DISTINCT channel FROM midi.file_instruments WHERE file_id = %s AND NOT is_drum",
+                 [unknown["id"]]) == [(None,)]
 
 
 def test_a_file_that_needs_too_much_memory_ends_as_its_out_of_memory_error(dsn: str, real: Path, tmp_path: Path) -> None:

@@ -156,9 +156,8 @@ def test_program_changes_split_parts_and_drum_channel_is_flagged():
     assert notes_of(fast) == notes_of(slow) == expected
     assert slow.program_changes.tolist() == [[0, 0, 33], [240, 0, 34]]
     assert fast.program_changes.shape == (0, 3)  # symusic keeps no program-change events
-    # symusic: one MTrk, three parts; the one its first paired note went to (channel 0, program 33) is
-    # proven, the drum part is channel 10, the part after the second program change is unknown
-    assert {p.program: p.channel for p in fast.parts} == {33: 0, 34: None, None: 9}
+    # symusic: one MTrk, three parts, told apart by walking the (small) track: the channels are proven
+    assert {p.program: p.channel for p in fast.parts} == {33: 0, 34: 0, None: 9}
     assert sorted(slow.note_channel.tolist()) == [0, 0, 9]
 
 
@@ -184,24 +183,43 @@ def test_three_parts_on_three_channels_keep_their_channels():
     assert part_channels(fast) == part_channels(slow) == expected
 
 
-def test_one_track_of_several_channels_proves_only_the_part_it_can():
+def test_one_track_of_several_channels_is_walked_or_proves_only_the_part_it_can():
     """One track playing several channels (as format 0 files do): symusic lists its parts sorted by (channel,
-    program); the part its first paired note went to is proven when no other part has its program, and
-    nothing else is guessed."""
+    program). A small track is walked whole to list them, so every part gets its channel; in a long one
+    (over 8 KiB) only the part its first paired note went to is proven, when no other part has its
+    program, and nothing else is guessed."""
 
-    def one_track(programs: tuple[int, int, int]) -> bytes:
+    def one_track(programs: tuple[int, int, int], repeats: int) -> bytes:
         track = [M("program_change", channel=c, program=p) for c, p in zip((3, 5, 6), programs, strict=True)]
-        for channel, pitch in ((3, 60), (5, 62), (6, 64)):
-            track += [M("note_on", channel=channel, note=pitch, velocity=90),
-                      M("note_off", channel=channel, note=pitch, time=120)]
+        for _ in range(repeats):
+            for channel, pitch in ((3, 60), (5, 62), (6, 64)):
+                track += [M("note_on", channel=channel, note=pitch, velocity=90),
+                          M("note_off", channel=channel, note=pitch, time=120)]
         return build([track])
 
-    fast, slow = both(one_track((10, 12, 20)))
-    assert part_channels(slow) == [(3, 10, False, 1), (5, 12, False, 1), (6, 20, False, 1)]
-    assert part_channels(fast) == [(3, 10, False, 1), (None, 12, False, 1), (None, 20, False, 1)]
-    fast, slow = both(one_track((10, 10, 20)))  # two parts with program 10: which one is on channel index 3 is unknown
-    assert part_channels(slow) == [(3, 10, False, 1), (5, 10, False, 1), (6, 20, False, 1)]
-    assert part_channels(fast) == [(None, 10, False, 1), (None, 10, False, 1), (None, 20, False, 1)]
+    for repeats in (1, 1000):  # 1000: 24 KB of events
+        fast, slow = both(one_track((10, 12, 20), repeats))
+        assert part_channels(slow) == [(3, 10, False, repeats), (5, 12, False, repeats), (6, 20, False, repeats)]
+        if repeats == 1:
+            assert part_channels(fast) == part_channels(slow)
+        else:
+            assert part_channels(fast) == [(3, 10, False, repeats), (None, 12, False, repeats), (None, 20, False, repeats)]
+        fast, slow = both(one_track((10, 10, 20), repeats))  # two parts with program 10
+        assert part_channels(slow) == [(3, 10, False, repeats), (5, 10, False, repeats), (6, 20, False, repeats)]
+        if repeats == 1:
+            assert part_channels(fast) == part_channels(slow)
+        else:  # which part with program 10 is on channel index 3 cannot be told: none is guessed
+            assert part_channels(fast) == [(None, 10, False, repeats)] * 2 + [(None, 20, False, repeats)]
+
+
+def test_the_walk_pairs_notes_as_symusic_does_zero_length_ones_too():
+    """A note switched off at the tick it starts is a part of its own for symusic (channel 11, program 12
+    here, as in freedink's 1003.mid): the walk that lists the parts must count it, or no channel is proven."""
+    track = [M("program_change", channel=10, program=12), M("note_on", channel=10, note=45, velocity=64),
+             M("note_on", channel=10, note=45, velocity=0), M("program_change", channel=2, program=40),
+             M("note_on", channel=2, note=60, velocity=90), M("note_off", channel=2, note=60, time=240)]
+    fast, slow = both(build([track]))
+    assert part_channels(fast) == part_channels(slow) == [(2, 40, False, 1), (10, 12, False, 1)]
 
 
 def test_a_track_too_long_to_walk_leaves_channels_unknown():
