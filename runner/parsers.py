@@ -13,9 +13,10 @@ What symusic does not expose, and how the shape copes with it:
   symusic it is 9 for drum parts, and for the others it is proven from the track bytes
   (`_assign_channels`): `_scan_track_headers` walks each MTrk to the first note symusic pairs and notes
   the (channel, program) symusic files it under; when every MTrk is accounted for and each one that
-  plays notes gave symusic exactly one part, the parts map onto the MTrks in order; when only one MTrk
-  plays notes, the one part with that program gets that channel. Anything else stays None (unknown),
-  never a stand-in such as channel 1.
+  plays notes gave symusic exactly one part, the parts map onto the MTrks in order; else a small file's
+  tracks are walked whole to list the parts symusic makes of them (`_track_keys`); else, when only one
+  MTrk plays notes, the one part with that program gets that channel. Anything else stays None
+  (unknown), never a stand-in such as channel 1.
 - A part's `program` is None when no program change set it (the player's default instrument, not
   piano): with mido, no program change on its channel before the note; with symusic, program 0 that no
   program change of its MTrk (before its first paired note) or of another track's setup gave it.
