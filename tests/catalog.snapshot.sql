@@ -165,7 +165,7 @@ CREATE UNLOGGED TABLE midi.analysis_staging (
     has_lyrics boolean,
     pitch_class_histogram double precision[]
 );
-CREATE FUNCTION midi._analysis_refusal(s midi.analysis_staging) RETURNS text
+CREATE FUNCTION midi._analysis_refusal(s midi.analysis_staging, keys text[]) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $_$
     SELECT nullif(concat_ws('; ',
@@ -192,7 +192,7 @@ CREATE FUNCTION midi._analysis_refusal(s midi.analysis_staging) RETURNS text
                   OR array_position(s.pitch_class_histogram, NULL) IS NOT NULL
                   OR NOT (0 <= ALL (s.pitch_class_histogram) AND 1 >= ALL (s.pitch_class_histogram))
              THEN 'pitch_class_histogram is not 12 shares between 0 and 1' END,
-        CASE WHEN NOT s.key_from_signature = ANY (enum_range(NULL::midi.musical_key)::text[])
+        CASE WHEN NOT s.key_from_signature = ANY (keys)
              THEN 'key ' || quote_literal(s.key_from_signature) || ' is not a key' END,
         CASE WHEN s.parser NOT IN ('symusic', 'mido') THEN 'parser ' || quote_literal(s.parser) || ' is unknown' END,
         CASE WHEN jsonb_typeof(s.instruments) <> 'array'
@@ -201,7 +201,7 @@ CREATE FUNCTION midi._analysis_refusal(s midi.analysis_staging) RETURNS text
              THEN 'instruments hold a channel, program or note count outside MIDI''s ranges' END
     ), '')
 $_$;
-COMMENT ON FUNCTION midi._analysis_refusal(s midi.analysis_staging) IS 'Why the catalog would refuse a staged row of facts (NULL when it can store them)';
+COMMENT ON FUNCTION midi._analysis_refusal(s midi.analysis_staging, keys text[]) IS 'Why the catalog would refuse a staged row of facts (NULL when it can store them)';
 CREATE FUNCTION midi._analysis_staged(batch bigint) RETURNS SETOF midi.analysis_staging
     LANGUAGE plpgsql STABLE
     AS $$
@@ -1210,12 +1210,14 @@ CREATE FUNCTION midi.analysis_apply(batch bigint, version integer) RETURNS TABLE
     LANGUAGE plpgsql
     AS $$
 DECLARE
+    v_keys text[] := enum_range(NULL::midi.musical_key)::text[];
     v_ok integer;
     v_err integer;
 BEGIN
     UPDATE midi.analysis_staging s
-       SET error_class = 'rejected', message = left('the catalog cannot store these facts: ' || midi._analysis_refusal(s), 2000)
-     WHERE s.batch = analysis_apply.batch AND s.error_class IS NULL AND midi._analysis_refusal(s) IS NOT NULL;
+       SET error_class = 'rejected',
+           message = left('the catalog cannot store these facts: ' || midi._analysis_refusal(s, v_keys), 2000)
+     WHERE s.batch = analysis_apply.batch AND s.error_class IS NULL AND midi._analysis_refusal(s, v_keys) IS NOT NULL;
     PERFORM midi._analysis_write_isolated(batch, version, NULL, clock_timestamp());
     SELECT count(*) FILTER (WHERE x.ok), count(*) FILTER (WHERE NOT x.ok) INTO v_ok, v_err
       FROM (SELECT bool_or(s.error_class IS NULL) AS ok FROM midi._analysis_staged(batch) s GROUP BY s.file_id) x;

@@ -117,8 +117,9 @@ COMMENT ON FUNCTION midi._analysis_staged(bigint) IS 'Rows of one staged analysi
    clamping would turn into a plausible-looking extreme); NULL when the row can be stored. analysis_apply
    turns such rows into 'rejected' errors before writing anything, so a known refusal costs no failed
    statement; whatever this misses is still isolated by _analysis_write_isolated. One expression, so the
-   planner inlines it into the caller's scan. */
-CREATE OR REPLACE FUNCTION midi._analysis_refusal(s midi.analysis_staging) RETURNS text
+   planner inlines it into the caller's scan; `keys` is the list of midi.musical_key labels, passed in
+   because enum_range computed per row would cost more than all the other checks together. */
+CREATE OR REPLACE FUNCTION midi._analysis_refusal(s midi.analysis_staging, keys text[]) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT nullif(concat_ws('; ',
         CASE WHEN s.duration_ticks < 0 THEN 'duration_ticks ' || s.duration_ticks || ' is negative' END,
@@ -144,7 +145,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                   OR array_position(s.pitch_class_histogram, NULL) IS NOT NULL
                   OR NOT (0 <= ALL (s.pitch_class_histogram) AND 1 >= ALL (s.pitch_class_histogram))
              THEN 'pitch_class_histogram is not 12 shares between 0 and 1' END,
-        CASE WHEN NOT s.key_from_signature = ANY (enum_range(NULL::midi.musical_key)::text[])
+        CASE WHEN NOT s.key_from_signature = ANY (keys)
              THEN 'key ' || quote_literal(s.key_from_signature) || ' is not a key' END,
         CASE WHEN s.parser NOT IN ('symusic', 'mido') THEN 'parser ' || quote_literal(s.parser) || ' is unknown' END,
         CASE WHEN jsonb_typeof(s.instruments) <> 'array'
@@ -153,7 +154,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
              THEN 'instruments hold a channel, program or note count outside MIDI''s ranges' END
     ), '')
 $$;
-COMMENT ON FUNCTION midi._analysis_refusal(midi.analysis_staging) IS
+COMMENT ON FUNCTION midi._analysis_refusal(midi.analysis_staging, text[]) IS
     'Why the catalog would refuse a staged row of facts (NULL when it can store them)';
 
 /* analysis_apply: moves one COPY-staged batch into the catalog in the caller's transaction (the one that
@@ -167,12 +168,14 @@ CREATE OR REPLACE FUNCTION midi.analysis_apply(batch bigint, version integer)
 RETURNS TABLE (analyzed integer, errors integer)
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_keys text[] := enum_range(NULL::midi.musical_key)::text[];
     v_ok integer;
     v_err integer;
 BEGIN
     UPDATE midi.analysis_staging s
-       SET error_class = 'rejected', message = left('the catalog cannot store these facts: ' || midi._analysis_refusal(s), 2000)
-     WHERE s.batch = analysis_apply.batch AND s.error_class IS NULL AND midi._analysis_refusal(s) IS NOT NULL;
+       SET error_class = 'rejected',
+           message = left('the catalog cannot store these facts: ' || midi._analysis_refusal(s, v_keys), 2000)
+     WHERE s.batch = analysis_apply.batch AND s.error_class IS NULL AND midi._analysis_refusal(s, v_keys) IS NOT NULL;
 
     PERFORM midi._analysis_write_isolated(batch, version, NULL, clock_timestamp());
 

@@ -104,7 +104,7 @@ REVOKE ALL ON FUNCTION
     midi.analysis_pending(integer, timestamptz), midi.analysis_claim(bigint, integer, integer, timestamptz),
     midi._analysis_staged(bigint), midi.analysis_apply(bigint, integer), midi.analysis_finish(),
     midi.redetect_keys(text), midi.analysis_transient(text), midi.analysis_max_attempts(),
-    midi._analysis_refusal(midi.analysis_staging), midi._analysis_write_isolated(bigint, integer, bigint[], timestamptz),
+    midi._analysis_refusal(midi.analysis_staging, text[]), midi._analysis_write_isolated(bigint, integer, bigint[], timestamptz),
     midi._analysis_write(bigint, integer, bigint[], timestamptz)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
@@ -120,6 +120,6 @@ GRANT EXECUTE ON FUNCTION
     midi._apply_tags(bigint[]), midi.relabel(bigint[]), midi.analysis_next_batch(),
     midi.analysis_claim(bigint, integer, integer, timestamptz), midi._analysis_staged(bigint),
     midi.analysis_apply(bigint, integer), midi.analysis_finish(), midi.redetect_keys(text),
-    midi._analysis_refusal(midi.analysis_staging), midi._analysis_write_isolated(bigint, integer, bigint[], timestamptz),
+    midi._analysis_refusal(midi.analysis_staging, text[]), midi._analysis_write_isolated(bigint, integer, bigint[], timestamptz),
     midi._analysis_write(bigint, integer, bigint[], timestamptz)
 TO midi_writer;

@@ -55,7 +55,8 @@ SELECT is((SELECT count(*)::int FROM midi.file_instruments WHERE file_id BETWEEN
 SELECT is((SELECT count(*)::int FROM midi.analysis_staging), 0, 'the staging rows are gone');
 SELECT is((SELECT midi.sync_files(array_agg(id)) FROM midi.files WHERE id BETWEEN 9701 AND 9709), 0,
           'the search columns agree with what sync_files computes');
-SELECT is(midi._analysis_refusal(ROW(g.*)::midi.analysis_staging), NULL, 'a good row has no refusal') FROM good_row g;
+SELECT is(midi._analysis_refusal(ROW(g.*)::midi.analysis_staging, enum_range(NULL::midi.musical_key)::text[]), NULL,
+          'a good row has no refusal') FROM good_row g;
 
 SELECT * FROM finish();
 ROLLBACK;
