@@ -273,7 +273,9 @@ def _scan_track_headers(smf: bytes, pos: int, ntrks: int | None = None) -> _Head
             first = None
             key = None
             explicit = decided = False
-            pending: dict[tuple[int, int], deque[int]] = {}
+            # (channel, pitch) of notes started and not ended: within a track ticks never go back, so a
+            # note-off always ends the oldest of them (symusic pairs first in, first out, at or after the start)
+            pending: set[int] = set()
             head_open = True  # the leading events: texts and channel setup count until the first note
             budget = _MAX_HEADER_EVENTS
             try:
@@ -328,10 +330,9 @@ def _scan_track_headers(smf: bytes, pos: int, ntrks: int | None = None) -> _Head
                                 if not pair:
                                     break
                                 budget = _MAX_PAIRING_EVENTS
-                            pending.setdefault((channel, smf[i]), deque()).append(tick)
+                            pending.add(channel << 8 | smf[i])
                         elif kind == 0x80 or kind == 0x90:
-                            waiting = pending.get((channel, smf[i]))
-                            if waiting and tick >= waiting[0]:
+                            if channel << 8 | smf[i] in pending:
                                 key = (channel, progs.get(channel, 0))
                                 explicit = channel in progs
                                 decided = True
@@ -410,15 +411,22 @@ def _assign_channels(
     with the key's program and drum flag is the key's. Each match is checked against the part's program
     and drum flag.
     """
+    if len(found) == 1 and len(tracks) <= 2:  # the common loop: one part, maybe a conductor track
+        t = tracks[-1] if tracks[-1].key is not None else tracks[0]
+        (program, drum), other = found[0], tracks[0] if t is tracks[-1] else tracks[-1]
+        if (t.decided and other.decided and (other is t or other.key is None) and t.key is not None
+                and t.key[1] == program and (t.key[0] == 9) == drum):
+            return [t.key[0]], [t.explicit]
     channels: list[int | None] = [9 if drum else None for _, drum in found]
     explicit = [False] * len(found)
     if not tracks or not all(t.decided for t in tracks):
         return channels, explicit
     keyed = [t for t in tracks if t.key is not None]
     if len(keyed) == len(found):
-        if all(prog == t.key[1] and drum == (t.key[0] == 9) for (prog, drum), t in zip(found, keyed, strict=True)):
-            return [t.key[0] for t in keyed], [t.explicit for t in keyed]
-        return channels, explicit
+        for (prog, drum), t in zip(found, keyed, strict=True):
+            if prog != t.key[1] or drum != (t.key[0] == 9):
+                return channels, explicit
+        return [t.key[0] for t in keyed], [t.explicit for t in keyed]
     if smf and sum(t.end - t.start for t in keyed) <= _MAX_KEY_WALK_BYTES:
         listed: list[tuple[int, int, bool]] = []
         for t in keyed:
@@ -448,7 +456,7 @@ def _track_keys(smf: bytes, start: int, end: int) -> list[tuple[int, int, bool]]
     without a status, a cut)."""
     keys: dict[tuple[int, int], bool] = {}
     progs: dict[int, int] = {}
-    pending: dict[tuple[int, int], deque[int]] = {}
+    pending: dict[int, int] = {}  # channel << 8 | pitch -> notes started and not ended (see above)
     i, tick, running = start, 0, 0
     try:
         while True:
@@ -477,11 +485,12 @@ def _track_keys(smf: bytes, start: int, end: int) -> list[tuple[int, int, bool]]
             kind = running & 0xF0
             channel = running & 0x0F
             if kind == 0x90 and smf[i + 1]:
-                pending.setdefault((channel, smf[i]), deque()).append(tick)
+                note = channel << 8 | smf[i]
+                pending[note] = pending.get(note, 0) + 1
             elif kind == 0x80 or kind == 0x90:
-                waiting = pending.get((channel, smf[i]))
-                if waiting and tick >= waiting[0]:
-                    waiting.popleft()
+                note = channel << 8 | smf[i]
+                if pending.get(note):
+                    pending[note] -= 1
                     key = (channel, progs.get(channel, 0))
                     keys[key] = keys.get(key, True) and channel in progs
             elif kind == 0xC0:
