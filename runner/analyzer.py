@@ -8,7 +8,9 @@ bounds how far claiming runs ahead of parsing, so memory stays flat whatever the
 
 Several runners, on one machine or many, share the work without overlap: a file locked by one is skipped by
 the others, and a runner that dies rolls back its open batches, so their files are claimed again by the next
-run. A file that cannot be read at its canonical path is read from its other known paths.
+run. A file that cannot be read at its canonical path is read from its other known paths. Each claimed batch
+is sorted by path before it is shared out, so the members of one zip archive reach a worker together and the
+worker opens the archive once (runner.workers.ArchiveCache).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from runner.workers import DEFAULT_TIMEOUT, Job, Result, WorkerPool
 
 __all__ = ["ANALYZER_VERSION", "STAGING_COLUMNS", "AnalysisResult", "read_any", "result_dict", "run_analysis"]
 
-ANALYZER_VERSION = 1
-"""Stored in files.analyzer_version; bump it when the facts change, and every file is analyzed again."""
+ANALYZER_VERSION = 2
+"""Stored in files.analyzer_version; bump it when the facts change, and every file is analyzed again.
+2: instruments per real channel (NULL when unknown) and program (NULL when no program change set it), no
+4/4 or 120 BPM stand-ins, per-file isolation of what the catalog refuses."""
 
 BATCH_FILES = 1000
 WORKER_SLICE = 200
@@ -84,17 +88,22 @@ def read_any(path: str, path_bytes: bytes | None = None) -> bytes:
     raise first
 
 
-def _job(file_id: int, paths: Sequence[str], paths_bytes: Sequence[bytes | None], suspect: bool) -> Job:
-    """One Job for a file: its paths joined by NUL (one path: as it is)."""
+def _by_path(job: Job) -> str:
+    return job.path
+
+
+def _job(file_id: int, paths: Sequence[str], paths_bytes: Sequence[bytes | None], suspect: bool,
+         content_hash: bytes | None = None) -> Job:
+    """One Job for a file: its paths joined by NUL (one path: as it is), and the hash its bytes must have."""
     if len(paths) == 1:
-        return Job(file_id, paths[0], paths_bytes[0], suspect)
+        return Job(file_id, paths[0], paths_bytes[0], suspect, content_hash)
     if any(b is not None for b in paths_bytes):
         joined = _PATH_SEP.encode().join(
             b if b is not None else p.encode("utf-8", "surrogateescape") for p, b in zip(paths, paths_bytes, strict=True)
         )
     else:
         joined = None
-    return Job(file_id, _PATH_SEP.join(paths), joined, suspect)
+    return Job(file_id, _PATH_SEP.join(paths), joined, suspect, content_hash)
 
 
 class _Claim:
@@ -163,7 +172,8 @@ def _claim_loop(run: _Run) -> None:
                 break
             after = rows[-1][0]
             claimed += len(rows)
-            run.ready.put(_Claim(conn, batch, [_job(*r) for r in rows]))
+            jobs = sorted((_job(*r) for r in rows), key=_by_path)  # an archive's members side by side
+            run.ready.put(_Claim(conn, batch, jobs))
     except BaseException as exc:
         run.fail(exc)
     finally:
@@ -185,12 +195,19 @@ def _apply_loop(run: _Run) -> None:
             analyzed, errors = _apply(run, claim, refused)
             claim.conn.commit()
             run.free.put(claim.conn)
+            classes: dict[str, int] = {}
+            for r in (*claim.results, *refused):
+                if r.error_class is not None:
+                    classes[r.error_class] = classes.get(r.error_class, 0) + 1
+            # the rest of the errors are files whose facts the catalog refused (midi.analysis_apply)
+            rejected = errors - sum(classes.values())
+            if rejected > 0:
+                classes["rejected"] = classes.get("rejected", 0) + rejected
             with run.lock:
                 run.analyzed += analyzed
                 run.errors += errors
-                for r in (*claim.results, *refused):
-                    if r.error_class is not None:
-                        run.error_classes[r.error_class] = run.error_classes.get(r.error_class, 0) + 1
+                for cls, n in classes.items():
+                    run.error_classes[cls] = run.error_classes.get(cls, 0) + n
                 run.applied_batches += 1
                 due = run.applied_batches >= run.next_analyze
                 if due:
@@ -204,15 +221,18 @@ def _apply_loop(run: _Run) -> None:
 
 
 def _apply(run: _Run, claim: _Claim, refused: list[Result]) -> tuple[int, int]:
-    """COPY and apply one batch; a value the schema refuses costs only its own file (found by halving).
+    """COPY and apply one batch; a row COPY cannot take costs only its own file (found by halving).
 
-    Each attempt runs in a savepoint, so the claim's locks survive a failed attempt. A file whose facts the
-    database refuses (a check or a type the analyzer did not foresee) becomes an `analysis_failed` error
-    with the database's message (and is appended to `refused`), and the rest of the batch is applied.
+    `midi.analysis_apply` itself never fails for one file's facts (it turns what the catalog refuses into
+    that file's `rejected` error). What is left to the runner is a row the staging table refuses on the
+    way in (a value outside its column's type, text the server cannot encode, a value the client cannot
+    send): each attempt runs in a savepoint, so the claim's locks survive a failed one; the batch is
+    halved until the offending file is alone, which then becomes a `rejected` error with the message (and
+    is appended to `refused`), and the rest of the batch is applied.
     """
     try:
         return _apply_rows(run, claim.conn, claim.batch, claim.results)
-    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+    except _REFUSALS as exc:
         if len(claim.results) == 1:
             refused.append(_refused(claim.results[0], exc))
             return _apply_rows(run, claim.conn, claim.batch, refused[-1:])
@@ -227,9 +247,20 @@ def _apply(run: _Run, claim: _Claim, refused: list[Result]) -> tuple[int, int]:
         return totals[0], totals[1]
 
 
-def _refused(result: Result, exc: Exception) -> Result:
+_REFUSALS = (
+    psycopg.errors.DataError,  # SQLSTATE class 22: a type range, an encoding the server refuses
+    psycopg.errors.IntegrityError,  # class 23
+    psycopg.errors.ProgramLimitExceeded,  # class 54
+    UnicodeError,  # text the client cannot encode (a lone surrogate)
+    ValueError,  # a value psycopg cannot dump
+    OverflowError,
+)
+"""What one row can trip on its way into the staging table."""
+
+
+def _refused(result: Result, exc: BaseException) -> Result:
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return Result(result.file_id, None, "analysis_failed", f"the database refused the facts: {first}"[:500])
+    return Result(result.file_id, None, "rejected", f"the database refused the facts: {first}"[:500])
 
 
 def _apply_rows(run: _Run, conn: psycopg.Connection, batch: int, results: Sequence[Result]) -> tuple[int, int]:
@@ -243,13 +274,21 @@ def _apply_rows(run: _Run, conn: psycopg.Connection, batch: int, results: Sequen
                             cp.write_row((batch, r.file_id, None, None, *_clean(r.row)))
                         else:
                             cp.write_row((batch, r.file_id, r.error_class or "analysis_failed",
-                                          r.message or r.error_class, *_NO_FACTS))
+                                          _message(r.message or r.error_class), *_NO_FACTS))
                 return cur.execute(queries["analysis_apply"], [batch, run.version]).fetchone()
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
             if attempt == _RETRIES - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _message(text: str | None) -> str | None:
+    """An error message the server takes whatever it quotes: no NUL, no lone surrogate (so a read error
+    keeps its own class instead of becoming a refused row)."""
+    if text is None or (text.isprintable() and text.isascii()):
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
 def _clean(row: tuple) -> tuple:
@@ -280,6 +319,8 @@ def run_analysis(
     read: str = "runner.analyzer:read_any",
     progress: Callable[[int, int], None] | None = None,
     total: Callable[[int], None] | None = None,
+    worker_memory: int | None = None,
+    max_attempts: int | None = None,
 ) -> AnalysisResult:
     """Analyze every file of the database at ``dsn`` that needs it (all files with ``reanalyze``).
 
@@ -287,6 +328,9 @@ def run_analysis(
     core by default); ``progress(done, errors)`` is called after each applied batch, and ``total(n)`` once
     at the start with the number of files the run will take (midi.analysis_pending, capped by ``limit``;
     counted only when asked for). ``read`` names the worker-side reader ('module:function', see read_any).
+    ``worker_memory`` is each worker's address-space limit in bytes (runner.workers.default_memory when
+    None). ``max_attempts`` overrides, for this run, how many transient failures in a row a file may have
+    before it is given up (the server's setting midi.analysis_max_attempts, 3 by default).
     """
     started = time.perf_counter()
     with psycopg.connect(dsn, autocommit=True) as admin:
@@ -294,10 +338,14 @@ def run_analysis(
         if total:
             pending = admin.execute(queries["analysis_pending"], [version, cutoff]).fetchone()[0]
             total(pending if limit is None else min(pending, limit))
-        pool = WorkerPool(workers, timeout=timeout, read=read)
+        pool = WorkerPool(workers, timeout=timeout, read=read, memory=worker_memory)
         run = _Run(dsn, version, cutoff, limit, max(1, batch_files), max(1, sessions), progress)
         conns = [psycopg.connect(dsn, application_name=APPLICATION_NAME)
                  for _ in range(pool.n + _READY_BATCHES + run.sessions)]
+        if max_attempts is not None:
+            for c in conns:
+                c.execute(queries["analysis_max_attempts"], [str(max_attempts)])
+                c.commit()
         for c in conns:
             run.free.put(c)
         threads = [threading.Thread(target=_claim_loop, args=(run,), name="midicenter-claim", daemon=True)]

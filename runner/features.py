@@ -10,7 +10,13 @@ Definitions that the SQL side relies on:
 - `duration_ticks`: where the last note ends (the last tempo, time- or key-signature event if there are no
   notes); events after it are ignored.
 - `bpm`: the tempo covering the most real time, rounded to 2 decimals (ties: the earliest);
-  `bpm_source` is 'meta' when that tempo comes from a tempo event, 'default' for MIDI's implicit 120.
+  `bpm_source` is 'meta' when that tempo comes from a tempo event, 'default' for MIDI's implicit 120
+  (the tempo the file plays at, used for seconds; analysis_apply stores no BPM for it).
+- `time_signature_*`: the valid time signature covering the most ticks; None without one (MIDI's implied
+  4/4 is not a fact of the file).
+- `note_density`: notes per second; None when the file lasts no time.
+- `instruments`: one entry per (channel, program, drum flag) with its note count and the name of its
+  most-played named part; channel and program None where the parser cannot tell (runner.parsers).
 - Drum notes: notes on MIDI channel 10, on a channel with a GM2 (MSB 120) or XG (MSB 127) drum bank, or in
   a track named like a drum part (`DRUM_NAME`). Never decided from pitch range. Pitch statistics,
   polyphony, chords, melody and the histogram use the other ("pitched") notes only.
@@ -76,8 +82,8 @@ class Facts:
     bpm_source: str
     has_tempo_changes: bool
     tempo_map: list[tuple[int, float]]
-    time_signature_numerator: int
-    time_signature_denominator: int
+    time_signature_numerator: int | None
+    time_signature_denominator: int | None
     time_signatures: list[tuple[int, int, int]]
     key_from_signature: str | None
     total_notes: int
@@ -88,14 +94,14 @@ class Facts:
     velocity_min: int | None
     velocity_avg: float | None
     velocity_max: int | None
-    note_density: float
+    note_density: float | None
     polyphony_max: int
     polyphony_avg: float
     is_monophonic: bool
     has_chords: bool
     has_melody: bool
     is_percussive: bool
-    instruments: list[tuple[int, bool, int, str]]  # program, is_drum, note_count, name
+    instruments: list[tuple[int | None, int | None, bool, int, str]]  # channel, program, is_drum, note_count, name
     track_names: list[str]
     instrument_names: list[str]
     copyright: str | None
@@ -112,8 +118,9 @@ class Facts:
             "["
             + ",".join(
                 [
-                    f'{{"program":{p},"is_drum":{"true" if d else "false"},"note_count":{c},"name":{_json_str(n)}}}'
-                    for p, d, c, n in self.instruments
+                    f'{{"channel":{_json_int(ch)},"program":{_json_int(p)},"is_drum":{"true" if d else "false"},'
+                    f'"note_count":{c},"name":{_json_str(n)}}}'
+                    for ch, p, d, c, n in self.instruments
                 ]
             )
             + "]"
@@ -284,7 +291,7 @@ def facts(score: Score) -> Facts:
         velocity_min=vel_min,
         velocity_avg=vel_avg,
         velocity_max=vel_max,
-        note_density=n / duration_seconds if duration_seconds > 0 else 0.0,
+        note_density=n / duration_seconds if duration_seconds > 0 else None,
         polyphony_max=poly_max,
         polyphony_avg=poly_avg,
         is_monophonic=poly_max == 1,
@@ -360,10 +367,12 @@ def _most_covering(events: list[tuple[int, object]], dur_ticks: int) -> object:
     return next(v for v in cover if cover[v] == top)
 
 
-def _time_signature(score: Score, dur_ticks: int) -> tuple[int, int, list[tuple[int, int, int]]]:
-    """(numerator, denominator) covering the most ticks, and the list of changes; 4/4 when none."""
+def _time_signature(
+    score: Score, dur_ticks: int
+) -> tuple[int | None, int | None, list[tuple[int, int, int]]]:
+    """(numerator, denominator) covering the most ticks, and the list of changes; None, None when none."""
     if not len(score.ts_ticks):
-        return 4, 4, []
+        return None, None, []
     nums = score.ts_numerator.tolist()
     dens = score.ts_denominator.tolist()
     ticks = score.ts_ticks.tolist()
@@ -373,7 +382,7 @@ def _time_signature(score: Score, dur_ticks: int) -> tuple[int, int, list[tuple[
         if a >= 1 and b >= 1 and not b & (b - 1)
     ]
     if not valid:
-        return 4, 4, []
+        return None, None, []
     events = _changes([t for t, _ in valid], [v for _, v in valid], dur_ticks)
     num, den = _most_covering(events, dur_ticks)
     return num, den, [(t, v[0], v[1]) for t, v in events]
@@ -506,21 +515,29 @@ def _skyline_blocked(
     return out
 
 
-def _instruments(parts, part_counts: np.ndarray, part_drum: np.ndarray) -> list[tuple[int, bool, int, str]]:
-    """(program, is_drum, note_count, name) per instrument: parts merged by program and drum flag.
+def _instruments(
+    parts, part_counts: np.ndarray, part_drum: np.ndarray
+) -> list[tuple[int | None, int | None, bool, int, str]]:
+    """(channel, program, is_drum, note_count, name) per instrument: parts merged by channel, program and
+    drum flag (None, what the parser cannot tell, is one value of its own).
 
     The name is that of the named part with the most notes (ties: the smallest name), so it does not
     depend on the order a parser lists parts in. A drum part's program is its kit number.
     """
-    merged: dict[tuple[bool, int], list] = {}
+    merged: dict[tuple[int | None, int | None, bool], list] = {}
     for part, count, drum in zip(parts, part_counts.tolist(), part_drum.tolist(), strict=True):
         if not count:
             continue
-        row = merged.setdefault((drum, part.program), [0, 0, ""])
+        row = merged.setdefault((part.channel, part.program, drum), [0, 0, ""])
         row[0] += count
         if part.name and (count > row[1] or (count == row[1] and part.name < row[2]) or not row[2]):
             row[1], row[2] = count, part.name
-    return [(prog, drum, row[0], row[2]) for (drum, prog), row in sorted(merged.items())]
+    order = sorted(merged, key=lambda k: (k[2], k[1] is None, k[1] or 0, k[0] is None, k[0] or 0))
+    return [(k[0], k[1], k[2], merged[k][0], merged[k][2]) for k in order]
+
+
+def _json_int(value: int | None) -> str:
+    return "null" if value is None else str(value)
 
 
 def _json_str(text: str) -> str:

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -66,6 +66,9 @@ class ImportResult:
     other_files: int
     seconds: float
     files_per_second: float
+    not_pruned: list[str] = field(default_factory=list)
+    """With prune: paths the walk could not look into (a missing or unreadable root, folder, archive or
+    file); midi.import_finish marks nothing under them missing."""
 
 
 class _ChunkWriter:
@@ -218,6 +221,7 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
     totals = {"files_seen": 0, "files_new": 0, "duplicates": 0, "errors": 0, "chunks": 0}
     failure: list[BaseException] = []
     lock = threading.Lock()
+    not_pruned: list[str] = []  # with prune: what could not be looked into (import_finish shields it too)
     with psycopg.connect(dsn, autocommit=True) as conn:
         batch_id = conn.execute(queries["import_begin"], [roots, __version__]).fetchone()[0]
         planner = _Statistics(conn.execute(queries["catalog_size"]).fetchone()[0])
@@ -236,6 +240,8 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
                     writer.error(item, item.error_class, item.message)
                     if seen:
                         seen(item.path, 0)
+                    if prune and item.error_class not in midifile.ERROR_CLASSES:
+                        not_pruned.append(item.path)
                     continue
                 try:
                     data = item.read()
@@ -243,6 +249,8 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
                     writer.error(item, exc.error_class, exc.message)
                     if seen:
                         seen(item.path, 0)
+                    if prune and exc.error_class not in midifile.ERROR_CLASSES:
+                        not_pruned.append(item.path)
                     continue
                 if seen:
                     seen(item.path, len(data))
@@ -266,8 +274,12 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
     seconds = time.perf_counter() - started
     totals.pop("chunks")
     return ImportResult(batch_id=batch_id, other_files=stats.other_files, seconds=round(seconds, 3),
-                        files_per_second=round(totals["files_seen"] / seconds, 1) if seconds else 0.0, **totals)
+                        files_per_second=round(totals["files_seen"] / seconds, 1) if seconds else 0.0,
+                        not_pruned=not_pruned, **totals)
 
 
 def result_dict(result: ImportResult) -> dict:
-    return asdict(result)
+    data = asdict(result)
+    if not data["not_pruned"]:
+        del data["not_pruned"]
+    return data

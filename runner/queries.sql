@@ -50,7 +50,10 @@ SELECT midi.analysis_pending(%s, %s)
 SELECT midi.analysis_next_batch()
 
 -- name: analysis_claim  lock the next files needing analysis (keyset after an id, SKIP LOCKED); their paths
-SELECT file_id, paths, paths_bytes, suspect FROM midi.analysis_claim(%s, %s, %s, %s)
+SELECT file_id, paths, paths_bytes, suspect, content_hash FROM midi.analysis_claim(%s, %s, %s, %s)
+
+-- name: analysis_max_attempts  this session's limit of transient failures in a row before a file is given up
+SELECT set_config('midi.analysis_max_attempts', %s, false)
 
 -- name: analysis_apply  apply one COPY-staged analysis batch; returns (analyzed, errors)
 SELECT analyzed, errors FROM midi.analysis_apply(%s, %s)

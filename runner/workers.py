@@ -9,6 +9,13 @@ batch again. The pool itself never dies and loses no other file.
 
 Results stream back batch by batch as workers finish; the parent takes a new batch from the input only when
 a worker is free, so memory stays flat however many files go through.
+
+Each worker runs under an address-space limit (RLIMIT_AS, `memory` bytes): a file that needs more than that
+ends as that file's `out_of_memory` error (the allocation fails inside the worker, which reports it and is
+then replaced by a fresh one), never as the kernel killing the server, the runner or another process.
+Each worker keeps the zip archives it read from open between files (`ArchiveCache`): the members of one
+archive cost one open of it and one read of its directory per worker, and a zip inside a zip is inflated
+once, not once per member.
 """
 
 from __future__ import annotations
@@ -16,42 +23,60 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib
+import io
 import multiprocessing as mp
 import os
+import resource
 import signal
+import stat
 import sys
 import time
-from collections import deque
+import zipfile
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import NamedTuple
+
+from blake3 import blake3
 
 from runner.features import facts
 from runner.parsers import ERROR_CLASSES as PARSE_ERROR_CLASSES
 from runner.parsers import ParseError, parse
 
 __all__ = [
+    "DEFAULT_MEMORY",
     "ERROR_CLASSES",
     "TEST_ABORT",
     "TEST_HANG",
+    "ArchiveCache",
     "Job",
     "Result",
     "WorkerPool",
     "analyze_bytes",
+    "default_memory",
+    "parse_memory",
     "read_bytes",
 ]
 
 ERROR_CLASSES: dict[str, str] = {
     **PARSE_ERROR_CLASSES,
     "unreadable": "the file could not be read (runner.scan.ReadError's own classes pass through as they are)",
+    "changed": "every path of the file that could be read holds other bytes than the file's content hash: it "
+    "changed after the import (import it again to register the new content)",
     "analysis_failed": "parsing worked but computing the facts raised: a bug, the message has the exception",
-    "worker_crash": "the worker process died on this file (symusic abort, segfault, out of memory)",
+    "out_of_memory": "reading, parsing or analyzing the file needed more memory than the worker's limit "
+    "(--worker-memory)",
+    "worker_crash": "the worker process died on this file (symusic abort, segfault, killed)",
     "timeout": "the worker spent longer than the per-file timeout on this file and was killed",
+    "rejected": "the database refused the file's facts (a check, a type range, an index entry too large): "
+    "the message has the server's words",
 }
 """Every `Result.error_class` the pool produces, with its one-line meaning (plus runner.scan's read errors)."""
 
 DEFAULT_READ = "runner.workers:read_bytes"
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MEMORY = 2 << 30
+"""Largest address space of one worker by default (2 GiB), lowered by default_memory on small machines."""
 # Test hooks: no real path contains a NUL byte, so these can only come from tests.
 TEST_ABORT = "\x00midicenter-test:abort"
 TEST_HANG = "\x00midicenter-test:hang"
@@ -63,12 +88,14 @@ _MAX_FUTILE_STARTS = 5  # workers dying before touching any file, in a row, mean
 
 
 class Job(NamedTuple):
-    """One file to analyze: its id, where it is, and whether the import found its structure suspect."""
+    """One file to analyze: its id, where it is (several paths NUL-separated, canonical first), whether the
+    import found its structure suspect, and its content hash (BLAKE3; None: not checked)."""
 
     file_id: int
     path: str
     path_bytes: bytes | None = None
     suspect: bool = False
+    content_hash: bytes | None = None
 
 
 class Result(NamedTuple):
@@ -80,8 +107,135 @@ class Result(NamedTuple):
     message: str | None = None
 
 
+class ArchiveCache:
+    """Zip archives kept open between reads in one worker process.
+
+    The members of one archive arrive together (the analyzer sorts each claimed batch by path), so the
+    archive is opened and its central directory read once, not once per member; a zip inside a zip is
+    inflated once and kept (within `max_bytes`), not inflated again for each of its members. An archive
+    is reopened when the file at its path changed (device, inode, size or mtime). Reads give the bytes
+    and the ReadError classes of runner.scan.read_path.
+    """
+
+    def __init__(self, max_archives: int = 8, max_bytes: int = 64 << 20) -> None:
+        self.max_archives = max_archives
+        self.max_bytes = max_bytes
+        self._outer: OrderedDict[bytes, tuple[tuple, zipfile.ZipFile, io.BufferedReader]] = OrderedDict()
+        self._nested: OrderedDict[tuple, tuple[zipfile.ZipFile, int]] = OrderedDict()
+        self._nested_bytes = 0
+        self.opens = 0  # archives opened from disk
+        self.inflations = 0  # nested archives inflated
+
+    def read(self, path: str, path_bytes: bytes | None = None) -> bytes:
+        """The bytes of a stored location: a plain file (runner.scan.read_path) or an archive member."""
+        from runner import scan
+
+        raw = path_bytes if path_bytes is not None else path.encode("utf-8", "surrogateescape")
+        outer, inner = scan._split_archive(raw)
+        if inner is None:
+            return scan.read_path(path, path_bytes)
+        zf, ident = self._open(outer, path)
+        return self._member(zf, (outer, ident), inner.decode("utf-8", "surrogateescape"), path)
+
+    def close(self) -> None:
+        for _, zf, fh in self._outer.values():
+            zf.close()
+            fh.close()
+        for zf, _ in self._nested.values():
+            zf.close()
+        self._outer.clear()
+        self._nested.clear()
+        self._nested_bytes = 0
+
+    def _open(self, outer: bytes, path: str) -> tuple[zipfile.ZipFile, tuple]:
+        from runner import scan
+
+        try:
+            st = os.stat(outer)
+        except OSError as exc:
+            raise scan._read_error(exc, path) from exc
+        ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        held = self._outer.get(outer)
+        if held is not None and held[0] == ident:
+            self._outer.move_to_end(outer)
+            return held[1], ident
+        if held is not None:
+            self._drop(outer)
+        if not stat.S_ISREG(st.st_mode):
+            raise scan.ReadError("unreadable", f"{path}: the archive is not a regular file")
+        try:
+            fd = os.open(outer, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError as exc:
+            raise scan._read_error(exc, path) from exc
+        fh = os.fdopen(fd, "rb")
+        try:
+            zf = zipfile.ZipFile(fh)
+        except Exception as exc:
+            fh.close()
+            raise scan.ReadError("bad_archive", f"{path}: not a readable zip ({exc})") from exc
+        self.opens += 1
+        self._outer[outer] = (ident, zf, fh)
+        while len(self._outer) > self.max_archives:
+            self._drop(next(iter(self._outer)))
+        return zf, ident
+
+    def _drop(self, outer: bytes) -> None:
+        _, zf, fh = self._outer.pop(outer)
+        zf.close()
+        fh.close()  # a ZipFile does not close the file object it was given
+        for key in [k for k in self._nested if k[0] == outer]:
+            nested, size = self._nested.pop(key)
+            nested.close()
+            self._nested_bytes -= size
+
+    def _member(self, zf: zipfile.ZipFile, key: tuple, inner: str, path: str) -> bytes:
+        """Member `inner` of an open zip, descending into nested zips named before a `!` (as scan does)."""
+        from runner import scan
+
+        start = 0
+        while (bang := inner.find("!", start)) >= 0:
+            left = inner[:bang]
+            if left[-4:].lower() == ".zip" and left in zf.NameToInfo:
+                nested_key = (*key, left)
+                held = self._nested.get(nested_key)
+                if held is not None:
+                    self._nested.move_to_end(nested_key)
+                    nested = held[0]
+                else:
+                    total = [scan.DEFAULT_MAX_ARCHIVE_TOTAL, scan.DEFAULT_MAX_ARCHIVE_TOTAL]
+                    data = scan._read_member(zf, zf.getinfo(left), path, scan.DEFAULT_MAX_ARCHIVE_TOTAL,
+                                             scan.DEFAULT_MAX_RATIO, total)
+                    try:
+                        nested = zipfile.ZipFile(io.BytesIO(data))
+                    except Exception as exc:
+                        raise scan.ReadError("bad_archive", f"{path}: {left} is not a readable zip ({exc})") from exc
+                    self.inflations += 1
+                    if len(data) <= self.max_bytes:
+                        self._nested[nested_key] = (nested, len(data))
+                        self._nested_bytes += len(data)
+                        while self._nested_bytes > self.max_bytes:
+                            old, size = self._nested.pop(next(iter(self._nested)))[:2]
+                            self._nested_bytes -= size
+                            if old is not nested:
+                                old.close()
+                return self._member(nested, nested_key, inner[bang + 1 :], path)
+            start = bang + 1
+        try:
+            info = zf.getinfo(inner)
+        except KeyError:
+            raise scan.ReadError("vanished", f"{path}: no member {inner!r} in the archive") from None
+        return scan._read_member(zf, info, path, scan.MAX_FILE_SIZE, scan.DEFAULT_MAX_RATIO,
+                                 [scan.MAX_FILE_SIZE, scan.MAX_FILE_SIZE])
+
+
+_archives: ArchiveCache | None = None  # the worker process's cache, made by _worker_main (never on import)
+
+
 def read_bytes(path: str, path_bytes: bytes | None = None) -> bytes:
-    """Read one stored location: runner.scan.read_path when it exists, else a plain open().read()."""
+    """Read one stored location: through the worker's ArchiveCache when there is one (a file, or a member
+    of a zip, nested or not), else runner.scan.read_path, else a plain open().read()."""
+    if _archives is not None:
+        return _archives.read(path, path_bytes)
     try:
         from runner.scan import read_path
     except ImportError:
@@ -98,10 +252,44 @@ def analyze_bytes(file_id: int, data: bytes, suspect: bool = False) -> Result:
         score = parse(data, suspect=suspect)
     except ParseError as exc:
         return Result(file_id, None, exc.error_class, exc.message)
+    except MemoryError as exc:
+        return _out_of_memory(file_id, "parsing", exc)
     try:
         return Result(file_id, facts(score).as_row())
+    except MemoryError as exc:
+        return _out_of_memory(file_id, "computing the facts", exc)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the worker
         return Result(file_id, None, "analysis_failed", f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _out_of_memory(file_id: int, doing: str, exc: BaseException) -> Result:
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    within = f"the worker's limit of {limit >> 20} MiB" if limit != resource.RLIM_INFINITY else "the memory there is"
+    return Result(file_id, None, "out_of_memory",
+                  f"{doing} needed more memory than {within} ({type(exc).__name__}: {exc})"[:500])
+
+
+def parse_memory(text: str) -> int:
+    """Bytes from '2G', '512M', '1.5GiB', '800000000' (binary units; '0': no limit). ValueError otherwise."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    scale = units.get(t[-1:], 1)
+    number = t[:-1] if t[-1:] in units else t
+    value = int(float(number) * scale)
+    if value < 0 or (0 < value < 64 << 20):
+        raise ValueError(f"{text}: a worker needs at least 64M (0 for no limit)")
+    return value
+
+
+def default_memory(workers: int) -> int:
+    """Address-space limit of one worker by default: DEFAULT_MEMORY, but never more than an equal share of
+    half the machine's memory, so all workers together leave the other half to the server and the system
+    (at least 512 MiB: a worker needs about 160 MiB before it reads a file)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return DEFAULT_MEMORY
+    return max(512 << 20, min(DEFAULT_MEMORY, total // 2 // max(1, workers)))
 
 
 def _resolve(name: str) -> Callable[[str, bytes | None], bytes]:
@@ -116,11 +304,38 @@ def _run_job(job: Job, read: Callable[[str, bytes | None], bytes]) -> Result:
         _test_hook(job.path)
     try:
         data = read(job.path, job.path_bytes)
+    except MemoryError as exc:
+        return _out_of_memory(job.file_id, "reading", exc)
     except Exception as exc:  # noqa: BLE001 - every read failure is a result
         error_class = getattr(exc, "error_class", None) or "unreadable"
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         return Result(job.file_id, None, error_class, message)
+    if job.content_hash is not None and blake3(data).digest() != job.content_hash:
+        data = _same_content(job, read)
+        if data is None:
+            where = job.path.split(_PATH_SEP, 1)[0]
+            return Result(job.file_id, None, "changed",
+                          f"{where}: holds other bytes than this file now (changed after the import; import it "
+                          "again to register the new content)")
     return analyze_bytes(job.file_id, data, job.suspect)
+
+
+_PATH_SEP = "\x00"  # separates a job's alternative paths (runner.analyzer)
+
+
+def _same_content(job: Job, read: Callable[[str, bytes | None], bytes]) -> bytes | None:
+    """The bytes of the first of a job's paths that still holds its content (None: none does). Only what
+    the file's own bytes say may become its facts."""
+    paths = job.path.split(_PATH_SEP)
+    raw = job.path_bytes.split(_PATH_SEP.encode()) if job.path_bytes is not None else [None] * len(paths)
+    for path, path_bytes in zip(paths, raw, strict=True):
+        try:
+            data = read(path, path_bytes or None)
+        except Exception:  # noqa: BLE001 - try the next location
+            continue
+        if blake3(data).digest() == job.content_hash:
+            return data
+    return None
 
 
 def _test_hook(path: str) -> None:
@@ -134,10 +349,18 @@ def _test_hook(path: str) -> None:
             time.sleep(3600)
 
 
-def _worker_main(conn: Connection, slots, slot: int, read_name: str) -> None:
-    """Worker loop: receive a batch, mark each file in the shared slots before working on it, send results."""
+def _worker_main(conn: Connection, slots, slot: int, read_name: str, memory: int | None = None) -> None:
+    """Worker loop: receive a batch, mark each file in the shared slots before working on it, send results.
+
+    With `memory`, the process's address space is limited to that many bytes first. A batch in which a file
+    ran out of memory is answered with a request to be replaced: the heap it leaves behind is not reused.
+    """
+    global _archives
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     _tune_malloc()
+    if memory:
+        _limit_memory(memory)
+    _archives = ArchiveCache(max_bytes=min(64 << 20, (memory or DEFAULT_MEMORY) // 8))
     read = _resolve(read_name)
     base = 2 * slot
     while True:
@@ -152,9 +375,20 @@ def _worker_main(conn: Connection, slots, slot: int, read_name: str) -> None:
         for i, job in enumerate(jobs):
             slots[base + 1] = time.monotonic()
             slots[base] = i
-            out.append(_run_job(job, read))
+            try:
+                out.append(_run_job(job, read))
+            except MemoryError as exc:  # wherever it came from: still this file's answer
+                out.append(_out_of_memory(job.file_id, "analyzing", exc))
         slots[base] = -1
-        conn.send((batch_id, out))
+        conn.send((batch_id, out, any(r.error_class == "out_of_memory" for r in out)))
+
+
+def _limit_memory(limit: int) -> None:
+    """Lower this process's address-space limit (never above the hard limit it inherited)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 @contextlib.contextmanager
@@ -212,7 +446,8 @@ class WorkerPool:
 
     Use as a context manager; `map(batches)` yields the list of Results of each batch as it completes (in
     completion order; each Result carries its file_id). `read` names the function that reads a job's bytes
-    inside the worker, as 'module:function'.
+    inside the worker, as 'module:function'. `memory` is each worker's address-space limit in bytes
+    (default_memory(n) when None, no limit when 0).
     """
 
     def __init__(
@@ -223,17 +458,20 @@ class WorkerPool:
         read: str = DEFAULT_READ,
         start_method: str = "forkserver",
         max_batches_per_worker: int | None = None,
+        memory: int | None = None,
     ) -> None:
         if start_method not in ("forkserver", "spawn"):
             raise ValueError("start_method must be 'forkserver' or 'spawn' (fork is unsafe with threads)")
         self.n = max(1, n or os.cpu_count() or 1)
         self.timeout = timeout
         self.read = read
+        self.memory = default_memory(self.n) if memory is None else memory
         self.max_batches_per_worker = max_batches_per_worker
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
             # Workers fork from a server that already imported these, so a replacement starts in ms.
-            self._ctx.set_forkserver_preload(["runner.workers", "runner.parsers", "runner.features"])
+            self._ctx.set_forkserver_preload(["runner.workers", "runner.parsers", "runner.features", "runner.scan",
+                                              "blake3"])
         self._slots = self._ctx.RawArray("d", 2 * self.n)
         self._workers: list[_Worker | None] = [None] * self.n
         self._batch_id = 0
@@ -279,7 +517,7 @@ class WorkerPool:
         self._slots[2 * slot] = -1
         proc = self._ctx.Process(
             target=_worker_main,
-            args=(child, self._slots, slot, self.read),
+            args=(child, self._slots, slot, self.read, self.memory),
             name=f"midicenter-worker-{slot}",
             daemon=True,
         )
@@ -328,10 +566,11 @@ class WorkerPool:
                     w = waitables[obj]
                     if w.batch is None or self._workers[w.slot] is not w:
                         continue  # already handled through its other waitable
-                    results = self._receive(w)
-                    if results is not None:
+                    received = self._receive(w)
+                    if received is not None:
+                        results, recycle = received
                         self._futile = 0
-                        self._finish(w)
+                        self._finish(w, recycle)
                         yield results
                     else:
                         self._fail(w, self._culprit(w), "worker_crash", retry, done)
@@ -378,23 +617,25 @@ class WorkerPool:
                 self._replace(w)
         return exhausted
 
-    def _finish(self, w: _Worker) -> None:
-        """Mark a worker idle after a batch; recycle it when it has done its share."""
+    def _finish(self, w: _Worker, recycle: bool = False) -> None:
+        """Mark a worker idle after a batch; recycle it when it has done its share or asks to be (a file
+        ran out of memory in it)."""
         w.batch = None
         w.batches_done += 1
-        if self.max_batches_per_worker and w.batches_done >= self.max_batches_per_worker:
+        if recycle or (self.max_batches_per_worker and w.batches_done >= self.max_batches_per_worker):
             with contextlib.suppress(OSError):
                 w.conn.send(None)
             w.proc.join(1.0)
             self._replace(w, failed=False)
 
-    def _receive(self, w: _Worker) -> list[Result] | None:
-        """The worker's finished batch, or None when it died (its pipe is closed or it exited)."""
+    def _receive(self, w: _Worker) -> tuple[list[Result], bool] | None:
+        """The worker's finished batch and whether it asks to be replaced, or None when it died (its pipe
+        is closed or it exited)."""
         try:
             if w.conn.poll():
-                batch_id, results = w.conn.recv()
+                batch_id, results, recycle = w.conn.recv()
                 if batch_id == w.batch_id:
-                    return results
+                    return results, recycle
         except (EOFError, OSError):
             pass
         return None

@@ -165,6 +165,43 @@ CREATE UNLOGGED TABLE midi.analysis_staging (
     has_lyrics boolean,
     pitch_class_histogram double precision[]
 );
+CREATE FUNCTION midi._analysis_refusal(s midi.analysis_staging, keys text[]) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $_$
+    SELECT nullif(concat_ws('; ',
+        CASE WHEN s.duration_ticks < 0 THEN 'duration_ticks ' || s.duration_ticks || ' is negative' END,
+        CASE WHEN s.duration_seconds < 0 OR s.duration_seconds IN ('NaN', 'Infinity')
+             THEN 'duration_seconds ' || s.duration_seconds || ' is not a length of time' END,
+        CASE WHEN s.bpm IN ('NaN', 'Infinity', '-Infinity') THEN 'bpm ' || s.bpm || ' is not a tempo' END,
+        CASE WHEN s.total_notes < 0 OR s.drum_note_count < 0 OR s.drum_note_count > s.total_notes
+             THEN 'note counts ' || s.total_notes || ' (drums ' || s.drum_note_count || ') are impossible' END,
+        CASE WHEN NOT s.unique_pitches BETWEEN 0 AND 128 THEN 'unique_pitches ' || s.unique_pitches || ' is outside 0..128' END,
+        CASE WHEN NOT s.pitch_min BETWEEN 0 AND 127 OR NOT s.pitch_max BETWEEN 0 AND 127 OR s.pitch_min > s.pitch_max
+             THEN 'pitch range ' || concat_ws('..', s.pitch_min, s.pitch_max) || ' is outside 0..127' END,
+        CASE WHEN NOT s.velocity_min BETWEEN 0 AND 127 OR NOT s.velocity_max BETWEEN 0 AND 127
+                  OR s.velocity_min > s.velocity_max OR NOT s.velocity_avg BETWEEN 0 AND 127
+             THEN 'velocities ' || concat_ws('..', s.velocity_min, s.velocity_max) || ' (average '
+                  || coalesce(s.velocity_avg::text, '-') || ') are outside 0..127' END,
+        CASE WHEN s.polyphony_max < 0 OR s.polyphony_avg < 0 OR s.polyphony_avg IN ('NaN', 'Infinity')
+             THEN 'polyphony ' || coalesce(s.polyphony_max::text, '-') || ' (average ' || coalesce(s.polyphony_avg::text, '-')
+                  || ') is impossible' END,
+        CASE WHEN s.note_density < 0 OR s.note_density IN ('NaN', 'Infinity')
+             THEN 'note_density ' || s.note_density || ' is impossible' END,
+        -- NaN compares above every number, so it fails "1 >= ALL"
+        CASE WHEN cardinality(s.pitch_class_histogram) <> 12 OR array_ndims(s.pitch_class_histogram) <> 1
+                  OR array_position(s.pitch_class_histogram, NULL) IS NOT NULL
+                  OR NOT (0 <= ALL (s.pitch_class_histogram) AND 1 >= ALL (s.pitch_class_histogram))
+             THEN 'pitch_class_histogram is not 12 shares between 0 and 1' END,
+        CASE WHEN NOT s.key_from_signature = ANY (keys)
+             THEN 'key ' || quote_literal(s.key_from_signature) || ' is not a key' END,
+        CASE WHEN s.parser NOT IN ('symusic', 'mido') THEN 'parser ' || quote_literal(s.parser) || ' is unknown' END,
+        CASE WHEN jsonb_typeof(s.instruments) <> 'array'
+                  OR jsonb_path_exists(s.instruments,
+                         '$[*] ? (@.type() != "object" || @.program < 0 || @.program > 127 || @.channel < 0 || @.channel > 15 || @.note_count < 0 || @.note_count > 2147483647)')
+             THEN 'instruments hold a channel, program or note count outside MIDI''s ranges' END
+    ), '')
+$_$;
+COMMENT ON FUNCTION midi._analysis_refusal(s midi.analysis_staging, keys text[]) IS 'Why the catalog would refuse a staged row of facts (NULL when it can store them)';
 CREATE FUNCTION midi._analysis_staged(batch bigint) RETURNS SETOF midi.analysis_staging
     LANGUAGE plpgsql STABLE
     AS $$
@@ -173,6 +210,197 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._analysis_staged(batch bigint) IS 'Rows of one staged analysis batch (with a realistic row estimate)';
+CREATE FUNCTION midi._analysis_write(batch bigint, version integer, ids bigint[], stamp timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_profile text := midi.default_key_profile();
+    v_prev text := current_setting('midi.defer_sync', true);
+    v_ok bigint[];
+    v_err bigint[];
+    v_transient bigint[];
+BEGIN
+    SELECT coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE s.error_class IS NULL), '{}'),
+           coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE s.error_class IS NOT NULL
+                                                            AND NOT midi.analysis_transient(s.error_class)), '{}'),
+           coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE midi.analysis_transient(s.error_class)), '{}')
+      INTO v_ok, v_err, v_transient
+      FROM midi._analysis_staged(batch) s
+     WHERE ids IS NULL OR s.file_id = ANY (ids);
+    v_err := ARRAY(SELECT unnest(v_err) EXCEPT SELECT unnest(v_ok));  -- a file twice: the success wins
+    v_transient := ARRAY(SELECT unnest(v_transient) EXCEPT SELECT unnest(v_ok || v_err));
+    PERFORM set_config('midi.defer_sync', 'on', true);
+    IF cardinality(v_ok) > 0 THEN
+        INSERT INTO midi.musical_metadata AS m (
+            file_id, bpm, bpm_source, has_tempo_changes, tempo_map, key_signature, key_source, key_from_signature,
+            key_from_filename, key_estimate, key_estimate_second, key_correlation, key_confidence, key_profile,
+            time_signature_numerator, time_signature_denominator, time_signatures, total_notes, drum_note_count,
+            unique_pitches, pitch_range_min, pitch_range_max, velocity_min, avg_velocity, velocity_max, note_density,
+            polyphony_max, polyphony_avg, is_percussive, is_monophonic, has_chords, has_melody, pitch_class_histogram,
+            track_names, instrument_names, copyright, markers, has_lyrics, parser)
+        SELECT s.file_id,
+               CASE WHEN s.bpm_source = 'meta' THEN least(greatest(round(s.bpm::numeric, 2), 1), 1000) ELSE f.filename_bpm END,
+               CASE WHEN s.bpm_source = 'meta' THEN 'meta' WHEN f.filename_bpm IS NOT NULL THEN 'filename' ELSE 'default' END,
+               coalesce(s.has_tempo_changes, false), s.tempo_map,
+               ck.key, ck.source, s.key_from_signature::midi.musical_key, f.filename_key,
+               e.key, e.second_key, round(e.correlation::numeric, 6)::real, e.confidence, e.key_profile,
+               ts.num, ts.den, s.time_signatures, coalesce(s.total_notes, 0), coalesce(s.drum_note_count, 0),
+               s.unique_pitches, s.pitch_min, s.pitch_max, s.velocity_min, round(s.velocity_avg::numeric, 2), s.velocity_max,
+               least(round(s.note_density::numeric, 3), 9999999.999),
+               least(s.polyphony_max, 32767), least(round(s.polyphony_avg::numeric, 2), 9999.99),
+               coalesce(s.is_percussive, false), coalesce(s.is_monophonic, false), coalesce(s.has_chords, false),
+               coalesce(s.has_melody, false), s.pitch_class_histogram,
+               coalesce(s.track_names, '{}'), coalesce(s.instrument_names, '{}'), s.copyright,
+               coalesce(s.markers, '{}'), coalesce(s.has_lyrics, false), s.parser
+          FROM (SELECT DISTINCT ON (x.file_id) x.* FROM midi._analysis_staged(batch) x
+                 WHERE x.error_class IS NULL AND (ids IS NULL OR x.file_id = ANY (ids)) ORDER BY x.file_id) s
+          JOIN midi.files f ON f.id = s.file_id
+          LEFT JOIN LATERAL midi.estimate_key(s.pitch_class_histogram, v_profile) e ON true
+          CROSS JOIN LATERAL midi.choose_key(s.key_from_signature::midi.musical_key, f.filename_key, e.key) ck
+          CROSS JOIN LATERAL (
+              SELECT CASE WHEN ok THEN s.time_signature_numerator END AS num,
+                     CASE WHEN ok THEN s.time_signature_denominator END AS den
+                FROM (SELECT s.time_signature_numerator BETWEEN 1 AND 64
+                             AND s.time_signature_denominator IN (1, 2, 4, 8, 16, 32, 64) AS ok) v) ts
+         ORDER BY s.file_id
+        ON CONFLICT (file_id) DO UPDATE SET
+            bpm = EXCLUDED.bpm, bpm_source = EXCLUDED.bpm_source, has_tempo_changes = EXCLUDED.has_tempo_changes,
+            tempo_map = EXCLUDED.tempo_map, key_signature = EXCLUDED.key_signature, key_source = EXCLUDED.key_source,
+            key_from_signature = EXCLUDED.key_from_signature, key_from_filename = EXCLUDED.key_from_filename,
+            key_estimate = EXCLUDED.key_estimate, key_estimate_second = EXCLUDED.key_estimate_second,
+            key_correlation = EXCLUDED.key_correlation, key_confidence = EXCLUDED.key_confidence,
+            key_profile = EXCLUDED.key_profile, time_signature_numerator = EXCLUDED.time_signature_numerator,
+            time_signature_denominator = EXCLUDED.time_signature_denominator,
+            time_signatures = EXCLUDED.time_signatures, total_notes = EXCLUDED.total_notes,
+            drum_note_count = EXCLUDED.drum_note_count, unique_pitches = EXCLUDED.unique_pitches,
+            pitch_range_min = EXCLUDED.pitch_range_min, pitch_range_max = EXCLUDED.pitch_range_max,
+            velocity_min = EXCLUDED.velocity_min, avg_velocity = EXCLUDED.avg_velocity,
+            velocity_max = EXCLUDED.velocity_max, note_density = EXCLUDED.note_density,
+            polyphony_max = EXCLUDED.polyphony_max, polyphony_avg = EXCLUDED.polyphony_avg,
+            is_percussive = EXCLUDED.is_percussive, is_monophonic = EXCLUDED.is_monophonic,
+            has_chords = EXCLUDED.has_chords, has_melody = EXCLUDED.has_melody,
+            pitch_class_histogram = EXCLUDED.pitch_class_histogram, track_names = EXCLUDED.track_names,
+            instrument_names = EXCLUDED.instrument_names, copyright = EXCLUDED.copyright,
+            markers = EXCLUDED.markers, has_lyrics = EXCLUDED.has_lyrics, parser = EXCLUDED.parser;
+        -- A re-analysis replaces the instrument list; the first analysis has nothing to delete. One row per
+        -- (channel, program, drum flag): a channel or program the parser could not tell stays NULL.
+        DELETE FROM midi.file_instruments fi WHERE fi.file_id = ANY (v_ok);
+        INSERT INTO midi.file_instruments (file_id, channel, program, is_drum, note_count, instrument_name)
+        SELECT s.file_id, i.channel, i.program, coalesce(i.is_drum, false), sum(i.note_count),
+               CASE WHEN coalesce(i.is_drum, false) THEN 'Drum Kit' ELSE min(gm.name) END
+          FROM (SELECT DISTINCT ON (x.file_id) x.file_id, x.instruments FROM midi._analysis_staged(batch) x
+                 WHERE x.error_class IS NULL AND (ids IS NULL OR x.file_id = ANY (ids)) ORDER BY x.file_id) s
+               CROSS JOIN LATERAL jsonb_to_recordset(s.instruments)
+                   AS i(channel smallint, program smallint, is_drum boolean, note_count integer, name text)
+               LEFT JOIN midi.gm_instruments gm ON gm.program = i.program
+         GROUP BY s.file_id, i.channel, i.program, coalesce(i.is_drum, false)
+         ORDER BY s.file_id, 2, 3, 4;
+        PERFORM midi._apply_categories(v_ok);
+        IF EXISTS (SELECT 1 FROM midi.analysis_errors LIMIT 1) THEN
+            DELETE FROM midi.analysis_errors ae WHERE ae.file_id = ANY (v_ok);
+        END IF;
+    END IF;
+    IF cardinality(v_err) > 0 THEN
+        INSERT INTO midi.analysis_errors AS ae (file_id, error_class, message, parser)
+        SELECT DISTINCT ON (s.file_id) s.file_id, s.error_class, coalesce(left(s.message, 2000), s.error_class), s.parser
+          FROM midi._analysis_staged(batch) s
+         WHERE s.file_id = ANY (v_err) AND s.error_class IS NOT NULL AND NOT midi.analysis_transient(s.error_class)
+         ORDER BY s.file_id
+        ON CONFLICT (file_id) DO UPDATE
+            SET error_class = EXCLUDED.error_class, message = EXCLUDED.message, parser = EXCLUDED.parser,
+                created_at = now()
+            WHERE (ae.error_class, ae.message, ae.parser) IS DISTINCT FROM (EXCLUDED.error_class, EXCLUDED.message, EXCLUDED.parser);
+        -- a file that analyzed before and whose bytes fail now keeps no stale facts: it is in exactly one table
+        DELETE FROM midi.musical_metadata m WHERE m.file_id = ANY (v_err);
+        DELETE FROM midi.file_instruments fi WHERE fi.file_id = ANY (v_err);
+        DELETE FROM midi.file_categories fc WHERE fc.file_id = ANY (v_err);
+    END IF;
+    IF EXISTS (SELECT 1 FROM midi.analysis_retries LIMIT 1) AND cardinality(v_ok || v_err) > 0 THEN
+        DELETE FROM midi.analysis_retries r WHERE r.file_id = ANY (v_ok || v_err);  -- a conclusive answer
+    END IF;
+    IF cardinality(v_transient) > 0 THEN
+        INSERT INTO midi.analysis_retries AS r (file_id, error_class, message, first_failed_at, last_failed_at)
+        SELECT DISTINCT ON (s.file_id) s.file_id, s.error_class, coalesce(left(s.message, 2000), s.error_class), stamp, stamp
+          FROM midi._analysis_staged(batch) s
+         WHERE s.file_id = ANY (v_transient) AND midi.analysis_transient(s.error_class)
+         ORDER BY s.file_id
+        ON CONFLICT (file_id) DO UPDATE
+            SET error_class = EXCLUDED.error_class, message = EXCLUDED.message, attempts = r.attempts + 1,
+                last_failed_at = greatest(r.last_failed_at, EXCLUDED.last_failed_at);
+        -- accounted for without a conclusion: only files with neither facts nor an error their bytes caused
+        INSERT INTO midi.analysis_errors AS ae (file_id, error_class, message, parser)
+        SELECT DISTINCT ON (s.file_id) s.file_id, s.error_class, coalesce(left(s.message, 2000), s.error_class), s.parser
+          FROM midi._analysis_staged(batch) s
+         WHERE s.file_id = ANY (v_transient) AND midi.analysis_transient(s.error_class)
+           AND NOT EXISTS (SELECT 1 FROM midi.musical_metadata m WHERE m.file_id = s.file_id)
+         ORDER BY s.file_id
+        ON CONFLICT (file_id) DO UPDATE
+            SET error_class = EXCLUDED.error_class, message = EXCLUDED.message, parser = EXCLUDED.parser,
+                created_at = now()
+            WHERE midi.analysis_transient(ae.error_class)
+              AND (ae.error_class, ae.message, ae.parser) IS DISTINCT FROM (EXCLUDED.error_class, EXCLUDED.message, EXCLUDED.parser);
+    END IF;
+    IF cardinality(v_ok || v_err) = 0 THEN
+        PERFORM set_config('midi.defer_sync', coalesce(v_prev, ''), true);
+        RETURN;
+    END IF;
+    PERFORM midi._apply_tags(v_ok || v_err);
+    -- One UPDATE per file: the analysis columns and the denormalized search columns together, computed
+    -- set-based exactly as midi.sync_files computes them (a test checks that sync_files then finds
+    -- nothing to change): every files row version costs an entry in each of its many indexes.
+    UPDATE midi.files f
+       SET analyzed_at = stamp, analyzer_version = version,
+           duration_seconds = CASE WHEN d.error_class IS NULL
+                                   THEN least(round(d.duration_seconds::numeric, 3), 999999999.999)
+                                   ELSE f.duration_seconds END,
+           duration_ticks = CASE WHEN d.error_class IS NULL THEN d.duration_ticks ELSE f.duration_ticks END,
+           cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
+           search_vector = d.search_vector
+      FROM (SELECT s.file_id, s.error_class, s.duration_seconds, s.duration_ticks,
+                   c.bpm, c.key, c.category, c.tag_ids, c.search_vector
+              FROM (SELECT DISTINCT ON (y.file_id) y.file_id, y.error_class, y.duration_seconds, y.duration_ticks
+                      FROM midi._analysis_staged(batch) y
+                     WHERE (ids IS NULL OR y.file_id = ANY (ids)) AND NOT midi.analysis_transient(y.error_class)
+                     ORDER BY y.file_id, y.error_class NULLS FIRST) s
+              JOIN midi._search_columns(v_ok || v_err) c ON c.file_id = s.file_id) d
+     WHERE f.id = d.file_id;
+    PERFORM set_config('midi.defer_sync', coalesce(v_prev, ''), true);
+END;
+$$;
+COMMENT ON FUNCTION midi._analysis_write(batch bigint, version integer, ids bigint[], stamp timestamp with time zone) IS 'Writes what the staged rows of the given files say: facts, a conclusive error, or a counted transient failure';
+CREATE FUNCTION midi._analysis_write_isolated(batch bigint, version integer, ids bigint[], stamp timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+    v_state text;
+    v_message text;
+BEGIN
+    BEGIN
+        PERFORM midi._analysis_write(batch, version, ids, stamp);
+        RETURN;
+    EXCEPTION WHEN data_exception OR integrity_constraint_violation OR program_limit_exceeded THEN
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+    END;
+    IF ids IS NULL THEN
+        ids := ARRAY(SELECT DISTINCT s.file_id FROM midi._analysis_staged(batch) s ORDER BY 1);
+    END IF;
+    n := cardinality(ids);
+    IF n > 1 THEN
+        PERFORM midi._analysis_write_isolated(batch, version, ids[1:n / 2], stamp);
+        PERFORM midi._analysis_write_isolated(batch, version, ids[n / 2 + 1:n], stamp);
+        RETURN;
+    END IF;
+    IF n = 1 THEN
+        DELETE FROM midi.analysis_staging s WHERE s.batch = _analysis_write_isolated.batch AND s.file_id = ids[1];
+        INSERT INTO midi.analysis_staging (batch, file_id, error_class, message)
+        VALUES (batch, ids[1], 'rejected',
+                left(format('the catalog refused the facts (SQLSTATE %s): %s', v_state, v_message), 2000));
+        PERFORM midi._analysis_write(batch, version, ids, stamp);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION midi._analysis_write_isolated(batch bigint, version integer, ids bigint[], stamp timestamp with time zone) IS 'Writes the staged rows of the given files (NULL: all), isolating (by halving, in savepoints) any file the catalog refuses as a rejected error';
 CREATE FUNCTION midi._apply_categories(ids bigint[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$
@@ -1035,146 +1263,44 @@ CREATE FUNCTION midi.analysis_apply(batch bigint, version integer) RETURNS TABLE
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_now timestamptz := clock_timestamp();
-    v_profile text := midi.default_key_profile();
-    v_prev text := current_setting('midi.defer_sync', true);
-    v_ok bigint[];
-    v_err bigint[];
+    v_keys text[] := enum_range(NULL::midi.musical_key)::text[];
+    v_ok integer;
+    v_err integer;
 BEGIN
-    SELECT coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE s.error_class IS NULL), '{}'),
-           coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE s.error_class IS NOT NULL), '{}')
-      INTO v_ok, v_err
-      FROM midi._analysis_staged(batch) s;
-    v_err := ARRAY(SELECT unnest(v_err) EXCEPT SELECT unnest(v_ok));  -- a file twice: the success wins
-    PERFORM set_config('midi.defer_sync', 'on', true);
-    IF cardinality(v_ok) > 0 THEN
-        INSERT INTO midi.musical_metadata AS m (
-            file_id, bpm, bpm_source, has_tempo_changes, tempo_map, key_signature, key_source, key_from_signature,
-            key_from_filename, key_estimate, key_estimate_second, key_correlation, key_confidence, key_profile,
-            time_signature_numerator, time_signature_denominator, time_signatures, total_notes, drum_note_count,
-            unique_pitches, pitch_range_min, pitch_range_max, velocity_min, avg_velocity, velocity_max, note_density,
-            polyphony_max, polyphony_avg, is_percussive, is_monophonic, has_chords, has_melody, pitch_class_histogram,
-            track_names, instrument_names, copyright, markers, has_lyrics, parser)
-        SELECT s.file_id,
-               CASE WHEN s.bpm_source = 'meta' OR f.filename_bpm IS NULL
-                    THEN least(greatest(round(s.bpm::numeric, 2), 1), 1000) ELSE f.filename_bpm END,
-               CASE WHEN s.bpm_source = 'meta' THEN 'meta' WHEN f.filename_bpm IS NOT NULL THEN 'filename' ELSE 'default' END,
-               coalesce(s.has_tempo_changes, false), s.tempo_map,
-               ck.key, ck.source, s.key_from_signature::midi.musical_key, f.filename_key,
-               e.key, e.second_key, round(e.correlation::numeric, 6)::real, e.confidence, e.key_profile,
-               ts.num, ts.den, s.time_signatures, coalesce(s.total_notes, 0), coalesce(s.drum_note_count, 0),
-               s.unique_pitches, s.pitch_min, s.pitch_max, s.velocity_min, round(s.velocity_avg::numeric, 2), s.velocity_max,
-               least(round(s.note_density::numeric, 3), 9999999.999),
-               least(s.polyphony_max, 32767), least(round(s.polyphony_avg::numeric, 2), 9999.99),
-               coalesce(s.is_percussive, false), coalesce(s.is_monophonic, false), coalesce(s.has_chords, false),
-               coalesce(s.has_melody, false), s.pitch_class_histogram,
-               coalesce(s.track_names, '{}'), coalesce(s.instrument_names, '{}'), s.copyright,
-               coalesce(s.markers, '{}'), coalesce(s.has_lyrics, false), s.parser
-          FROM (SELECT DISTINCT ON (x.file_id) x.* FROM midi._analysis_staged(batch) x
-                 WHERE x.error_class IS NULL ORDER BY x.file_id) s
-          JOIN midi.files f ON f.id = s.file_id
-          LEFT JOIN LATERAL midi.estimate_key(s.pitch_class_histogram, v_profile) e ON true
-          CROSS JOIN LATERAL midi.choose_key(s.key_from_signature::midi.musical_key, f.filename_key, e.key) ck
-          CROSS JOIN LATERAL (
-              SELECT CASE WHEN ok THEN s.time_signature_numerator END AS num,
-                     CASE WHEN ok THEN s.time_signature_denominator END AS den
-                FROM (SELECT s.time_signature_numerator BETWEEN 1 AND 64
-                             AND s.time_signature_denominator IN (1, 2, 4, 8, 16, 32, 64) AS ok) v) ts
-         ORDER BY s.file_id
-        ON CONFLICT (file_id) DO UPDATE SET
-            bpm = EXCLUDED.bpm, bpm_source = EXCLUDED.bpm_source, has_tempo_changes = EXCLUDED.has_tempo_changes,
-            tempo_map = EXCLUDED.tempo_map, key_signature = EXCLUDED.key_signature, key_source = EXCLUDED.key_source,
-            key_from_signature = EXCLUDED.key_from_signature, key_from_filename = EXCLUDED.key_from_filename,
-            key_estimate = EXCLUDED.key_estimate, key_estimate_second = EXCLUDED.key_estimate_second,
-            key_correlation = EXCLUDED.key_correlation, key_confidence = EXCLUDED.key_confidence,
-            key_profile = EXCLUDED.key_profile, time_signature_numerator = EXCLUDED.time_signature_numerator,
-            time_signature_denominator = EXCLUDED.time_signature_denominator,
-            time_signatures = EXCLUDED.time_signatures, total_notes = EXCLUDED.total_notes,
-            drum_note_count = EXCLUDED.drum_note_count, unique_pitches = EXCLUDED.unique_pitches,
-            pitch_range_min = EXCLUDED.pitch_range_min, pitch_range_max = EXCLUDED.pitch_range_max,
-            velocity_min = EXCLUDED.velocity_min, avg_velocity = EXCLUDED.avg_velocity,
-            velocity_max = EXCLUDED.velocity_max, note_density = EXCLUDED.note_density,
-            polyphony_max = EXCLUDED.polyphony_max, polyphony_avg = EXCLUDED.polyphony_avg,
-            is_percussive = EXCLUDED.is_percussive, is_monophonic = EXCLUDED.is_monophonic,
-            has_chords = EXCLUDED.has_chords, has_melody = EXCLUDED.has_melody,
-            pitch_class_histogram = EXCLUDED.pitch_class_histogram, track_names = EXCLUDED.track_names,
-            instrument_names = EXCLUDED.instrument_names, copyright = EXCLUDED.copyright,
-            markers = EXCLUDED.markers, has_lyrics = EXCLUDED.has_lyrics, parser = EXCLUDED.parser;
-        -- A re-analysis replaces the instrument list; the first analysis has nothing to delete.
-        DELETE FROM midi.file_instruments fi WHERE fi.file_id = ANY (v_ok);
-        -- symusic does not report the channel of pitched parts: drum kits are channel 10 (9), pitched
-        -- instruments channel 1 (0); the analyzer merges parts by (drum, program), so the key stays unique.
-        INSERT INTO midi.file_instruments (file_id, channel, program, is_drum, note_count, instrument_name)
-        SELECT s.file_id, CASE WHEN i.is_drum THEN 9 ELSE 0 END, i.program, i.is_drum, sum(i.note_count),
-               CASE WHEN i.is_drum THEN 'Drum Kit' ELSE min(gm.name) END
-          FROM (SELECT DISTINCT ON (x.file_id) x.file_id, x.instruments FROM midi._analysis_staged(batch) x
-                 WHERE x.error_class IS NULL ORDER BY x.file_id) s
-               CROSS JOIN LATERAL jsonb_to_recordset(s.instruments)
-                   AS i(program smallint, is_drum boolean, note_count integer, name text)
-               LEFT JOIN midi.gm_instruments gm ON gm.program = i.program
-         WHERE i.program BETWEEN 0 AND 127
-         GROUP BY s.file_id, i.is_drum, i.program
-         ORDER BY s.file_id, 2, i.program;
-        PERFORM midi._apply_categories(v_ok);
-        IF EXISTS (SELECT 1 FROM midi.analysis_errors LIMIT 1) THEN
-            DELETE FROM midi.analysis_errors ae WHERE ae.file_id = ANY (v_ok);
-        END IF;
-    END IF;
-    IF cardinality(v_err) > 0 THEN
-        INSERT INTO midi.analysis_errors AS ae (file_id, error_class, message, parser)
-        SELECT DISTINCT ON (s.file_id) s.file_id, s.error_class, coalesce(left(s.message, 2000), s.error_class), s.parser
-          FROM midi._analysis_staged(batch) s
-         WHERE s.file_id = ANY (v_err)
-         ORDER BY s.file_id
-        ON CONFLICT (file_id) DO UPDATE
-            SET error_class = EXCLUDED.error_class, message = EXCLUDED.message, parser = EXCLUDED.parser,
-                created_at = now()
-            WHERE (ae.error_class, ae.message, ae.parser) IS DISTINCT FROM (EXCLUDED.error_class, EXCLUDED.message, EXCLUDED.parser);
-        -- a file that analyzed before and fails now keeps no stale facts: it is in exactly one table
-        DELETE FROM midi.musical_metadata m WHERE m.file_id = ANY (v_err);
-        DELETE FROM midi.file_instruments fi WHERE fi.file_id = ANY (v_err);
-        DELETE FROM midi.file_categories fc WHERE fc.file_id = ANY (v_err);
-    END IF;
-    PERFORM midi._apply_tags(v_ok || v_err);
-    -- One UPDATE per file: the analysis columns and the denormalized search columns together, computed
-    -- set-based exactly as midi.sync_files computes them (a test checks that sync_files then finds
-    -- nothing to change): every files row version costs an entry in each of its many indexes.
-    UPDATE midi.files f
-       SET analyzed_at = v_now, analyzer_version = version,
-           duration_seconds = CASE WHEN d.error_class IS NULL
-                                   THEN least(round(d.duration_seconds::numeric, 3), 999999999.999)
-                                   ELSE f.duration_seconds END,
-           duration_ticks = CASE WHEN d.error_class IS NULL THEN d.duration_ticks ELSE f.duration_ticks END,
-           cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
-           search_vector = d.search_vector
-      FROM (SELECT s.file_id, s.error_class, s.duration_seconds, s.duration_ticks,
-                   c.bpm, c.key, c.category, c.tag_ids, c.search_vector
-              FROM (SELECT DISTINCT ON (y.file_id) y.file_id, y.error_class, y.duration_seconds, y.duration_ticks
-                      FROM midi._analysis_staged(batch) y ORDER BY y.file_id, y.error_class NULLS FIRST) s
-              JOIN midi._search_columns(v_ok || v_err) c ON c.file_id = s.file_id) d
-     WHERE f.id = d.file_id;
-    PERFORM set_config('midi.defer_sync', coalesce(v_prev, ''), true);
+    UPDATE midi.analysis_staging s
+       SET error_class = 'rejected',
+           message = left('the catalog cannot store these facts: ' || midi._analysis_refusal(s, v_keys), 2000)
+     WHERE s.batch = analysis_apply.batch AND s.error_class IS NULL AND midi._analysis_refusal(s, v_keys) IS NOT NULL;
+    PERFORM midi._analysis_write_isolated(batch, version, NULL, clock_timestamp());
+    SELECT count(*) FILTER (WHERE x.ok), count(*) FILTER (WHERE NOT x.ok) INTO v_ok, v_err
+      FROM (SELECT bool_or(s.error_class IS NULL) AS ok FROM midi._analysis_staged(batch) s GROUP BY s.file_id) x;
     DELETE FROM midi.analysis_staging s WHERE s.batch = analysis_apply.batch;
-    RETURN QUERY SELECT cardinality(v_ok), cardinality(v_err);
+    RETURN QUERY SELECT v_ok, v_err;
 END;
 $$;
-COMMENT ON FUNCTION midi.analysis_apply(batch bigint, version integer) IS 'Applies one staged analysis batch (facts, instruments, categories, tags, errors, files.analyzed_at); returns (analyzed, errors)';
-CREATE FUNCTION midi.analysis_claim(after_id bigint, max_files integer, version integer, reanalyze_before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(file_id bigint, paths text[], paths_bytes bytea[], suspect boolean)
+COMMENT ON FUNCTION midi.analysis_apply(batch bigint, version integer) IS 'Applies one staged analysis batch (facts, instruments, categories, tags, errors, retries, files.analyzed_at); a file the catalog refuses becomes a rejected error; returns (analyzed, errors)';
+CREATE FUNCTION midi.analysis_claim(after_id bigint, max_files integer, version integer, reanalyze_before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(file_id bigint, paths text[], paths_bytes bytea[], suspect boolean, content_hash bytea)
     LANGUAGE plpgsql
     AS $$
+DECLARE
+    v_max integer := midi.analysis_max_attempts();
 BEGIN
     RETURN QUERY
     WITH claimed AS (
-        SELECT f.id, f.filepath, f.midi_warnings
+        SELECT f.id, f.filepath, f.midi_warnings, f.content_hash
           FROM midi.files f
+               LEFT JOIN midi.analysis_retries r ON r.file_id = f.id
          WHERE f.id > after_id
-           AND midi.analysis_needed(f.analyzed_at, f.analyzer_version, version, reanalyze_before)
+           AND CASE WHEN r.file_id IS NULL
+                    THEN midi.analysis_needed(f.analyzed_at, f.analyzer_version, version, reanalyze_before)
+                    ELSE r.attempts < v_max OR coalesce(r.last_failed_at < reanalyze_before, false)
+               END
          ORDER BY f.id
          LIMIT max_files
-           FOR NO KEY UPDATE SKIP LOCKED
+           FOR NO KEY UPDATE OF f SKIP LOCKED
     )
     SELECT c.id, coalesce(p.paths, ARRAY[c.filepath::text]), coalesce(p.bytes, ARRAY[NULL::bytea]),
-           cardinality(c.midi_warnings) > 0
+           cardinality(c.midi_warnings) > 0, c.content_hash
       FROM claimed c
            LEFT JOIN LATERAL (
                SELECT array_agg(fp.path::text ORDER BY fp.path <> c.filepath, fp.missing_since IS NOT NULL, fp.path, fp.path_bytes) AS paths,
@@ -1184,7 +1310,7 @@ BEGIN
      ORDER BY c.id;
 END;
 $$;
-COMMENT ON FUNCTION midi.analysis_claim(after_id bigint, max_files integer, version integer, reanalyze_before timestamp with time zone) IS 'Locks (SKIP LOCKED) up to max_files files after after_id that need analysis; returns their paths (canonical first) and suspect flag';
+COMMENT ON FUNCTION midi.analysis_claim(after_id bigint, max_files integer, version integer, reanalyze_before timestamp with time zone) IS 'Locks (SKIP LOCKED) up to max_files files after after_id that need analysis; returns their paths (canonical first), suspect flag and content hash';
 CREATE FUNCTION midi.analysis_finish() RETURNS integer
     LANGUAGE plpgsql
     AS $$
@@ -1196,6 +1322,13 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi.analysis_finish() IS 'Ends an analysis run: refreshes the facet views (midi.refresh_views) when present';
+CREATE FUNCTION midi.analysis_max_attempts() RETURNS integer
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $_$
+    SELECT CASE WHEN v ~ '^\s*0*[1-9][0-9]{0,8}\s*$' THEN v::integer ELSE 3 END
+      FROM (SELECT current_setting('midi.analysis_max_attempts', true) AS v) s
+$_$;
+COMMENT ON FUNCTION midi.analysis_max_attempts() IS 'Transient analysis failures in a row before a file is given up: setting midi.analysis_max_attempts, default 3';
 CREATE FUNCTION midi.analysis_needed(analyzed_at timestamp with time zone, analyzer_version integer, version integer, reanalyze_before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -1212,10 +1345,20 @@ COMMENT ON FUNCTION midi.analysis_next_batch() IS 'A new analysis batch number f
 CREATE FUNCTION midi.analysis_pending(version integer, reanalyze_before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS bigint
     LANGUAGE sql STABLE
     AS $$
-    SELECT count(*) FROM midi.files f
-     WHERE midi.analysis_needed(f.analyzed_at, f.analyzer_version, version, reanalyze_before)
+    SELECT count(*) FROM midi.files f LEFT JOIN midi.analysis_retries r ON r.file_id = f.id
+     WHERE CASE WHEN r.file_id IS NULL
+                THEN midi.analysis_needed(f.analyzed_at, f.analyzer_version, version, reanalyze_before)
+                ELSE r.attempts < midi.analysis_max_attempts() OR coalesce(r.last_failed_at < reanalyze_before, false)
+           END
 $$;
 COMMENT ON FUNCTION midi.analysis_pending(version integer, reanalyze_before timestamp with time zone) IS 'Number of files needing analysis';
+CREATE FUNCTION midi.analysis_transient(error_class text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(error_class IN ('unreadable', 'vanished', 'not_regular_file', 'changed', 'timeout',
+                                    'worker_crash', 'out_of_memory'), false)
+$$;
+COMMENT ON FUNCTION midi.analysis_transient(error_class text) IS 'True for analysis error classes that say nothing about the bytes (kept facts, retried): unreadable, vanished, not_regular_file, changed, timeout, worker_crash, out_of_memory';
 CREATE FUNCTION midi.bpm_bucket(bpm numeric) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
@@ -1464,9 +1607,12 @@ CREATE FUNCTION midi.file_details(file_id bigint) RETURNS TABLE(id bigint, filen
            f.duration_seconds, f.num_tracks, f.format,
            ARRAY(SELECT t.name FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
                   WHERE ft.file_id = f.id ORDER BY t.name),
-           ARRAY(SELECT coalesce(fi.instrument_name, CASE WHEN fi.is_drum THEN 'drum kit' ELSE 'program ' || fi.program END)
-                        || ' (ch ' || fi.channel + 1 || ')'
-                   FROM midi.file_instruments fi WHERE fi.file_id = f.id ORDER BY fi.channel, fi.program),
+           -- a channel or program analysis could not tell is NULL and printed as nothing / 'no program set'
+           ARRAY(SELECT coalesce(fi.instrument_name, CASE WHEN fi.is_drum THEN 'drum kit' END, 'program ' || fi.program,
+                                 'no program set')
+                        || coalesce(' (ch ' || fi.channel + 1 || ')', '')
+                   FROM midi.file_instruments fi WHERE fi.file_id = f.id
+                  ORDER BY fi.channel, fi.program, fi.is_drum, fi.note_count DESC),
            ARRAY(SELECT p.path::text FROM midi.file_paths p WHERE p.file_id = f.id ORDER BY p.path),
            encode(f.content_hash, 'hex'), f.created_at, f.analyzed_at
       FROM midi.files f
@@ -1582,16 +1728,21 @@ CREATE FUNCTION midi.import_finish(batch bigint, other_files bigint DEFAULT 0, p
     AS $$
 DECLARE
     b midi.import_batches;
+    unseen text[];
 BEGIN
     SELECT * INTO b FROM midi.import_batches WHERE id = batch FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'import batch % does not exist', batch USING ERRCODE = 'no_data_found';
     END IF;
     IF prune THEN
+        unseen := ARRAY(SELECT e.path FROM midi.import_errors e
+                         WHERE e.last_seen >= b.started_at AND midi._under_roots(e.path, b.roots)
+                           AND e.error_class NOT IN ('empty', 'not_midi', 'truncated_header', 'bad_header', 'too_large'));
         UPDATE midi.file_paths fp SET missing_since = now()
-         WHERE fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, b.roots);
+         WHERE fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, b.roots)
+           AND NOT midi._under_roots(fp.path, unseen);
         DELETE FROM midi.import_errors e
-         WHERE e.last_seen < b.started_at AND midi._under_roots(e.path, b.roots);
+         WHERE e.last_seen < b.started_at AND midi._under_roots(e.path, b.roots) AND NOT midi._under_roots(e.path, unseen);
         UPDATE midi.files f
            SET filepath = np.path, filename = (midi.parse_path(np.path)).filename
           FROM midi.file_paths old
@@ -2199,6 +2350,18 @@ CREATE TABLE midi.analysis_errors (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT analysis_errors_error_class_check CHECK ((error_class ~ '^[a-z][a-z_]*$'::text))
 );
+CREATE TABLE midi.analysis_retries (
+    file_id bigint NOT NULL,
+    error_class text NOT NULL,
+    message text NOT NULL,
+    attempts integer DEFAULT 1 NOT NULL,
+    first_failed_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_failed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT analysis_retries_attempts_check CHECK ((attempts >= 1)),
+    CONSTRAINT analysis_retries_check CHECK ((last_failed_at >= first_failed_at)),
+    CONSTRAINT analysis_retries_error_class_check CHECK ((error_class ~ '^[a-z][a-z_]*$'::text))
+);
+COMMENT ON TABLE midi.analysis_retries IS 'Files whose last analysis attempts failed transiently: class and message of the last one, how many in a row';
 CREATE TABLE midi.files (
     id bigint NOT NULL,
     filename text NOT NULL,
@@ -2304,8 +2467,8 @@ CREATE TABLE midi.file_categories (
 );
 CREATE TABLE midi.file_instruments (
     file_id bigint NOT NULL,
-    channel smallint NOT NULL,
-    program smallint NOT NULL,
+    channel smallint,
+    program smallint,
     is_drum boolean DEFAULT false NOT NULL,
     note_count integer DEFAULT 0 NOT NULL,
     instrument_name text,
@@ -2313,6 +2476,8 @@ CREATE TABLE midi.file_instruments (
     CONSTRAINT file_instruments_note_count_check CHECK ((note_count >= 0)),
     CONSTRAINT file_instruments_program_check CHECK (((program >= 0) AND (program <= 127)))
 );
+COMMENT ON COLUMN midi.file_instruments.channel IS 'MIDI channel 0-15 of the part; NULL when the parser could not prove it (never a stand-in)';
+COMMENT ON COLUMN midi.file_instruments.program IS 'GM program 0-127 set by a program change (the kit on a drum channel); NULL when no program change set it';
 CREATE TABLE midi.file_paths (
     id bigint NOT NULL,
     path text NOT NULL COLLATE pg_catalog."C",
@@ -2517,8 +2682,10 @@ CREATE TABLE midi.musical_metadata (
     CONSTRAINT musical_metadata_velocity_max_check CHECK (((velocity_max >= 0) AND (velocity_max <= 127))),
     CONSTRAINT musical_metadata_velocity_min_check CHECK (((velocity_min >= 0) AND (velocity_min <= 127)))
 );
+COMMENT ON COLUMN midi.musical_metadata.bpm IS 'The tempo covering the most time (bpm_source meta), else the one the file name states (filename); NULL when neither (bpm_source default: the file plays at MIDI''s implicit 120 but states no tempo)';
 COMMENT ON COLUMN midi.musical_metadata.key_signature IS 'The chosen key: key_from_signature, else key_from_filename, else key_estimate (key_source says which)';
-COMMENT ON COLUMN midi.musical_metadata.bpm_source IS 'meta: a tempo event; filename: no tempo event, the file name states it; default: MIDI''s implicit 120';
+COMMENT ON COLUMN midi.musical_metadata.time_signature_numerator IS 'Time signature covering the most time; NULL when the file has no valid time-signature event (not 4/4)';
+COMMENT ON COLUMN midi.musical_metadata.bpm_source IS 'meta: a tempo event; filename: no tempo event, the file name states it; default: neither (bpm is NULL)';
 COMMENT ON COLUMN midi.musical_metadata.tempo_map IS 'Tempo segments inside the file: [[tick, bpm], ...]';
 COMMENT ON COLUMN midi.musical_metadata.time_signatures IS 'Time-signature changes: [[tick, numerator, denominator], ...]';
 COMMENT ON COLUMN midi.musical_metadata.key_from_signature IS 'Key of the key-signature events covering the most time; NULL when absent or a lone C major (a sequencer default)';
@@ -2566,14 +2733,14 @@ CREATE TABLE midi.vocabulary (
 );
 ALTER TABLE ONLY midi.analysis_errors
     ADD CONSTRAINT analysis_errors_pkey PRIMARY KEY (file_id);
+ALTER TABLE ONLY midi.analysis_retries
+    ADD CONSTRAINT analysis_retries_pkey PRIMARY KEY (file_id);
 ALTER TABLE ONLY midi.category_words
     ADD CONSTRAINT category_words_pkey PRIMARY KEY (word);
 ALTER TABLE ONLY midi.favorites
     ADD CONSTRAINT favorites_pkey PRIMARY KEY (file_id);
 ALTER TABLE ONLY midi.file_categories
     ADD CONSTRAINT file_categories_pkey PRIMARY KEY (file_id);
-ALTER TABLE ONLY midi.file_instruments
-    ADD CONSTRAINT file_instruments_pkey PRIMARY KEY (file_id, channel, program);
 ALTER TABLE ONLY midi.file_paths
     ADD CONSTRAINT file_paths_path_key UNIQUE NULLS NOT DISTINCT (path, path_bytes);
 ALTER TABLE ONLY midi.file_paths
@@ -2611,6 +2778,8 @@ ALTER TABLE ONLY midi.vocabulary
 CREATE UNIQUE INDEX bpm_bucket_counts_key ON midi.bpm_bucket_counts USING btree (bucket);
 CREATE UNIQUE INDEX category_counts_key ON midi.category_counts USING btree (category);
 CREATE UNIQUE INDEX collection_counts_key ON midi.collection_counts USING btree (manufacturer, collection_name);
+CREATE UNIQUE INDEX file_instruments_part_key ON midi.file_instruments USING btree (file_id, channel, program, is_drum) NULLS NOT DISTINCT;
+COMMENT ON INDEX midi.file_instruments_part_key IS 'One row per part; serves analysis_apply''s replace (DELETE ... WHERE file_id = ANY), file_details and the sync triggers (WHERE file_id = ...)';
 CREATE INDEX idx_analysis_errors_class ON midi.analysis_errors USING btree (error_class);
 CREATE INDEX idx_analysis_staging_batch ON midi.analysis_staging USING btree (batch);
 CREATE INDEX idx_file_categories_primary ON midi.file_categories USING btree (primary_category);
@@ -2677,6 +2846,8 @@ CREATE TRIGGER musical_metadata_touch_updated_at BEFORE UPDATE ON midi.musical_m
 CREATE TRIGGER tags_sync_upd AFTER UPDATE ON midi.tags REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_tags();
 ALTER TABLE ONLY midi.analysis_errors
     ADD CONSTRAINT analysis_errors_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
+ALTER TABLE ONLY midi.analysis_retries
+    ADD CONSTRAINT analysis_retries_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
 ALTER TABLE ONLY midi.favorites
     ADD CONSTRAINT favorites_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
 ALTER TABLE ONLY midi.file_categories

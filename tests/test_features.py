@@ -68,14 +68,43 @@ def same_facts(a: Facts, b: Facts) -> bool:
     return not diff_facts(a, b)
 
 
+def instrument_totals(instruments) -> dict[tuple[int, bool], int]:
+    """Notes per (program, drum flag), program unknown counted as 0: what both parsers must agree on."""
+    out: dict[tuple[int, bool], int] = {}
+    for _, program, drum, notes, _ in instruments:
+        out[(program or 0, drum)] = out.get((program or 0, drum), 0) + notes
+    return out
+
+
+def instruments_differ(fast, slow) -> bool:
+    """symusic's instruments (fast) against mido's (slow), which always know the channel: the same notes per
+    program and drum flag, and every channel or program symusic states is mido's too."""
+    if instrument_totals(fast) != instrument_totals(slow):
+        return True
+    for channel, program, drum, notes, _ in fast:
+        if channel is None and program is None:
+            continue
+        if not any((channel is None or c == channel) and (program is None and p in (0, None) or p == program)
+                   and d == drum for c, p, d, _n, _ in slow):
+            return True
+        if channel is not None and notes != sum(n for c, p, d, n, _ in slow if c == channel and d == drum
+                                                  and (program is None and p in (0, None) or p == program)):
+            return True
+    return False
+
+
 def diff_facts(a: Facts, b: Facts) -> list[tuple[str, object, object]]:
-    """Fields (other than parser) that differ; floats compared to 1e-9."""
+    """Fields (other than parser) that differ; floats compared to 1e-9; instruments: instruments_differ
+    (a: the symusic facts, b: the mido facts)."""
     out = []
     for name, _ in FACT_COLUMNS:
         if name == "parser":
             continue
         x, y = getattr(a, name), getattr(b, name)
-        if isinstance(x, float) and isinstance(y, float):
+        if name == "instruments":
+            if instruments_differ(x, y):
+                out.append((name, x, y))
+        elif isinstance(x, float) and isinstance(y, float):
             if abs(x - y) > 1e-9:
                 out.append((name, x, y))
         elif name == "pitch_class_histogram":
@@ -152,8 +181,8 @@ def test_time_signature_covering_most_ticks_and_the_list():
     f = both(build([conductor, line([(60, 480)] * 12)]))
     assert (f.time_signature_numerator, f.time_signature_denominator) == (3, 4)
     assert f.time_signatures == [(0, 3, 4), (1440, 7, 8), (1860, 3, 4)]
-    f = both(build([line([(60, 480)])]))
-    assert (f.time_signature_numerator, f.time_signature_denominator, f.time_signatures) == (4, 4, [])
+    f = both(build([line([(60, 480)])]))  # no time signature: unknown, not MIDI's implied 4/4
+    assert (f.time_signature_numerator, f.time_signature_denominator, f.time_signatures) == (None, None, [])
 
 
 # ---------------------------------------------------------------- keys
@@ -252,14 +281,14 @@ def test_note_statistics_exclude_drums_from_pitch_but_not_from_counts():
     assert (f.unique_pitches, f.pitch_min, f.pitch_max) == (3, 40, 45)
     assert (f.velocity_min, f.velocity_avg, f.velocity_max) == (90, 105.0, 120)
     assert f.is_percussive
-    assert f.instruments == [(33, False, 3, ""), (0, True, 3, "")]
+    assert f.instruments == [(0, 33, False, 3, ""), (9, None, True, 3, "")]  # no program change on the kit
 
 
 def test_drum_channel_is_a_kit_not_a_piano_and_names_come_from_tracks():
     piano = [X("track_name", name="Piano")] + line([(60, 480)] * 2, program=0)
     kit = [X("track_name", name="Kit A")] + line([(36, 480)] * 4, channel=9, program=25)
     f = both(build([piano, kit]))
-    assert f.instruments == [(0, False, 2, "Piano"), (25, True, 4, "Kit A")]
+    assert f.instruments == [(0, 0, False, 2, "Piano"), (9, 25, True, 4, "Kit A")]
     assert f.track_names == ["Piano", "Kit A"]
 
 
@@ -274,7 +303,7 @@ def test_drum_named_track_on_a_melodic_channel_is_percussive(name):
     track = [X("track_name", name=name)] + line([(36, 240), (38, 240)], channel=0)
     f = both(build([track]))
     assert f.is_percussive and f.drum_note_count == 2
-    assert f.pitch_min is None and f.instruments == [(0, True, 2, name)]
+    assert f.pitch_min is None and f.instruments == [(0, None, True, 2, name)]
 
 
 def test_gm2_drum_bank_select_is_percussive():
@@ -290,14 +319,15 @@ def test_program_set_in_another_track_applies_to_the_channel():
     flute = line([(79, 240)], channel=1)
     data = build([setup, right, left, flute])
     f = both(data)  # symusic alone would give LH and the flute program 0
-    assert f.instruments == [(40, False, 5, "RH"), (73, False, 1, "")]
+    assert f.instruments == [(0, 40, False, 5, "RH"), (1, 73, False, 1, "")]
 
 
-def test_instruments_merge_parts_with_the_same_program():
+def test_instruments_merge_parts_with_the_same_channel_and_program():
     a = [X("track_name", name="Strings L")] + line([(60, 120)] * 3, channel=0, program=48)
     b = [X("track_name", name="Strings R")] + line([(64, 120)] * 5, channel=1, program=48)
-    f = both(build([a, b]))
-    assert f.instruments == [(48, False, 8, "Strings R")]
+    c = [X("track_name", name="Strings L2")] + line([(67, 120)] * 4, channel=0)  # program 48 from track a
+    f = both(build([a, b, c]))
+    assert f.instruments == [(0, 48, False, 7, "Strings L2"), (1, 48, False, 5, "Strings R")]
 
 
 # ---------------------------------------------------------------- polyphony, chords, melody
@@ -354,7 +384,7 @@ def test_drums_alone_have_no_pitched_facts():
 
 def test_file_without_notes_gives_facts_not_an_error():
     f = both(build([[X("set_tempo", tempo=400000), X("track_name", name="Empty")]]))
-    assert (f.total_notes, f.duration_ticks, f.duration_seconds, f.note_density) == (0, 0, 0.0, 0.0)
+    assert (f.total_notes, f.duration_ticks, f.duration_seconds, f.note_density) == (0, 0, 0.0, None)
     assert (f.bpm, f.bpm_source) == (150.0, "meta")
     assert f.velocity_min is None and f.pitch_min is None and f.instruments == []
     assert f.track_names == ["Empty"]
@@ -385,8 +415,8 @@ def test_row_shape_matches_the_column_list():
     assert json.loads(by_name["tempo_map"]) == [[0, 120.0]]
     assert json.loads(by_name["time_signatures"]) == []
     assert json.loads(by_name["instruments"]) == [
-        {"program": 0, "is_drum": False, "note_count": 2, "name": 'Lead "A"\\1'},
-        {"program": 0, "is_drum": True, "note_count": 1, "name": "Drums"},
+        {"channel": 0, "program": None, "is_drum": False, "note_count": 2, "name": 'Lead "A"\\1'},
+        {"channel": 9, "program": None, "is_drum": True, "note_count": 1, "name": "Drums"},
     ]
     assert by_name["markers"] == ["Verse"] and by_name["copyright"] is None
     types = dict(FACT_COLUMNS)
@@ -426,28 +456,31 @@ def corpus_files(root: Path) -> list[Path]:
 # control-change 0 messages, note-ons per channel): BPM = 60e6 / the tempo covering the most time.
 DINK = "freedink-data/usr/share/games/dink/dink/Sound/"
 HAND_CHECKED = {
-    # 666666 us/quarter in 3/4, drum track on channel 10; guitar (program 24) on channels 15 and 16
+    # 666666 us/quarter in 3/4, drum track on channel 10; piano (program 0) on channel 4, guitar (program
+    # 24) on channels 15 and 16. Instruments are (channel index, program, drum, notes, name).
     "pianobooster/usr/share/doc/pianobooster/courses/BoosterMusic/02-LavendersBlue.mid": dict(
         bpm=90.0,
         ts=(3, 4),
         drums=True,
         instruments=[
-            (0, False, 48, "Solo-Right"),
-            (24, False, 80, "Plectrum-Pattern2"),
-            (0, True, 51, "Drum"),
+            (3, 0, False, 48, "Solo-Right"),
+            (14, 24, False, 48, "Plectrum-Pattern2"),
+            (15, 24, False, 32, "Plectrum-Pattern5"),
+            (9, 0, True, 51, "Drum"),
         ],
     ),
-    # 857142 us (70 BPM) except a ritardando of 4 tempo events over 4 beats; 3/4; no channel 10
+    # 857142 us (70 BPM) except a ritardando of 4 tempo events over 4 beats; 3/4; no channel 10; flute
+    # (42) on channel 1, program 0 on channels 2 and 3
     DINK + "104.mid": dict(
         bpm=70.0,
         ts=(3, 4),
         drums=False,
-        instruments=[(0, False, 1596, "Guitar"), (42, False, 332, "Flute")],
+        instruments=[(1, 0, False, 321, "Violin"), (2, 0, False, 1275, "Guitar"), (0, 42, False, 332, "Flute")],
         tempo_changes=True,
     ),
-    # 21 tempo events around 625000 us (96 BPM); 4/4 with one bar of 3/4; piano only
+    # 21 tempo events around 625000 us (96 BPM); 4/4 with one bar of 3/4; piano only, channel 1
     DINK + "105.mid": dict(
-        bpm=96.0, ts=(4, 4), drums=False, instruments=[(0, False, 1244, "Piano")], tempo_changes=True
+        bpm=96.0, ts=(4, 4), drums=False, instruments=[(0, 0, False, 1244, "Piano")], tempo_changes=True
     ),
     # 500000 us, 4/4, GM2 banks: CC0=120 on channel 10 (two drum tracks), 121 on the melodic channels
     "timidity/usr/share/doc/timidity/examples/test_sample.mid": dict(
@@ -455,10 +488,10 @@ HAND_CHECKED = {
         ts=(4, 4),
         drums=True,
         instruments=[
-            (0, False, 297, "Piano"),
-            (26, False, 177, "Jazz Guitar"),
-            (33, False, 147, "Bass"),
-            (0, True, 473, "Drums"),
+            (1, 0, False, 297, "Piano"),
+            (2, 26, False, 177, "Jazz Guitar"),
+            (0, 33, False, 147, "Bass"),
+            (9, 0, True, 473, "Drums"),
         ],
     ),
     # 1499999 us (40 BPM), 4/4, D major signature on every track. Tracks 0, 2 and 3 set programs 16, 17 and
@@ -469,28 +502,28 @@ HAND_CHECKED = {
         ts=(4, 4),
         drums=False,
         key="D",
-        instruments=[(16, False, 1038, ""), (17, False, 184, ""), (19, False, 674, "")],
+        instruments=[(0, 16, False, 1038, ""), (1, 17, False, 184, ""), (2, 19, False, 674, "")],
     ),
     # 458015 us (131 BPM), 4/4 with 6/4 bars; a setup track selects drum kit 16 on channel 10 and eleven
     # drum tracks play it without a program change of their own; track 12 plays channel 12, programmed
-    # (50) by track 11 only
+    # (50) by track 11 only; every other melodic part has a channel of its own
     "playmidi/usr/share/doc/playmidi/examples/gmstriving.mid": dict(
         bpm=131.0,
         ts=(4, 4),
         drums=True,
         instruments=[
-            (1, False, 1549, ""),
-            (29, False, 96, ""),
-            (30, False, 62, ""),
-            (35, False, 40, ""),
-            (37, False, 277, ""),
-            (47, False, 387, ""),
-            (50, False, 355, ""),
-            (55, False, 22, ""),
-            (68, False, 47, ""),
-            (96, False, 338, ""),
-            (102, False, 44, ""),
-            (16, True, 1912, ""),
+            (0, 1, False, 1549, ""),
+            (4, 29, False, 96, ""),
+            (3, 30, False, 62, ""),
+            (6, 35, False, 40, ""),
+            (1, 37, False, 277, ""),
+            (10, 47, False, 387, ""),
+            (11, 50, False, 355, ""),
+            (5, 55, False, 22, ""),
+            (2, 68, False, 47, ""),
+            (7, 96, False, 338, ""),
+            (8, 102, False, 44, ""),
+            (9, 16, True, 1912, ""),
         ],
     ),
     # format 0, 275229 us (218 BPM), 4/4, a lone C major signature (unknown), notes on channel 11 not 10

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from runner.parsers import ERROR_CLASSES, ParseError, Score, _scan_track_headers, parse
+from tests import corpus
 from tests.midi_build import build
 
 
@@ -49,7 +50,7 @@ def notes_of(score: Score) -> list[tuple[int, int, int, int, int, int, bool]]:
         score.note_part.tolist(),
         strict=True,
     )
-    return sorted((s, e, p, v, prog[i], drum[i]) for s, e, p, v, i in rows)
+    return sorted(((s, e, p, v, prog[i], drum[i]) for s, e, p, v, i in rows), key=lambda n: (*n[:4], n[4] is not None, n[4] or 0, n[5]))
 
 
 def both(data: bytes) -> tuple[Score, Score]:
@@ -63,7 +64,7 @@ def test_running_status_and_velocity_zero_note_off_pair_identically():
     # note-on C4, then running status: note-on D4, note-on C4 vel 0 (= off), D4 vel 0
     body = b"\x00\x90\x3c\x64" + b"\x60\x3e\x50" + b"\x60\x3c\x00" + b"\x60\x3e\x00"
     fast, slow = both(smf([body], tpq=96))
-    expected = [(0, 192, 60, 100, 0, False), (96, 288, 62, 80, 0, False)]
+    expected = [(0, 192, 60, 100, None, False), (96, 288, 62, 80, None, False)]  # no program change: None
     assert notes_of(fast) == expected
     assert notes_of(slow) == expected
 
@@ -76,7 +77,7 @@ def test_overlapping_same_pitch_notes_are_paired_first_in_first_out():
         + b"\x0a\x80\x3c\x00"  # off at 30 -> ends B
     )
     fast, slow = both(smf([body]))
-    expected = [(0, 20, 60, 64, 0, False), (10, 30, 60, 65, 0, False)]
+    expected = [(0, 20, 60, 64, None, False), (10, 30, 60, 65, None, False)]
     assert notes_of(fast) == expected == notes_of(slow)
 
 
@@ -84,15 +85,15 @@ def test_unterminated_note_ends_with_its_track_in_the_mido_path():
     body = b"\x00\x90\x40\x40" + b"\x83\x60\x80\x40\x00" + b"\x00\x90\x43\x40" + b"\x81\x70\xff\x01\x01x"
     slow = parse(smf([body]), suspect=True)
     # E4 0..480 paired; G4 never switched off: ends at the track's last event, tick 720
-    assert notes_of(slow) == [(0, 480, 64, 64, 0, False), (480, 720, 67, 64, 0, False)]
+    assert notes_of(slow) == [(0, 480, 64, 64, None, False), (480, 720, 67, 64, None, False)]
     fast = parse(smf([body]))
-    assert notes_of(fast) == [(0, 480, 64, 64, 0, False)]  # symusic drops it (documented)
+    assert notes_of(fast) == [(0, 480, 64, 64, None, False)]  # symusic drops it (documented)
 
 
 def test_zero_length_notes_are_kept_by_both():
     body = b"\x00\x90\x3c\x40" + b"\x00\x80\x3c\x00" + b"\x10\x90\x3e\x40" + b"\x10\x80\x3e\x00"
     fast, slow = both(smf([body]))
-    assert notes_of(fast) == notes_of(slow) == [(0, 0, 60, 64, 0, False), (16, 32, 62, 64, 0, False)]
+    assert notes_of(fast) == notes_of(slow) == [(0, 0, 60, 64, None, False), (16, 32, 62, 64, None, False)]
 
 
 def test_tracks_are_merged_by_absolute_tick():
@@ -133,7 +134,8 @@ def test_tracks_are_merged_by_absolute_tick():
         assert score.has_lyrics
         assert notes_of(score) == [(960, 1920, 72, 90, 73, False)]
         assert [p.name for p in score.parts] == ["Lead"]
-    assert fast.parts[0].channel == -1 and slow.parts[0].channel == 0
+    # symusic: the conductor track has no note, the melody one part: its channel is proven
+    assert fast.parts[0].channel == 0 and slow.parts[0].channel == 0
     assert slow.parts[0].track == 1 and slow.note_track.tolist() == [1]
 
 
@@ -150,12 +152,110 @@ def test_program_changes_split_parts_and_drum_channel_is_flagged():
         M("note_off", channel=0, note=43, time=240),
     ]
     fast, slow = both(build([track]))
-    expected = [(0, 240, 36, 110, 0, True), (0, 240, 40, 100, 33, False), (240, 480, 43, 100, 34, False)]
+    expected = [(0, 240, 36, 110, None, True), (0, 240, 40, 100, 33, False), (240, 480, 43, 100, 34, False)]
     assert notes_of(fast) == notes_of(slow) == expected
     assert slow.program_changes.tolist() == [[0, 0, 33], [240, 0, 34]]
     assert fast.program_changes.shape == (0, 3)  # symusic keeps no program-change events
-    assert sorted(fast.note_channel.tolist()) == [-1, -1, 9]
+    # symusic: one MTrk, three parts, told apart by walking the (small) track: the channels are proven
+    assert {p.program: p.channel for p in fast.parts} == {33: 0, 34: 0, None: 9}
     assert sorted(slow.note_channel.tolist()) == [0, 0, 9]
+
+
+def part_channels(score: Score) -> list[tuple[int | None, int | None, bool, int]]:
+    """(channel, program, drum flag, notes) of each part, sorted: what the instruments of a file are made of."""
+    counts = np.bincount(score.note_part, minlength=len(score.parts))
+    rows = [(p.channel, p.program, p.is_drum, int(c)) for p, c in zip(score.parts, counts, strict=True)]
+    return sorted(rows, key=lambda r: tuple((v is None, v or 0) for v in r))
+
+
+def test_three_parts_on_three_channels_keep_their_channels():
+    """A three-part song as sequencers write it (a part per track, one program per channel 1-3): symusic's
+    parts get their real channels, as mido's do, not the 'channel 1' symusic leaves them at."""
+    conductor = [X("track_name", name="Purcell"), X("set_tempo", tempo=600000), X("time_signature", numerator=3, denominator=4)]
+    voices = []
+    for channel, program, pitches in ((0, 40, (72, 74, 76)), (1, 41, (64, 65, 67)), (2, 42, (48, 50, 52))):
+        track = [X("track_name", name=f"Voice {channel + 1}"), M("program_change", channel=channel, program=program)]
+        for pitch in pitches:
+            track += [M("note_on", channel=channel, note=pitch, velocity=80), M("note_off", channel=channel, note=pitch, time=480)]
+        voices.append(track)
+    fast, slow = both(build([conductor, *voices]))
+    expected = [(0, 40, False, 3), (1, 41, False, 3), (2, 42, False, 3)]
+    assert part_channels(fast) == part_channels(slow) == expected
+
+
+def test_one_track_of_several_channels_is_walked_or_proves_only_the_part_it_can():
+    """One track playing several channels (as format 0 files do): symusic lists its parts sorted by (channel,
+    program). A small track is walked whole to list them, so every part gets its channel; in a long one
+    (over 8 KiB) only the part its first paired note went to is proven, when no other part has its
+    program, and nothing else is guessed."""
+
+    def one_track(programs: tuple[int, int, int], repeats: int) -> bytes:
+        track = [M("program_change", channel=c, program=p) for c, p in zip((3, 5, 6), programs, strict=True)]
+        for _ in range(repeats):
+            for channel, pitch in ((3, 60), (5, 62), (6, 64)):
+                track += [M("note_on", channel=channel, note=pitch, velocity=90),
+                          M("note_off", channel=channel, note=pitch, time=120)]
+        return build([track])
+
+    for repeats in (1, 1000):  # 1000: 24 KB of events
+        fast, slow = both(one_track((10, 12, 20), repeats))
+        assert part_channels(slow) == [(3, 10, False, repeats), (5, 12, False, repeats), (6, 20, False, repeats)]
+        if repeats == 1:
+            assert part_channels(fast) == part_channels(slow)
+        else:
+            assert part_channels(fast) == [(3, 10, False, repeats), (None, 12, False, repeats), (None, 20, False, repeats)]
+        fast, slow = both(one_track((10, 10, 20), repeats))  # two parts with program 10
+        assert part_channels(slow) == [(3, 10, False, repeats), (5, 10, False, repeats), (6, 20, False, repeats)]
+        if repeats == 1:
+            assert part_channels(fast) == part_channels(slow)
+        else:  # which part with program 10 is on channel index 3 cannot be told: none is guessed
+            assert part_channels(fast) == [(None, 10, False, repeats)] * 2 + [(None, 20, False, repeats)]
+
+
+def test_the_walk_pairs_notes_as_symusic_does_zero_length_ones_too():
+    """A note switched off at the tick it starts is a part of its own for symusic (channel 11, program 12
+    here, as in freedink's 1003.mid): the walk that lists the parts must count it, or no channel is proven."""
+    track = [M("program_change", channel=10, program=12), M("note_on", channel=10, note=45, velocity=64),
+             M("note_on", channel=10, note=45, velocity=0), M("program_change", channel=2, program=40),
+             M("note_on", channel=2, note=60, velocity=90), M("note_off", channel=2, note=60, time=240)]
+    fast, slow = both(build([track]))
+    assert part_channels(fast) == part_channels(slow) == [(2, 40, False, 1), (10, 12, False, 1)]
+
+
+def test_a_track_too_long_to_walk_leaves_channels_unknown():
+    """A conductor track longer than the walk's budget might hide notes: nothing is guessed."""
+    conductor = [X("set_tempo", tempo=500000 + i, time=10) for i in range(700)]
+    melody = [M("program_change", channel=4, program=5), M("note_on", channel=4, note=60, velocity=90),
+              M("note_off", channel=4, note=60, time=120)]
+    fast, slow = both(build([conductor, melody]))
+    assert part_channels(slow) == [(4, 5, False, 1)]
+    assert part_channels(fast) == [(None, 5, False, 1)]
+
+
+def test_symusic_never_states_a_channel_mido_contradicts_on_real_files():
+    real = corpus.real_corpus()
+    stated = 0
+    for path in sorted(real.rglob("*")):
+        if path.suffix.lower() not in (".mid", ".midi", ".kar", ".rmi"):
+            continue
+        data = path.read_bytes()
+        try:
+            fast, slow = parse(data), parse(data, suspect=True)
+        except ParseError:
+            continue
+        if fast.parser != "symusic" or slow.parser != "mido":
+            continue
+        truth: dict[tuple[int, bool], int] = {}
+        for c, _, d, n in part_channels(slow):
+            truth[(c, d)] = truth.get((c, d), 0) + n
+        said: dict[tuple[int, bool], int] = {}
+        for c, _, d, n in part_channels(fast):
+            if c is not None:
+                said[(c, d)] = said.get((c, d), 0) + n
+        for key, notes in said.items():  # symusic drops notes never switched off: at most mido's count
+            assert 0 < notes <= truth.get(key, 0), (path.name, key, notes, truth)
+        stated += len(said)
+    assert stated >= 50
 
 
 @pytest.mark.parametrize("bank", [120, 127])
@@ -183,14 +283,14 @@ def test_data_byte_above_127_falls_back_to_mido_with_clipping():
     body = b"\x00\x90\x3c\xc8" + b"\x60\x80\x3c\x00"  # velocity 200: symusic refuses
     score = parse(smf([body]))
     assert score.parser == "mido"
-    assert notes_of(score) == [(0, 96, 60, 127, 0, False)]
+    assert notes_of(score) == [(0, 96, 60, 127, None, False)]
 
 
 def test_riff_wrapped_file_is_unwrapped():
     inner = smf([b"\x00\x90\x3c\x40\x60\x80\x3c\x00"])
     data = b"RIFF" + struct.pack("<I", len(inner) + 12) + b"RMIDdata" + struct.pack("<I", len(inner)) + inner
     fast, slow = both(data)
-    assert notes_of(fast) == notes_of(slow) == [(0, 96, 60, 64, 0, False)]
+    assert notes_of(fast) == notes_of(slow) == [(0, 96, 60, 64, None, False)]
 
 
 def test_file_without_notes_is_a_fact_not_an_error():

@@ -242,7 +242,8 @@ def test_configuration():
         WorkerPool(1, start_method="fork")
     with pytest.raises(RuntimeError):
         next(WorkerPool(1).map([]))  # not started: use it as a context manager
-    for word in ("worker_crash", "timeout", "analysis_failed", "unreadable", "parse_failed", "not_midi"):
+    for word in ("worker_crash", "timeout", "analysis_failed", "unreadable", "parse_failed", "not_midi",
+                 "out_of_memory", "rejected"):
         assert word in ERROR_CLASSES
 
 
@@ -268,3 +269,171 @@ def test_workers_do_not_run_the_main_module_again(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split(maxsplit=1) == ["1", "[(1, 'worker_crash'), (2, 'not_midi')]\n"]
     assert len(marks.read_text().split()) == 1, "a worker imported the main module"
+
+
+# ---------------------------------------------------------------- archives and memory
+
+
+def zip_counting_reader(path: str, path_bytes: bytes | None = None) -> bytes:
+    """Worker-side reader for tests: counts, per worker, the zip archives it opens from disk and the nested
+    ones it inflates (every zipfile.ZipFile made, whoever makes it), in files beside the archive."""
+    import zipfile
+
+    if not getattr(zipfile.ZipFile, "_counted", False):
+        original = zipfile.ZipFile.__init__
+        where = Path(path.split("!", 1)[0]).parent / "counts"
+
+        def counting_init(self, file, *args, **kwargs):
+            kind = "inflate" if isinstance(file, io.BytesIO) else "open"
+            with open(where / f"{os.getpid()}.{kind}", "a") as fh:
+                fh.write("x")
+            original(self, file, *args, **kwargs)
+
+        zipfile.ZipFile.__init__ = counting_init
+        zipfile.ZipFile._counted = True
+    return workers.read_bytes(path, path_bytes)
+
+
+def counts(folder: Path, kind: str) -> int:
+    return sum(len(p.read_text()) for p in (folder / "counts").glob(f"*.{kind}"))
+
+
+@pytest.fixture(scope="module")
+def real_song() -> bytes:
+    from tests import corpus
+
+    real = corpus.real_corpus()
+    return (real / "pianobooster/usr/share/doc/pianobooster/courses/BoosterMusic/02-LavendersBlue.mid").read_bytes()
+
+
+def test_an_archive_is_opened_once_per_worker_not_once_per_member(tmp_path: Path, real_song: bytes) -> None:
+    """2,000 members of one zip and 500 of a zip inside a zip, shared out as the analyzer does (sorted by
+    path, slices of 200): each worker opens the archive and inflates the nested one once."""
+    import zipfile
+
+    (tmp_path / "counts").mkdir()
+    pack, outer = tmp_path / "pack.zip", tmp_path / "outer.zip"
+    with zipfile.ZipFile(pack, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(2000):
+            z.writestr(f"loops/{i:04d}.mid", real_song)
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(500):
+            z.writestr(f"{i:03d}.mid", real_song)
+    with zipfile.ZipFile(outer, "w") as z:
+        z.writestr("inner.zip", inner.getvalue())
+    jobs = [Job(i, f"{pack}!loops/{i:04d}.mid") for i in range(2000)]
+    jobs += [Job(5000 + i, f"{outer}!inner.zip!{i:03d}.mid") for i in range(500)]
+    jobs.sort(key=lambda j: j.path)
+    expected = analyze_bytes(0, real_song).row
+    with WorkerPool(2, timeout=30, read="tests.test_workers:zip_counting_reader") as p:
+        out = run(p, batches(jobs, 200))
+    assert len(out) == 2500 and all(r.row == expected for r in out.values())
+    assert counts(tmp_path, "open") <= 2 * 2  # each of the two archives, at most once per worker
+    assert counts(tmp_path, "inflate") <= 2  # the nested archive, at most once per worker
+
+
+def test_the_archive_cache_reads_what_read_path_reads_and_notices_a_new_archive(tmp_path: Path, real_song: bytes) -> None:
+    import zipfile
+
+    from runner import scan
+
+    pack = tmp_path / "pack.zip"
+    with zipfile.ZipFile(pack, "w") as z:
+        z.writestr("a.mid", real_song)
+        z.writestr("b.mid", real_song[:100])
+        z.writestr("nested.zip", b"not a zip")
+    cache = workers.ArchiveCache()
+    assert cache.read(f"{pack}!a.mid") == scan.read_path(f"{pack}!a.mid") == real_song
+    assert cache.read(f"{pack}!b.mid") == real_song[:100]
+    assert cache.opens == 1
+    for member, error_class in (("gone.mid", "vanished"), ("nested.zip!x.mid", "bad_archive")):
+        with pytest.raises(scan.ReadError) as info:
+            cache.read(f"{pack}!{member}")
+        assert info.value.error_class == error_class
+    time.sleep(0.01)
+    with zipfile.ZipFile(pack, "w") as z:  # the archive at that path is replaced
+        z.writestr("a.mid", real_song[:50])
+    assert cache.read(f"{pack}!a.mid") == real_song[:50] and cache.opens == 2
+    pack.unlink()
+    with pytest.raises(scan.ReadError) as info:
+        cache.read(f"{pack}!a.mid")
+    assert info.value.error_class == "vanished"
+    cache.close()
+
+
+def big_song(real_song: bytes, repeats: int) -> bytes:
+    """A real song with its longest track played `repeats` times more in one extra track: a real, valid file
+    that makes the parser allocate a lot (repeats=40000: 17 MB, 1.9 million notes, ~390 MB to analyze)."""
+    import struct
+
+    pos, chunks = 14, []
+    while pos + 8 <= len(real_song):
+        length = int.from_bytes(real_song[pos + 4 : pos + 8], "big")
+        chunks.append(real_song[pos : pos + 8 + length])
+        pos += 8 + length
+    events = max(chunks, key=len)[8:-4]  # without its end-of-track
+    track = events * repeats + b"\x00\xff\x2f\x00"
+    head = real_song[:10] + struct.pack(">H", len(chunks) + 1) + real_song[12:14]
+    return head + b"".join(chunks) + b"MTrk" + struct.pack(">I", len(track)) + track
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc")
+def test_a_file_that_needs_too_much_memory_is_its_own_out_of_memory_error(tmp_path: Path, real_song: bytes) -> None:
+    big = tmp_path / "big.mid"
+    big.write_bytes(big_song(real_song, 40000))
+    small = tmp_path / "small.mid"
+    small.write_bytes(real_song)
+    jobs = [Job(1, str(small)), Job(2, str(big)), Job(3, str(big), None, True), Job(4, str(small))]
+    with WorkerPool(1, timeout=60, memory=300 << 20) as p:
+        before = p.pids
+        out = run(p, [jobs])
+        assert p.crashes == 0 and p.timeouts == 0
+        assert p.pids != before  # the worker that ran out was replaced by a fresh one
+        again = run(p, [[Job(5, str(small))]])
+    assert out[2].error_class == "out_of_memory" and "300 MiB" in out[2].message
+    assert out[3].error_class == "out_of_memory" and "mido" in out[3].message  # the fallback, refused up front
+    assert out[1].row == out[4].row == again[5].row == analyze_bytes(1, real_song).row
+    with WorkerPool(1, timeout=60, memory=0) as p:  # without a limit the same file analyzes
+        assert run(p, [[Job(2, str(big))]])[2].row is not None
+
+
+def test_memory_limits_parse_and_default():
+    assert workers.parse_memory("2G") == 2 << 30 and workers.parse_memory("512m") == 512 << 20
+    assert workers.parse_memory("1.5GiB") == 3 << 29 and workers.parse_memory("0") == 0
+    for bad in ("lots", "-1G", "10M"):
+        with pytest.raises(ValueError):
+            workers.parse_memory(bad)
+    assert 512 << 20 <= workers.default_memory(2) <= workers.DEFAULT_MEMORY
+    assert workers.default_memory(10_000) == 512 << 20
+    with WorkerPool(2) as p:
+        assert p.memory == workers.default_memory(2)
+        run(p, [[Job(1, TEST_EXIT)], [Job(2, "/nowhere.mid")], [Job(3, "/nowhere.mid")]])  # one replaced
+        deadline = time.monotonic() + 10
+        for pid in p.pids:  # every worker, the replacement too, limits itself as it starts
+            while True:
+                limit = next(line for line in Path(f"/proc/{pid}/limits").read_text().splitlines()
+                             if line.startswith("Max address space"))
+                if str(p.memory) in limit or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert str(p.memory) in limit
+
+
+def test_bytes_that_are_not_the_files_content_are_never_analyzed(tmp_path: Path, real_song: bytes) -> None:
+    """A file edited in place after the import holds other bytes: they are not this file's, so they give no
+    facts (`changed`, transient) unless another of its paths still holds its content."""
+    from blake3 import blake3
+
+    content = blake3(real_song).digest()
+    edited, kept = tmp_path / "edited.mid", tmp_path / "kept.mid"
+    edited.write_bytes(song(5))  # another song now at the path
+    kept.write_bytes(real_song)
+    jobs = [Job(1, str(edited), None, False, content),
+            Job(2, f"{edited}\x00{tmp_path / 'gone.mid'}\x00{kept}", None, False, content),
+            Job(3, str(kept), None, False, content), Job(4, str(edited))]
+    with WorkerPool(1, timeout=30, read="runner.analyzer:read_any") as p:  # the analyzer's multi-path reader
+        out = run(p, [jobs])
+    assert out[1].error_class == "changed" and str(edited) in out[1].message
+    assert out[2].row == out[3].row == analyze_bytes(0, real_song).row  # read from the path that still has it
+    assert out[4].row == analyze_bytes(0, song(5)).row  # no hash to check: as before

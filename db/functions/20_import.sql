@@ -277,22 +277,32 @@ COMMENT ON FUNCTION midi._under_roots(text, text[]) IS 'Whether a path lies unde
 
 /* import_finish: closes a batch. With prune, paths under its roots that this run did not see are marked
    missing (never deleted: no location is lost), stale error rows there are dropped, and a file whose
-   canonical path went missing takes one of its present paths, so a moved file follows its move. */
+   canonical path went missing takes one of its present paths, so a moved file follows its move. What the
+   run could not look into is not pruned: a root that is missing or unreadable (an unmounted drive), a
+   folder it could not list, an archive it could not open: every path under the roots that got an error
+   during this run,
+   other than a file whose bytes were read and refused (empty, not_midi, truncated_header, bad_header,
+   too_large), shields itself and everything under it. */
 CREATE OR REPLACE FUNCTION midi.import_finish(batch bigint, other_files bigint DEFAULT 0, prune boolean DEFAULT false)
 RETURNS midi.import_batches
 LANGUAGE plpgsql AS $$
 DECLARE
     b midi.import_batches;
+    unseen text[];
 BEGIN
     SELECT * INTO b FROM midi.import_batches WHERE id = batch FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'import batch % does not exist', batch USING ERRCODE = 'no_data_found';
     END IF;
     IF prune THEN
+        unseen := ARRAY(SELECT e.path FROM midi.import_errors e
+                         WHERE e.last_seen >= b.started_at AND midi._under_roots(e.path, b.roots)
+                           AND e.error_class NOT IN ('empty', 'not_midi', 'truncated_header', 'bad_header', 'too_large'));
         UPDATE midi.file_paths fp SET missing_since = now()
-         WHERE fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, b.roots);
+         WHERE fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, b.roots)
+           AND NOT midi._under_roots(fp.path, unseen);
         DELETE FROM midi.import_errors e
-         WHERE e.last_seen < b.started_at AND midi._under_roots(e.path, b.roots);
+         WHERE e.last_seen < b.started_at AND midi._under_roots(e.path, b.roots) AND NOT midi._under_roots(e.path, unseen);
         UPDATE midi.files f
            SET filepath = np.path, filename = (midi.parse_path(np.path)).filename
           FROM midi.file_paths old

@@ -52,9 +52,12 @@ LANGUAGE sql STABLE AS $$
            f.duration_seconds, f.num_tracks, f.format,
            ARRAY(SELECT t.name FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
                   WHERE ft.file_id = f.id ORDER BY t.name),
-           ARRAY(SELECT coalesce(fi.instrument_name, CASE WHEN fi.is_drum THEN 'drum kit' ELSE 'program ' || fi.program END)
-                        || ' (ch ' || fi.channel + 1 || ')'
-                   FROM midi.file_instruments fi WHERE fi.file_id = f.id ORDER BY fi.channel, fi.program),
+           -- a channel or program analysis could not tell is NULL and printed as nothing / 'no program set'
+           ARRAY(SELECT coalesce(fi.instrument_name, CASE WHEN fi.is_drum THEN 'drum kit' END, 'program ' || fi.program,
+                                 'no program set')
+                        || coalesce(' (ch ' || fi.channel + 1 || ')', '')
+                   FROM midi.file_instruments fi WHERE fi.file_id = f.id
+                  ORDER BY fi.channel, fi.program, fi.is_drum, fi.note_count DESC),
            ARRAY(SELECT p.path::text FROM midi.file_paths p WHERE p.file_id = f.id ORDER BY p.path),
            encode(f.content_hash, 'hex'), f.created_at, f.analyzed_at
       FROM midi.files f

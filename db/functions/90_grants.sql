@@ -87,6 +87,7 @@ GRANT EXECUTE ON FUNCTION
     -- labels and analysis progress (30_labels, 31_analysis): computed, not stored
     midi._category_tokens(text, text), midi.derive_categories(bigint[]), midi.derive_tags(bigint[]),
     midi.analysis_needed(timestamptz, integer, integer, timestamptz), midi.analysis_pending(integer, timestamptz),
+    midi.analysis_transient(text), midi.analysis_max_attempts(),
     -- search (40_search_engine, 41_search_api, 42_facets)
     midi._clip_query(text), midi.parse_query(text), midi._tsquery_in(tsquery, text),
     midi._in_name(tsvector, tsquery), midi._outside_name(tsvector, tsquery), midi._trgm_schema(),
@@ -138,6 +139,8 @@ GRANT EXECUTE ON FUNCTION
     midi._rebuild_key_templates(), midi._apply_categories(bigint[]), midi._apply_tags(bigint[]),
     midi.relabel(bigint[]), midi.analysis_next_batch(), midi.analysis_claim(bigint, integer, integer, timestamptz),
     midi._analysis_staged(bigint), midi.analysis_apply(bigint, integer), midi.analysis_finish(),
+    midi._analysis_refusal(midi.analysis_staging, text[]), midi._analysis_write_isolated(bigint, integer, bigint[], timestamptz),
+    midi._analysis_write(bigint, integer, bigint[], timestamptz),
     midi.redetect_keys(text),
     -- keeping the search columns and views current (45_sync, 46_refresh_views)
     midi.sync_files(bigint[]), midi._search_columns(bigint[]), midi._sync_deferred(), midi.refresh_views(),

@@ -8,7 +8,8 @@ SELECT col_is_pk('midi', 'import_batches', 'id', 'import_batches.id is the prima
 SELECT col_is_pk('midi', 'import_errors', 'id', 'import_errors.id is the primary key');
 SELECT col_is_pk('midi', 'analysis_errors', 'file_id', 'analysis_errors.file_id is the primary key');
 SELECT col_is_pk('midi', 'musical_metadata', 'file_id', 'musical_metadata.file_id is the primary key');
-SELECT col_is_pk('midi', 'file_instruments', ARRAY['file_id', 'channel', 'program'], 'file_instruments key');
+SELECT is((SELECT indisunique AND indnullsnotdistinct FROM pg_index WHERE indexrelid = 'midi.file_instruments_part_key'::regclass),
+          true, 'file_instruments: one row per (file, channel, program, drum flag), unknown channel or program compared as equal');
 SELECT col_is_pk('midi', 'file_categories', 'file_id', 'file_categories.file_id is the primary key');
 SELECT col_is_pk('midi', 'file_tags', ARRAY['file_id', 'tag_id'], 'file_tags key');
 SELECT col_is_pk('midi', 'favorites', 'file_id', 'favorites.file_id is the primary key');

@@ -1,7 +1,7 @@
 -- midi.analysis_apply moves one staged batch into the catalog: facts, instruments, errors, files columns;
 -- BPM provenance and clamping; a failure replaces stale facts; a fixed file leaves analysis_errors.
 BEGIN;
-SELECT plan(24);
+SELECT plan(27);
 
 INSERT INTO midi.files (id, filename, filepath, content_hash, file_size_bytes, manufacturer, filename_bpm, filename_key)
 VALUES (9001, 'Deep_Bass_124bpm_Am.mid', '/lib/V/P/Bass/Deep_Bass_124bpm_Am.mid', decode(repeat('01', 32), 'hex'), 100, 'Vendor', 124, 'Am'),
@@ -21,11 +21,11 @@ INSERT INTO midi.analysis_staging (batch, file_id, error_class, message, parser,
 VALUES
     (1, 9001, NULL, NULL, 'symusic', 480, 7680, 8.0, 120, 'default', false, '[[0,120.0]]', 4, 4, '[]', NULL, 40, 16, 5, 33, 45,
      80, 100.5, 120, 5.0, 1, 1.0, true, false, false, true,
-     '[{"program":33,"is_drum":false,"note_count":24,"name":"Bass"},{"program":0,"is_drum":true,"note_count":16,"name":"Drums"}]',
+     '[{"channel":2,"program":33,"is_drum":false,"note_count":24,"name":"Bass"},{"channel":9,"program":null,"is_drum":true,"note_count":16,"name":"Drums"}]',
      '{Bass,Drums}', '{}', '(c) Vendor', '{Intro}', false, '{0.3,0,0.1,0,0.2,0,0,0.1,0,0.3,0,0}'),
     (1, 9002, NULL, NULL, 'mido', 96, 960, 6.154, 97.5, 'meta', true, '[[0,97.5],[480,100.0]]', 7, 8, '[[0,7,8]]', 'D', 12, 0, 6,
      60, 74, 64, 64.0, 64, 1.95, 3, 2.5, false, true, true, false,
-     '[{"program":0,"is_drum":false,"note_count":12,"name":""}]', '{}', '{Piano}', NULL, '{}', true,
+     '[{"channel":null,"program":0,"is_drum":false,"note_count":7,"name":""},{"channel":null,"program":null,"is_drum":false,"note_count":5,"name":""}]', '{}', '{Piano}', NULL, '{}', true,
      '{0,0,0,0,0,0,0,0,0,0,0,0}'),
     (1, 9003, 'parse_failed', 'symusic: bad; mido: worse', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -61,8 +61,14 @@ SELECT is((SELECT drum_note_count || ' ' || is_percussive || ' ' || total_notes 
           '16 true 40', 'drum notes and flag');
 SELECT results_eq($$SELECT channel::int, program::int, is_drum, note_count, instrument_name FROM midi.file_instruments
                      WHERE file_id = 9001 ORDER BY is_drum, program$$,
-                  $$VALUES (0, 33, false, 24, 'Electric Bass (finger)'), (9, 0, true, 16, 'Drum Kit')$$,
-                  'instruments: GM names, the drum kit on channel 10');
+                  $$VALUES (2, 33, false, 24, 'Electric Bass (finger)'), (9, NULL, true, 16, 'Drum Kit')$$,
+                  'instruments: their channels, GM names, a drum kit whose kit no program change set');
+SELECT results_eq($$SELECT channel::int, program::int, note_count, instrument_name FROM midi.file_instruments
+                     WHERE file_id = 9002 ORDER BY program$$,
+                  $$VALUES (NULL::int, 0, 7, 'Acoustic Grand Piano'), (NULL, NULL, 5, NULL)$$,
+                  'a channel or program the parser could not tell is stored as NULL, not as channel 1 or piano');
+SELECT is((SELECT instruments FROM midi.file_details(9002)), ARRAY['Acoustic Grand Piano', 'no program set'],
+          'file_details prints no channel it does not know');
 SELECT is((SELECT track_names || copyright || markers FROM midi.musical_metadata WHERE file_id = 9001),
           '{Bass,Drums,"(c) Vendor",Intro}', 'track names, copyright and markers');
 SELECT is((SELECT has_lyrics::text || parser FROM midi.musical_metadata WHERE file_id = 9002), 'truemido', 'lyrics flag and parser');
@@ -78,13 +84,15 @@ SELECT is((SELECT midi.sync_files(ARRAY[9001, 9002, 9003, 9004]::bigint[])), 0, 
 INSERT INTO midi.analysis_staging (batch, file_id, error_class, message, parser, duration_ticks, duration_seconds, bpm, bpm_source,
     total_notes, drum_note_count, instruments, pitch_class_histogram)
 VALUES (2, 9003, NULL, NULL, 'mido', 10, 0.01, 120, 'default', 0, 0, '[]', array_fill(0::float8, ARRAY[12])),
-       (2, 9002, 'worker_crash', 'worker died', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+       (2, 9002, 'parse_failed', 'symusic: no; mido: no', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 SELECT results_eq('SELECT analyzed, errors FROM midi.analysis_apply(2, 3)', $$VALUES (1, 1)$$, 'second batch');
 SELECT ok(NOT EXISTS (SELECT 1 FROM midi.analysis_errors WHERE file_id = 9003)
           AND EXISTS (SELECT 1 FROM midi.musical_metadata WHERE file_id = 9003), 'a fixed file leaves analysis_errors');
-SELECT ok(EXISTS (SELECT 1 FROM midi.analysis_errors WHERE file_id = 9002 AND error_class = 'worker_crash')
+SELECT ok(EXISTS (SELECT 1 FROM midi.analysis_errors WHERE file_id = 9002 AND error_class = 'parse_failed')
           AND NOT EXISTS (SELECT 1 FROM midi.musical_metadata WHERE file_id = 9002)
-          AND NOT EXISTS (SELECT 1 FROM midi.file_instruments WHERE file_id = 9002), 'a file that fails now keeps no stale facts');
+          AND NOT EXISTS (SELECT 1 FROM midi.file_instruments WHERE file_id = 9002), 'a file whose bytes fail now keeps no stale facts');
+SELECT is((SELECT coalesce(bpm::text, 'NULL') || ' ' || bpm_source FROM midi.musical_metadata WHERE file_id = 9003), 'NULL default',
+          'no tempo event and none in the name: no BPM (MIDI''s implicit 120 is not stored as the file''s tempo)');
 
 SELECT * FROM finish();
 ROLLBACK;

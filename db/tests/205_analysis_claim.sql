@@ -4,7 +4,7 @@
 -- transaction ends. The locks need a second session to observe (this file runs in one transaction, which
 -- holds its own row locks anyway): tests/test_claim.py claims in one session and probes from another.
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 
 INSERT INTO midi.files (id, filename, filepath, content_hash, file_size_bytes, analyzed_at, analyzer_version, midi_warnings)
 VALUES (9401, 'a.mid', '/l/b/a.mid', decode(repeat('41', 32), 'hex'), 1, NULL, NULL, '{}'),
@@ -33,6 +33,8 @@ SELECT is((SELECT string_agg(file_id || ':' || suspect, ' ' ORDER BY file_id) FR
           '9401:false 9402:false 9403:true 9404:true', 'suspect when the import recorded structural warnings');
 SELECT is((SELECT paths FROM midi.analysis_claim(9403, 1, 2)), ARRAY['/l/d.mid'], 'a file without path rows falls back to filepath');
 SELECT isnt(midi.analysis_next_batch(), midi.analysis_next_batch(), 'batch numbers are fresh');
+SELECT is((SELECT content_hash FROM midi.analysis_claim(9400, 1, 2)), decode(repeat('41', 32), 'hex'),
+          'the content hash, for the workers to check the bytes they read against');
 
 SELECT * FROM finish();
 ROLLBACK;

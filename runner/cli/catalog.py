@@ -24,7 +24,19 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json:
     dsn = catalog_dsn(ctx)
     with progress_bar("import", quiet) as bar:
         result = importer.run_import(dsn, paths, prune=prune, **bar.import_callbacks())
+    if result.not_pruned:
+        click.echo(f"--prune: nothing marked missing under {len(result.not_pruned)} path(s) that could not be read: "
+                   + ", ".join(result.not_pruned[:5]) + (" ..." if len(result.not_pruned) > 5 else ""), err=True)
     emit(importer.result_dict(result), as_json)
+
+
+def _memory(value: str) -> int:
+    from runner.workers import parse_memory
+
+    try:
+        return parse_memory(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @command(cli, "analyze", json_help="Print the summary as JSON.")
@@ -34,9 +46,15 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], prune: bool, as_json:
               help="Parsing processes (default: one per core).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Files claimed and applied per transaction.")
+@click.option("--worker-memory", callback=lambda _c, _p, v: None if v is None else _memory(v),
+              help="Address-space limit of each worker, e.g. 1G or 512M (0: none); a file that needs more ends "
+                   "as its out_of_memory error. Default: 2G, less on machines with little memory.")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=None,
+              help="Transient failures (unreadable, crash, timeout...) in a row before a file is given up "
+                   "[default: the server's midi.analysis_max_attempts, else 3].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display (it is drawn only on a terminal anyway).")
 def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers: int | None, batch_size: int,
-                as_json: bool, quiet: bool) -> None:
+                worker_memory: int | None, max_attempts: int | None, as_json: bool, quiet: bool) -> None:
     """Parse every file that needs analysis and store its musical facts, key, category and tags.
 
     Files never analyzed, or analyzed by an older analyzer, are claimed in batches that several
@@ -48,7 +66,8 @@ def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers:
     dsn = catalog_dsn(ctx)
     with progress_bar("analyze", quiet) as bar:
         result = analyzer.run_analysis(dsn, workers=workers, limit=limit, reanalyze=reanalyze,
-                                       batch_files=batch_size, **bar.analyze_callbacks())
+                                       batch_files=batch_size, worker_memory=worker_memory,
+                                       max_attempts=max_attempts, **bar.analyze_callbacks())
     data = analyzer.result_dict(result)
     if not as_json:
         data["error_classes"] = ", ".join(f"{k}={v}" for k, v in data["error_classes"].items()) or "-"
