@@ -118,7 +118,8 @@ class _ChunkWriter:
             self.next_chunk += 1
             prefix = f"{self.batch_id}\t{chunk}\t"  # batch and chunk columns of every row
             body = prefix + prefix.join(lines)
-            self.outs[i].put((chunk, len(lines), body.encode("utf-8")))
+            # "replace" only matters for a lone surrogate, which the scanner never produces
+            self.outs[i].put((chunk, len(lines), body.encode("utf-8", "replace")))
             self.lines[i] = []
 
 
@@ -143,16 +144,115 @@ class _Statistics:
             return rows_added > 0.2 * self.rows_at_start
 
 
+# SQLSTATE classes of errors that one row can cause: data exceptions (22: a value out of range, an
+# encoding the server refuses, a string too long for a tsvector), integrity constraint violations (23),
+# cardinality violations (21) and program limits (54: an index entry too large). Any other error
+# (connection lost, deadlock, permission, a bug in the SQL) is not a row's fault and ends the run.
+_ROW_FAULTS = ("21", "22", "23", "54")
+REJECTED = "rejected"
+"""The import_errors class of a file whose row the database refused (the message is the server's)."""
+INTERNAL_ERROR = "internal_error"
+"""The import_errors class of a file on which the runner itself failed (a bug: the message says where)."""
+
+
+def _row_fault(exc: psycopg.Error) -> bool:
+    state = getattr(exc, "sqlstate", None) or ""
+    return state[:2] in _ROW_FAULTS
+
+
+def _server_message(exc: psycopg.Error) -> str:
+    diag = exc.diag
+    text = diag.message_primary or str(exc).strip().splitlines()[0]
+    return f"{text} ({diag.message_detail})" if diag.message_detail else text
+
+
+def _rejected_line(line: bytes, message: str) -> bytes:
+    """The staging line of a refused row, turned into its error row: location and size kept, class
+    `rejected`, the server's message. Fields are tab-separated with tabs escaped, so a split is exact."""
+    f = line.split(b"\t")
+    n = len(STAGING_COLUMNS)
+    if len(f) != n:  # not a line this writer made: keep what locates the file, if anything does
+        f = (f + [b"\\N"] * n)[:n]
+    size = f[7] if f[7].isdigit() else b"\\N"
+    tail = [b"\\N"] * 8 + [REJECTED.encode(), _text(message).encode()]
+    return b"\t".join([*f[:6], b"\\N", size, *tail])
+
+
+def _last_resort_line(line: bytes, message: str) -> bytes:
+    """An error row for a line whose own error row was refused too: the location written in ASCII
+    (backslash escapes), so that nothing the row held can be refused again."""
+    f = (line.split(b"\t") + [b""] * 6)[:6]
+    text = [x.decode("utf-8", "replace").encode("ascii", "backslashreplace").decode() for x in f[2:6]]
+    fields = [*f[:2], *(_text(t).encode() for t in text[:2]), b"\\N", _text(text[3]).encode()]
+    tail = [b"\\N"] * 10 + [REJECTED.encode(), _text(message).encode("ascii", "backslashreplace")]
+    return b"\t".join([*fields, *tail])
+
+
+class _Merger:
+    """One merge session: COPY a chunk into staging and merge it, inside the caller's transaction.
+
+    A chunk the database refuses because of a row (`_row_fault`) is split in two, each half in its own
+    savepoint, until the row at fault is alone; that row becomes its own `rejected` error row with the
+    server's message and every other row of the chunk is merged. So whatever one file's row trips (a
+    constraint, a type range, an index entry too large, an encoding) costs that file only. The split is
+    the safety net under midi.import_merge's own checks: it costs nothing when no row is refused.
+    """
+
+    def __init__(self, conn: psycopg.Connection, batch_id: int) -> None:
+        self.conn = conn
+        self.batch_id = batch_id
+        self.copy_sql = f"COPY midi.import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
+        self.isolated = 0
+
+    def merge(self, cur: psycopg.Cursor, chunk: int, body: bytes) -> tuple[int, int, int, int]:
+        try:
+            with self.conn.transaction():
+                with cur.copy(self.copy_sql) as cp:
+                    cp.write(body)
+                return cur.execute(queries["import_merge"], [self.batch_id, chunk]).fetchone()
+        except psycopg.Error as exc:
+            if not _row_fault(exc):
+                raise
+            return self.split(cur, chunk, body, exc)
+
+    def split(self, cur: psycopg.Cursor, chunk: int, body: bytes, exc: psycopg.Error) -> tuple[int, int, int, int]:
+        lines = body.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        if len(lines) > 1:
+            half = len(lines) // 2
+            a = self.merge(cur, chunk, b"\n".join(lines[:half]) + b"\n")
+            b = self.merge(cur, chunk, b"\n".join(lines[half:]) + b"\n")
+            return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
+        self.isolated += 1
+        message = _server_message(exc)
+        line = _rejected_line(lines[0], message) if lines else b""
+        try:
+            with self.conn.transaction():
+                with cur.copy(self.copy_sql) as cp:
+                    cp.write(line + b"\n")
+                return cur.execute(queries["import_merge"], [self.batch_id, chunk]).fetchone()
+        except psycopg.Error as again:
+            if not _row_fault(again):
+                raise
+            message = f"{message}; its error row was refused too: {_server_message(again)}"
+        line = _last_resort_line(lines[0], message)
+        with self.conn.transaction():
+            with cur.copy(self.copy_sql) as cp:
+                cp.write(line + b"\n")
+            return cur.execute(queries["import_merge"], [self.batch_id, chunk]).fetchone()
+
+
 def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, lock: threading.Lock,
                   failure: list, progress: Callable[[int, int], None] | None, stats: _Statistics) -> None:
     """Database thread: COPY each chunk and merge it in one transaction; retries on deadlock."""
-    copy_sql = f"COPY midi.import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
     try:
         conn = psycopg.connect(dsn)
     except BaseException as exc:
         failure.append(exc)
         conn = None
     try:
+        merger = _Merger(conn, batch_id) if conn is not None else None
         while conn is not None:
             item = inbox.get()
             if item is None:
@@ -164,9 +264,7 @@ def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, loc
                         # An import is idempotent and resumable: a crash that loses the last chunk commits
                         # is repaired by running it again, so its commits need not wait for the WAL flush.
                         cur.execute(queries["import_async_commit"])
-                        with cur.copy(copy_sql) as cp:
-                            cp.write(body)
-                        seen, new, dups, errs = cur.execute(queries["import_merge"], [batch_id, chunk]).fetchone()
+                        seen, new, dups, errs = merger.merge(cur, chunk, body)
                     break
                 except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
                     if attempt == _RETRIES - 1:
@@ -215,7 +313,7 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
     failure: list[BaseException] = []
     lock = threading.Lock()
     with psycopg.connect(dsn, autocommit=True) as conn:
-        batch_id = conn.execute(queries["import_begin"], [roots, __version__]).fetchone()[0]
+        batch_id = conn.execute(queries["import_begin"], [[scan.display_path(r) for r in roots], __version__]).fetchone()[0]
         planner = _Statistics(conn.execute(queries["catalog_size"]).fetchone()[0])
         inboxes: list[queue.Queue] = [queue.Queue(maxsize=QUEUE_CHUNKS) for _ in range(max(1, sessions))]
         writer = _ChunkWriter(batch_id, inboxes, rows_per_chunk)
@@ -231,17 +329,18 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
                 if isinstance(item, scan.ScanError):
                     writer.error(item, item.error_class, item.message)
                     continue
+                data = None
                 try:
                     data = item.read()
+                    info = midifile.inspect(data)
+                    writer.ok(item, data, info)
                 except scan.ReadError as exc:
                     writer.error(item, exc.error_class, exc.message)
-                    continue
-                try:
-                    info = midifile.inspect(data)
                 except midifile.MidiRejected as exc:
                     writer.error(item, exc.error_class, exc.message, len(data))
-                    continue
-                writer.ok(item, data, info)
+                except Exception as exc:  # a bug of ours on one file's bytes: that file's error row, not a crash
+                    writer.error(item, INTERNAL_ERROR, f"{item.path}: {type(exc).__name__}: {exc}",
+                                 None if data is None else len(data))
             writer.flush()
         finally:
             for inbox in inboxes:
