@@ -457,3 +457,91 @@ def test_fifos_sockets_and_devices_never_hang_a_run(dsn: str, short_tmp: Path, r
     assert got[str(tree / "a.mid").encode()] == ("ok", None)
     assert len(got) == len(specials) + len(roots) + 1
     assert batches(dsn) == ["done"]
+
+
+# ------------------------------------------------------------------------------- held-out style check
+
+
+def test_a_folder_of_real_and_damaged_files_is_fully_accounted_for(dsn: str, short_tmp: Path, real: Path) -> None:
+    """Real files from several Debian packages plus damaged copies built without the fuzzer's mutator
+    (runner.corpus's corrupt kinds and bad archives, cuts at every chunk boundary, flips, lying lengths),
+    odd and very long names, FIFOs, sockets, a device and nested zips: import and analysis, run twice
+    through the CLI, account for every MIDI-named location, exit 0, print no traceback, change nothing."""
+    from tests import fuzz
+
+    lib = short_tmp / "lib"
+    exp = fuzz.Expected()
+    top = os.fsencode(lib)
+
+    def put(rel: bytes, data: bytes, made: str) -> None:
+        p = top + b"/" + rel
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(data)
+        if p.lower().endswith(b".zip"):
+            fuzz.expect_zip(p, data, 1, exp, made)
+        else:
+            exp.midi[p] = made
+
+    originals = sorted(p for p in real.rglob("*") if p.is_file() and p.name != "MANIFEST")
+    for p in originals:
+        put(os.fsencode(p.relative_to(real)), p.read_bytes(), "real")
+    smf = [d for d in (p.read_bytes() for p in originals) if d[:4] == b"MThd"]
+    for i, good in enumerate(smf[:12]):
+        for kind in corpus.CORRUPT_KINDS:
+            put(f"Damaged/{kind}/{i:02}_{kind}.mid".encode(), corpus.make_corrupt(good, kind), kind)
+    for i, good in enumerate(smf[:3]):
+        cuts = sorted({c for o, n, _ in fuzz.chunks(good) for c in (o, o + 4, o + 8, o + 8 + n - 1, o + 8 + n)})
+        for c in cuts:
+            put(f"Cut/{i}/at_{c:06}.mid".encode(), good[:c], "cut")
+    rnd = random.Random(23)
+    for i, good in enumerate(smf[:10]):
+        for j in range(3):
+            b = bytearray(good)
+            for _ in range(1 + j * 3):
+                b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
+            put(f"Flipped/{i:02}_{j}.MID".encode(), bytes(b), "bit_flips")
+        o, n, _ = fuzz.chunks(good)[-1]
+        for lie in (0, n - 1, n + 1, 0xFFFFFFFF):
+            put(f"Lying/{i:02}_{lie}.mid".encode(), good[:o + 4] + struct.pack(">I", lie & 0xFFFFFFFF) + good[o + 8:],
+                "lying_length")
+    for name in (b"with space.mid", b"quote'\"q.mid", b"tab\there.mid", b"new\nline.mid", b"back\\slash.KAR",
+                 b"bang!.mid", "ünï 音楽 🎹.midi".encode(), b"latin1-\xe9\xff.mid", b"\xff\xfe.rmi", b"-dash.mid"):
+        put(b"Odd/" + name, smf[len(name) % len(smf)] + name, "odd_name")
+    long_rel = b"/".join(bytes(rnd.choice(b"abcdefghijklmnop") for _ in range(240)) for _ in range(15))
+    put(b"Long/" + long_rel[:3000 - len(top) - 20] + b"/long.mid", smf[0] + b"long", "long_path")
+    bad_rel = b"/".join(b"\xe9" + bytes(rnd.choice(b"abcdefghijklmnop") for _ in range(239)) for _ in range(17))
+    put(b"Long/" + bad_rel[:4000 - len(top) - 20] + b"/\xfflong.mid", smf[1] + b"bad", "long_path")
+    put(b"Zips/pack.zip", fuzz.zip_archive([fuzz.Member(f"Inner/{i}.mid".encode(), d) for i, d in enumerate(smf[:8])]),
+        "zip")
+    nested = fuzz.zip_archive([fuzz.Member(b"deepest.mid", smf[2])])
+    for level in range(4):
+        nested = fuzz.zip_archive([fuzz.Member(f"level{level}.zip".encode(), nested),
+                                   fuzz.Member(f"at{level}.mid".encode(), smf[3] + bytes(level))])
+    put(b"Zips/nested.zip", nested, "nested_zip")
+    put(b"Zips/long_member.zip", fuzz.zip_archive([fuzz.Member(("音" * 3000 + ".mid").encode(), smf[4])]), "zip")
+    for kind, path in corpus.write_bad_archives(lib / "Zips" / "Bad", smf[5]).items():
+        fuzz.expect_zip(os.fsencode(path), path.read_bytes(), 1, exp, kind)
+    specials = lib / "Special"
+    specials.mkdir()
+    os.mkfifo(specials / "fifo.mid")
+    os.mkfifo(specials / "fifo.zip")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(specials / "s.mid"))
+    sock.close()
+    (specials / "null.mid").symlink_to("/dev/null")
+    for name in ("fifo.mid", "s.mid", "null.mid"):
+        exp.midi[os.fsencode(specials / name)] = "special"
+    exp.containers.add(os.fsencode(specials / "fifo.zip"))
+
+    procs = [(" ".join(a), cli(dsn, *a)) for a in (("import", str(lib)), ("analyze",))]
+    assert fuzz.check_round(dsn, top, exp, procs) == []
+    with psycopg.connect(dsn) as conn:
+        before = fuzz.catalog(conn)
+        stored = conn.execute("SELECT count(*) FROM midi.file_paths").fetchone()[0]
+        errors = conn.execute("SELECT count(*) FROM midi.import_errors").fetchone()[0]
+    assert stored > 200 and errors > 50, (stored, errors)  # both sides were exercised
+    procs = [(" ".join(a), cli(dsn, *a)) for a in (("import", "--prune", str(lib)), ("analyze",))]
+    assert fuzz.check_round(dsn, top, exp, procs) == []
+    with psycopg.connect(dsn) as conn:
+        assert fuzz.catalog(conn) == before
