@@ -1604,11 +1604,12 @@ BEGIN
     END IF;
     IF prune THEN
         FOREACH r IN ARRAY b.roots LOOP
-            -- every path under r starts with r (without a trailing slash): one range of path_prefix
-            lo := midi.path_prefix(rtrim(r, '/'));
+            -- every path under r starts with r (without a trailing slash), and path_head keeps at least
+            -- its first 512 characters: one range of the unique index
+            lo := left(rtrim(r, '/'), 512);
             hi := coalesce(midi._prefix_after(lo), repeat(chr(1114111), 513));
             UPDATE midi.file_paths fp SET missing_since = now()
-             WHERE midi.path_prefix(fp.path) >= lo AND midi.path_prefix(fp.path) < hi
+             WHERE midi.path_head(fp.path) >= lo AND midi.path_head(fp.path) < hi
                AND fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, ARRAY[r]);
             -- a file whose canonical path under r is missing takes its smallest present path
             UPDATE midi.files f
@@ -1619,11 +1620,11 @@ BEGIN
                        SELECT p.path FROM midi.file_paths p
                         WHERE p.file_id = old.file_id AND p.missing_since IS NULL
                         ORDER BY p.path LIMIT 1) np
-             WHERE midi.path_prefix(old.path) >= lo AND midi.path_prefix(old.path) < hi
+             WHERE midi.path_head(old.path) >= lo AND midi.path_head(old.path) < hi
                AND old.missing_since IS NOT NULL AND midi._under_roots(old.path, ARRAY[r])
                AND f.id = old.file_id AND f.filepath = old.path;
             DELETE FROM midi.import_errors e
-             WHERE midi.path_prefix(e.path) >= lo AND midi.path_prefix(e.path) < hi
+             WHERE midi.path_head(e.path) >= lo AND midi.path_head(e.path) < hi
                AND e.last_seen < b.started_at AND midi._under_roots(e.path, ARRAY[r]);
         END LOOP;
     END IF;
@@ -1691,7 +1692,7 @@ BEGIN
       JOIN midi.files f ON f.content_hash = s.content_hash
      WHERE s.error_class IS NULL
      ORDER BY s.path, s.path_bytes
-    ON CONFLICT (midi.path_prefix(path), midi.path_key(path, path_bytes)) DO UPDATE
+    ON CONFLICT (midi.path_head(path), midi.path_digest(path, path_bytes)) DO UPDATE
         SET last_seen = now(), missing_since = NULL, file_id = EXCLUDED.file_id;
     -- The canonical path of a content is its smallest path in byte order, so the catalog does not depend
     -- on the order in which chunks, concurrent imports or a resumed run happened to arrive.
@@ -1721,8 +1722,8 @@ BEGIN
         DELETE FROM midi.import_errors e
          USING midi._staged(batch, chunk) s
          WHERE s.error_class IS NULL
-           AND midi.path_prefix(e.path) = midi.path_prefix(s.path)
-           AND midi.path_key(e.path, e.path_bytes) = midi.path_key(s.path, s.path_bytes);
+           AND midi.path_head(e.path) = midi.path_head(s.path)
+           AND midi.path_digest(e.path, e.path_bytes) = midi.path_digest(s.path, s.path_bytes);
     END IF;
     IF v_err > 0 THEN
         INSERT INTO midi.import_errors AS e (path, path_bytes, batch_id, error_class, message, file_size_bytes)
@@ -1731,7 +1732,7 @@ BEGIN
           FROM midi._staged(batch, chunk) s
          WHERE s.error_class IS NOT NULL
          ORDER BY s.path, s.path_bytes
-        ON CONFLICT (midi.path_prefix(path), midi.path_key(path, path_bytes)) DO UPDATE
+        ON CONFLICT (midi.path_head(path), midi.path_digest(path, path_bytes)) DO UPDATE
             SET error_class = EXCLUDED.error_class, message = EXCLUDED.message,
                 file_size_bytes = EXCLUDED.file_size_bytes, last_seen = now();
     END IF;
@@ -1903,18 +1904,19 @@ BEGIN
 END;
 $_$;
 COMMENT ON FUNCTION midi.parse_query(q text) IS 'Search box text to tsquery: websearch syntax, midi.names words, prefix match on the last word; NULL if empty';
-CREATE FUNCTION midi.path_key(path text, path_bytes bytea) RETURNS bytea
+CREATE FUNCTION midi.path_digest(path text, path_bytes bytea) RETURNS bytea
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT sha256(coalesce(path_bytes, decode(replace(path, '\', '\\'), 'escape')))
+    SELECT CASE WHEN path_bytes IS NULL AND octet_length(path) <= 2048 THEN '\x'::bytea
+                ELSE sha256(coalesce(path_bytes, decode(replace(path, '\', '\\'), 'escape'))) END
 $$;
-COMMENT ON FUNCTION midi.path_key(path text, path_bytes bytea) IS 'SHA-256 of a location''s exact bytes: the unique key of file_paths and import_errors (with path_prefix)';
-CREATE FUNCTION midi.path_prefix(path text) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+COMMENT ON FUNCTION midi.path_digest(path text, path_bytes bytea) IS 'Empty for a valid UTF-8 path up to 2,048 bytes, else the SHA-256 of the location''s exact bytes: the second column of the path unique keys';
+CREATE FUNCTION midi.path_head(path text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT left(path, 512)
+    SELECT CASE WHEN octet_length(path) <= 2048 THEN path ELSE left(path, 512) END
 $$;
-COMMENT ON FUNCTION midi.path_prefix(path text) IS 'First 512 characters of a path: the leading, range-searchable column of the path unique indexes';
+COMMENT ON FUNCTION midi.path_head(path text) IS 'A path up to 2,048 bytes, else its first 512 characters: the leading, range-searchable column of the path unique keys';
 CREATE FUNCTION midi.place_vector(manufacturer text, collection_name text, folder_tags text[]) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -2118,7 +2120,7 @@ CREATE FUNCTION midi.search_count(q text DEFAULT NULL::text, bpm_min numeric DEF
 $$;
 COMMENT ON FUNCTION midi.search_count(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, cap integer) IS 'Number of matching files: exact up to cap (default 5000), else a planner estimate with exact = false';
 CREATE FUNCTION midi.short_label(label text) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT CASE WHEN octet_length(label) <= 255 THEN label ELSE midi._cut_label(label) END
 $$;
@@ -2730,8 +2732,8 @@ ALTER TABLE ONLY midi.vocabulary
 CREATE UNIQUE INDEX bpm_bucket_counts_key ON midi.bpm_bucket_counts USING btree (bucket);
 CREATE UNIQUE INDEX category_counts_key ON midi.category_counts USING btree (category);
 CREATE UNIQUE INDEX collection_counts_key ON midi.collection_counts USING btree (manufacturer, collection_name);
-CREATE UNIQUE INDEX file_paths_path_key ON midi.file_paths USING btree (midi.path_prefix(path), midi.path_key(path, path_bytes));
-COMMENT ON INDEX midi.file_paths_path_key IS 'One row per location: import_merge''s ON CONFLICT on file_paths; import_finish''s prune (paths under a root, a range of path_prefix)';
+CREATE UNIQUE INDEX file_paths_path_key ON midi.file_paths USING btree (midi.path_head(path), midi.path_digest(path, path_bytes));
+COMMENT ON INDEX midi.file_paths_path_key IS 'One row per location: import_merge''s ON CONFLICT on file_paths; import_finish''s prune (paths under a root: a range of path_head)';
 CREATE INDEX idx_analysis_errors_class ON midi.analysis_errors USING btree (error_class);
 CREATE INDEX idx_analysis_staging_batch ON midi.analysis_staging USING btree (batch);
 CREATE INDEX idx_file_categories_primary ON midi.file_categories USING btree (primary_category);
@@ -2772,7 +2774,7 @@ CREATE INDEX idx_metadata_notes ON midi.musical_metadata USING btree (total_note
 CREATE INDEX idx_metadata_pitch_range ON midi.musical_metadata USING btree (pitch_range_min, pitch_range_max);
 CREATE INDEX idx_metadata_polyphony ON midi.musical_metadata USING btree (polyphony_max) WHERE (polyphony_max IS NOT NULL);
 CREATE INDEX idx_metadata_time_sig ON midi.musical_metadata USING btree (time_signature_numerator, time_signature_denominator);
-CREATE UNIQUE INDEX import_errors_path_key ON midi.import_errors USING btree (midi.path_prefix(path), midi.path_key(path, path_bytes));
+CREATE UNIQUE INDEX import_errors_path_key ON midi.import_errors USING btree (midi.path_head(path), midi.path_digest(path, path_bytes));
 COMMENT ON INDEX midi.import_errors_path_key IS 'One error row per location: import_merge''s ON CONFLICT and its removal of errors a path no longer has; import_finish''s prune of stale errors under a root';
 CREATE UNIQUE INDEX key_counts_key ON midi.key_counts USING btree (key);
 CREATE UNIQUE INDEX key_profiles_one_default ON midi.key_profiles USING btree (is_default) WHERE is_default;

@@ -94,7 +94,7 @@ COMMENT ON FUNCTION midi.parse_filename(text) IS
    member's name can be, is cut at a character boundary to at most 252 bytes and ends with '…'. A
    btree or GIN entry cannot hold ~2.7 kB, and these columns are indexed; the full name stays in the
    path (file_paths.path, files.filepath) and in files.original_filename. The plpgsql part runs for
-   long names only: the CASE is inlined wherever this is called. */
+   long names only: short_label is not STRICT, so its CASE is inlined wherever it is called. */
 CREATE OR REPLACE FUNCTION midi._cut_label(label text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
 DECLARE
@@ -112,7 +112,7 @@ $$;
 COMMENT ON FUNCTION midi._cut_label(text) IS 'A label cut to at most 252 bytes at a character boundary, plus an ellipsis';
 
 CREATE OR REPLACE FUNCTION midi.short_label(label text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN octet_length(label) <= 255 THEN label ELSE midi._cut_label(label) END
 $$;
 COMMENT ON FUNCTION midi.short_label(text) IS
@@ -304,7 +304,7 @@ BEGIN
       JOIN midi.files f ON f.content_hash = s.content_hash
      WHERE s.error_class IS NULL
      ORDER BY s.path, s.path_bytes
-    ON CONFLICT (midi.path_prefix(path), midi.path_key(path, path_bytes)) DO UPDATE
+    ON CONFLICT (midi.path_head(path), midi.path_digest(path, path_bytes)) DO UPDATE
         SET last_seen = now(), missing_since = NULL, file_id = EXCLUDED.file_id;
 
     -- The canonical path of a content is its smallest path in byte order, so the catalog does not depend
@@ -336,8 +336,8 @@ BEGIN
         DELETE FROM midi.import_errors e
          USING midi._staged(batch, chunk) s
          WHERE s.error_class IS NULL
-           AND midi.path_prefix(e.path) = midi.path_prefix(s.path)
-           AND midi.path_key(e.path, e.path_bytes) = midi.path_key(s.path, s.path_bytes);
+           AND midi.path_head(e.path) = midi.path_head(s.path)
+           AND midi.path_digest(e.path, e.path_bytes) = midi.path_digest(s.path, s.path_bytes);
     END IF;
 
     IF v_err > 0 THEN
@@ -347,7 +347,7 @@ BEGIN
           FROM midi._staged(batch, chunk) s
          WHERE s.error_class IS NOT NULL
          ORDER BY s.path, s.path_bytes
-        ON CONFLICT (midi.path_prefix(path), midi.path_key(path, path_bytes)) DO UPDATE
+        ON CONFLICT (midi.path_head(path), midi.path_digest(path, path_bytes)) DO UPDATE
             SET error_class = EXCLUDED.error_class, message = EXCLUDED.message,
                 file_size_bytes = EXCLUDED.file_size_bytes, last_seen = now();
     END IF;
@@ -401,7 +401,7 @@ COMMENT ON FUNCTION midi._prefix_after(text) IS 'Smallest text above every text 
 /* import_finish: closes a batch. With prune, paths under its roots that this run did not see are marked
    missing (never deleted: no location is lost), stale error rows there are dropped, and a file whose
    canonical path went missing takes one of its present paths, so a moved file follows its move. Each
-   root is one range of the path unique indexes (path_prefix), so pruning a folder reads that folder's
+   root is one range of the path unique indexes (path_head), so pruning a folder reads that folder's
    rows, not the whole catalog. */
 CREATE OR REPLACE FUNCTION midi.import_finish(batch bigint, other_files bigint DEFAULT 0, prune boolean DEFAULT false)
 RETURNS midi.import_batches
@@ -418,11 +418,12 @@ BEGIN
     END IF;
     IF prune THEN
         FOREACH r IN ARRAY b.roots LOOP
-            -- every path under r starts with r (without a trailing slash): one range of path_prefix
-            lo := midi.path_prefix(rtrim(r, '/'));
+            -- every path under r starts with r (without a trailing slash), and path_head keeps at least
+            -- its first 512 characters: one range of the unique index
+            lo := left(rtrim(r, '/'), 512);
             hi := coalesce(midi._prefix_after(lo), repeat(chr(1114111), 513));
             UPDATE midi.file_paths fp SET missing_since = now()
-             WHERE midi.path_prefix(fp.path) >= lo AND midi.path_prefix(fp.path) < hi
+             WHERE midi.path_head(fp.path) >= lo AND midi.path_head(fp.path) < hi
                AND fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, ARRAY[r]);
             -- a file whose canonical path under r is missing takes its smallest present path
             UPDATE midi.files f
@@ -433,11 +434,11 @@ BEGIN
                        SELECT p.path FROM midi.file_paths p
                         WHERE p.file_id = old.file_id AND p.missing_since IS NULL
                         ORDER BY p.path LIMIT 1) np
-             WHERE midi.path_prefix(old.path) >= lo AND midi.path_prefix(old.path) < hi
+             WHERE midi.path_head(old.path) >= lo AND midi.path_head(old.path) < hi
                AND old.missing_since IS NOT NULL AND midi._under_roots(old.path, ARRAY[r])
                AND f.id = old.file_id AND f.filepath = old.path;
             DELETE FROM midi.import_errors e
-             WHERE midi.path_prefix(e.path) >= lo AND midi.path_prefix(e.path) < hi
+             WHERE midi.path_head(e.path) >= lo AND midi.path_head(e.path) < hi
                AND e.last_seen < b.started_at AND midi._under_roots(e.path, ARRAY[r]);
         END LOOP;
     END IF;

@@ -7,5 +7,5 @@ DROP INDEX midi.import_errors_path_key;
 ALTER TABLE midi.import_errors ADD CONSTRAINT import_errors_path_key UNIQUE NULLS NOT DISTINCT (path, path_bytes);
 DROP INDEX midi.file_paths_path_key;
 ALTER TABLE midi.file_paths ADD CONSTRAINT file_paths_path_key UNIQUE NULLS NOT DISTINCT (path, path_bytes);
-DROP FUNCTION midi.path_prefix(text);
-DROP FUNCTION midi.path_key(text, bytea);
+DROP FUNCTION midi.path_digest(text, bytea);
+DROP FUNCTION midi.path_head(text);
