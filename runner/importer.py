@@ -4,6 +4,8 @@ The scanning thread reads, hashes and formats COPY rows; a database thread strea
 into midi.import_staging and merges it in the same transaction, so file reading overlaps with the COPY
 and with the server's merge. Queues are bounded, so memory stays flat whatever the library size. A run
 killed at any point loses at most the chunk in flight; running it again completes the same state.
+One file never stops a run: what the runner cannot take is that file's error row, and a row the database
+refuses is isolated (see _Merger) and becomes its own `rejected` row.
 """
 
 from __future__ import annotations
@@ -202,7 +204,6 @@ class _Merger:
         self.conn = conn
         self.batch_id = batch_id
         self.copy_sql = f"COPY midi.import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
-        self.isolated = 0
 
     def merge(self, cur: psycopg.Cursor, chunk: int, body: bytes) -> tuple[int, int, int, int]:
         try:
@@ -224,7 +225,6 @@ class _Merger:
             a = self.merge(cur, chunk, b"\n".join(lines[:half]) + b"\n")
             b = self.merge(cur, chunk, b"\n".join(lines[half:]) + b"\n")
             return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
-        self.isolated += 1
         message = _server_message(exc)
         line = _rejected_line(lines[0], message) if lines else b""
         try:

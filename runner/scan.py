@@ -19,13 +19,13 @@ from runner.midifile import MAX_FILE_SIZE
 
 __all__ = [
     "MIDI_EXTENSIONS",
-    "display_path",
     "READ_ERROR_CLASSES",
     "SCAN_ERROR_CLASSES",
     "Candidate",
     "ReadError",
     "ScanError",
     "ScanStats",
+    "display_path",
     "iter_candidates",
     "read_path",
 ]
