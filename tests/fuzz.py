@@ -620,6 +620,7 @@ class Report:
     analysis_classes: Counter = field(default_factory=Counter)
     warnings: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    notable: list[str] = field(default_factory=list)  # the property held, but a bug or a limit showed
 
     def text(self) -> str:
         def fmt(c: Counter) -> str:
@@ -630,11 +631,31 @@ class Report:
                 f"  mutations: {fmt(self.mutations)}\n"
                 f"  import_errors classes: {fmt(self.import_classes)}\n"
                 f"  analysis_errors classes: {fmt(self.analysis_classes)}\n"
-                f"  midi_warnings: {fmt(self.warnings)}")
+                f"  midi_warnings: {fmt(self.warnings)}"
+                + "".join(f"\n  notable: {n}" for n in self.notable[:20]))
 
 
 def _key(path: str, raw: bytes | None) -> bytes:
     return bytes(raw) if raw is not None else path.encode()
+
+
+NOTABLE = ("analysis_failed", "timeout", "worker_crash", "internal_error")
+"""Error classes that keep the property (the file is accounted for) but point at a bug or a limit."""
+
+
+def notable(dsn: str, top: bytes, exp: Expected) -> list[str]:
+    """This round's rows of a NOTABLE class: location, what made it, class and message."""
+    out = []
+    with psycopg.connect(dsn) as conn:
+        for path, raw, cls, message in conn.execute(
+                "SELECT p.path, p.path_bytes, e.error_class, e.message FROM midi.analysis_errors e "
+                "JOIN midi.file_paths p ON p.file_id = e.file_id WHERE e.error_class = ANY(%(c)s) "
+                "UNION ALL SELECT path, path_bytes, error_class, message FROM midi.import_errors "
+                "WHERE error_class = ANY(%(c)s)", {"c": list(NOTABLE)}):
+            loc = _key(path, raw)
+            if loc.startswith(top + b"/"):
+                out.append(f"{cls} {loc!r} ({exp.midi.get(loc, '?')}): {message[:300]}")
+    return out
 
 
 def check_round(dsn: str, top: bytes, exp: Expected, procs: list[tuple[str, subprocess.CompletedProcess]]) -> list[str]:
@@ -701,6 +722,7 @@ def run_fuzz(dsn: str, work: Path, sources: list[bytes], *, seed: int, max_input
                     gone = [r for r in before[t] if r not in after[t]][:3]
                     new = [r for r in after[t] if r not in before[t]][:3]
                     problems.append(f"second run changed {t}: before {gone} after {new}")
+        report.notable += notable(dsn, top, exp)
         report.rounds += 1
         report.inputs += exp.inputs
         report.mutations.update(exp.kinds)
