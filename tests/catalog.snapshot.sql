@@ -1858,9 +1858,22 @@ CREATE FUNCTION midi.parse_folder(dir text, OUT manufacturer text, OUT collectio
 DECLARE
     parts text[] := array_remove(string_to_array(
         regexp_replace(replace(dir, '!', '/'), '\.zip(/|$)', '\1', 'gi'), '/'), '');
+    w text;
 BEGIN
     manufacturer := midi.short_label(nullif(btrim(parts[1]), ''));
     collection_name := midi.short_label(nullif(btrim(parts[2]), ''));
+    folder_tags := '{}';
+    IF octet_length(dir) <= 1024 THEN
+        FOR i IN 3..coalesce(cardinality(parts), 0) LOOP
+            FOREACH w IN ARRAY regexp_split_to_array(lower(midi.name_words(parts[i])), '\s+') LOOP
+                w := midi.short_label(w);
+                IF w <> '' AND NOT w = ANY (folder_tags) THEN
+                    folder_tags := folder_tags || w;
+                END IF;
+            END LOOP;
+        END LOOP;
+        RETURN;
+    END IF;
     SELECT coalesce(array_agg(f.w ORDER BY f.i, f.j), '{}') INTO folder_tags
       FROM (SELECT DISTINCT ON (x.w) x.w, x.i, x.j
               FROM (SELECT midi.short_label(wd.w) AS w, p.i, wd.j

@@ -321,7 +321,13 @@ def test_a_path_of_thousands_of_folders_parses_in_linear_time(dsn: str) -> None:
         manufacturer, collection, tags = conn.execute("SELECT * FROM midi.parse_folder(%s)", [folder]).fetchone()
         assert time.perf_counter() - started < 2
     assert (manufacturer, collection) == ("Maker", "Pack")
-    assert tags[:4] == ["deep0", "loops", "deep1", "deep2"] and len(tags) == 20_001
+    assert tags == ["deep0", "loops", *(f"deep{i}" for i in range(1, 20_000))]
+    with psycopg.connect(dsn) as conn:  # the same words, in the same order, below and above 1 kB
+        inner = "/".join(f"Ab{i % 7}_Cd{i % 5}" for i in range(60)) + "/"
+        short, long = "A/B/" + inner, "A/B/" + inner * 4
+        tags = [conn.execute("SELECT folder_tags FROM midi.parse_folder(%s)", [d]).fetchone()[0] for d in (short, long)]
+    assert len(short) < 1024 < len(long)
+    assert tags[0] == tags[1] == ["ab0", "cd0", "ab1", "cd1", "ab2", "cd2", "ab3", "cd3", "ab4", "cd4", "ab5", "ab6"]
 
 
 @pytest.fixture

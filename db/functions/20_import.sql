@@ -121,8 +121,9 @@ COMMENT ON FUNCTION midi.short_label(text) IS
 /* parse_folder: library metadata of a folder path relative to the import root (zip archives count as
    folders, "a.zip!x/" reads as "a/x/"): first folder = manufacturer, second = collection, the words of the
    deeper folders, lower case and each once (in order of first appearance) = folder_tags. Each is a
-   short_label. The words are deduplicated as a set, not one by one, so a zip member named with
-   thousands of folders costs n log n, not n squared. */
+   short_label. A path of up to 1 kB (every folder on disk, nearly every zip member) is read word by
+   word; a longer one, which only a zip member's name can be (65,535 bytes: thousands of folders), is
+   deduplicated as a set, so it costs n log n rather than n squared. */
 CREATE OR REPLACE FUNCTION midi.parse_folder(
     dir text, OUT manufacturer text, OUT collection_name text, OUT folder_tags text[]
 )
@@ -130,9 +131,22 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
 DECLARE
     parts text[] := array_remove(string_to_array(
         regexp_replace(replace(dir, '!', '/'), '\.zip(/|$)', '\1', 'gi'), '/'), '');
+    w text;
 BEGIN
     manufacturer := midi.short_label(nullif(btrim(parts[1]), ''));
     collection_name := midi.short_label(nullif(btrim(parts[2]), ''));
+    folder_tags := '{}';
+    IF octet_length(dir) <= 1024 THEN
+        FOR i IN 3..coalesce(cardinality(parts), 0) LOOP
+            FOREACH w IN ARRAY regexp_split_to_array(lower(midi.name_words(parts[i])), '\s+') LOOP
+                w := midi.short_label(w);
+                IF w <> '' AND NOT w = ANY (folder_tags) THEN
+                    folder_tags := folder_tags || w;
+                END IF;
+            END LOOP;
+        END LOOP;
+        RETURN;
+    END IF;
     SELECT coalesce(array_agg(f.w ORDER BY f.i, f.j), '{}') INTO folder_tags
       FROM (SELECT DISTINCT ON (x.w) x.w, x.i, x.j
               FROM (SELECT midi.short_label(wd.w) AS w, p.i, wd.j
