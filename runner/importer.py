@@ -193,11 +193,13 @@ def _last_resort_line(line: bytes, message: str) -> bytes:
 class _Merger:
     """One merge session: COPY a chunk into staging and merge it, inside the caller's transaction.
 
-    A chunk the database refuses because of a row (`_row_fault`) is split in two, each half in its own
-    savepoint, until the row at fault is alone; that row becomes its own `rejected` error row with the
-    server's message and every other row of the chunk is merged. So whatever one file's row trips (a
+    A chunk goes in whole first (`plain`). When the database refuses it because of a row (`_row_fault`),
+    the transaction is rolled back and the chunk is taken again with `merge`: split in two, each half in
+    its own savepoint, until the row at fault is alone; that row becomes its own `rejected` error row with
+    the server's message and every other row of the chunk is merged. So whatever one file's row trips (a
     constraint, a type range, an index entry too large, an encoding) costs that file only. The split is
-    the safety net under midi.import_merge's own checks: it costs nothing when no row is refused.
+    the safety net under midi.import_merge's own checks, and a chunk no row fails pays nothing for it
+    (not even a savepoint, whose subtransaction ids every later reader of those rows would look up).
     """
 
     def __init__(self, conn: psycopg.Connection, batch_id: int) -> None:
@@ -205,7 +207,14 @@ class _Merger:
         self.batch_id = batch_id
         self.copy_sql = f"COPY midi.import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
 
+    def plain(self, cur: psycopg.Cursor, chunk: int, body: bytes) -> tuple[int, int, int, int]:
+        """COPY and merge a chunk with no savepoint: the common case, which no row of the chunk fails."""
+        with cur.copy(self.copy_sql) as cp:
+            cp.write(body)
+        return cur.execute(queries["import_merge"], [self.batch_id, chunk]).fetchone()
+
     def merge(self, cur: psycopg.Cursor, chunk: int, body: bytes) -> tuple[int, int, int, int]:
+        """COPY and merge (part of) a chunk in a savepoint, splitting it when the database refuses a row."""
         try:
             with self.conn.transaction():
                 with cur.copy(self.copy_sql) as cp:
@@ -258,18 +267,26 @@ def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, loc
             if item is None:
                 return
             chunk, nrows, body = item
-            for attempt in range(_RETRIES):
+            isolate = False  # the chunk in one go first; split only once the database refused a row
+            for attempt in range(_RETRIES + 1):
                 try:
                     with conn.transaction(), conn.cursor() as cur:
                         # An import is idempotent and resumable: a crash that loses the last chunk commits
                         # is repaired by running it again, so its commits need not wait for the WAL flush.
                         cur.execute(queries["import_async_commit"])
-                        seen, new, dups, errs = merger.merge(cur, chunk, body)
+                        if isolate:
+                            seen, new, dups, errs = merger.merge(cur, chunk, body)
+                        else:
+                            seen, new, dups, errs = merger.plain(cur, chunk, body)
                     break
                 except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
-                    if attempt == _RETRIES - 1:
+                    if attempt >= _RETRIES - 1:
                         raise
                     time.sleep(0.05 * (attempt + 1))
+                except psycopg.Error as exc:
+                    if isolate or not _row_fault(exc):
+                        raise
+                    isolate = True  # the whole chunk was rolled back: again, row by row where it fails
             with lock:
                 totals["files_seen"] += seen
                 totals["files_new"] += new
