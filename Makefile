@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test demo venv system-packages embedded-pgtap lint clean corpus
+.PHONY: test demo venv system-packages embedded-pgtap lint clean corpus fuzz
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,19 @@ test: venv system-packages embedded-pgtap
 	    echo "== pytest on the $$s server"; \
 	    MIDICENTER_TEST_SERVER=$$s $(PY) -m pytest $(PYTEST_ARGS) || rc=1; \
 	done; exit $$rc
+
+# The import/analysis fuzzer (tests/fuzz.py) for as long as asked: `make fuzz FUZZ_SECONDS=600`, or a
+# count of inputs: `make fuzz FUZZ_INPUTS=20000`; FUZZ_SEED picks the stream (default: a new one each run).
+ifdef FUZZ_INPUTS
+FUZZ_SECONDS ?= 1000000000
+else
+FUZZ_SECONDS ?= 300
+FUZZ_INPUTS  := 1000000000
+endif
+FUZZ_SEED    ?= $(shell date +%s)
+fuzz: venv system-packages
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_INPUTS=$(FUZZ_INPUTS) FUZZ_SEED=$(FUZZ_SEED) FUZZ_ROUND=$${FUZZ_ROUND:-300} \
+	FUZZ_VERBOSE=1 $(PY) -m pytest tests/test_fuzz.py -q -s
 
 demo: venv
 	$(VENV)/bin/midicenter demo

@@ -367,6 +367,12 @@ def _most_covering(events: list[tuple[int, object]], dur_ticks: int) -> object:
     return next(v for v in cover if cover[v] == top)
 
 
+# What musical_metadata holds (its CHECKs): a signature outside them (200/4, 3/128, 3/2**32 from a bad
+# exponent byte) is not a fact the catalog can store, and is skipped like any other invalid one.
+_TS_MAX_NUMERATOR = 64
+_TS_DENOMINATORS = frozenset((1, 2, 4, 8, 16, 32, 64))
+
+
 def _time_signature(
     score: Score, dur_ticks: int
 ) -> tuple[int | None, int | None, list[tuple[int, int, int]]]:
@@ -379,7 +385,7 @@ def _time_signature(
     valid = [
         (t, (a, b))
         for t, a, b in zip(ticks, nums, dens, strict=True)
-        if a >= 1 and b >= 1 and not b & (b - 1)
+        if 1 <= a <= _TS_MAX_NUMERATOR and b in _TS_DENOMINATORS
     ]
     if not valid:
         return None, None, []

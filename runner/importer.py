@@ -4,6 +4,8 @@ The scanning thread reads, hashes and formats COPY rows; a database thread strea
 into midi.import_staging and merges it in the same transaction, so file reading overlaps with the COPY
 and with the server's merge. Queues are bounded, so memory stays flat whatever the library size. A run
 killed at any point loses at most the chunk in flight; running it again completes the same state.
+One file never stops a run: what the runner cannot take is that file's error row, and a row the database
+refuses is isolated (see _Merger) and becomes its own `rejected` row.
 """
 
 from __future__ import annotations
@@ -121,7 +123,8 @@ class _ChunkWriter:
             self.next_chunk += 1
             prefix = f"{self.batch_id}\t{chunk}\t"  # batch and chunk columns of every row
             body = prefix + prefix.join(lines)
-            self.outs[i].put((chunk, len(lines), body.encode("utf-8")))
+            # "replace" only matters for a lone surrogate, which the scanner never produces
+            self.outs[i].put((chunk, len(lines), body.encode("utf-8", "replace")))
             self.lines[i] = []
 
 
@@ -146,35 +149,147 @@ class _Statistics:
             return rows_added > 0.2 * self.rows_at_start
 
 
+# SQLSTATE classes of errors that one row can cause: data exceptions (22: a value out of range, an
+# encoding the server refuses, a string too long for a tsvector), integrity constraint violations (23),
+# cardinality violations (21) and program limits (54: an index entry too large). Any other error
+# (connection lost, deadlock, permission, a bug in the SQL) is not a row's fault and ends the run.
+_ROW_FAULTS = ("21", "22", "23", "54")
+REJECTED = "rejected"
+"""The import_errors class of a file whose row the database refused (the message is the server's)."""
+INTERNAL_ERROR = "internal_error"
+"""The import_errors class of a file on which the runner itself failed (a bug: the message says where)."""
+
+
+def _row_fault(exc: psycopg.Error) -> bool:
+    state = getattr(exc, "sqlstate", None) or ""
+    return state[:2] in _ROW_FAULTS
+
+
+def _server_message(exc: psycopg.Error) -> str:
+    diag = exc.diag
+    text = diag.message_primary or str(exc).strip().splitlines()[0]
+    return f"{text} ({diag.message_detail})" if diag.message_detail else text
+
+
+def _rejected_line(line: bytes, message: str) -> bytes:
+    """The staging line of a refused row, turned into its error row: location and size kept, class
+    `rejected`, the server's message. Fields are tab-separated with tabs escaped, so a split is exact."""
+    f = line.split(b"\t")
+    n = len(STAGING_COLUMNS)
+    if len(f) != n:  # not a line this writer made: keep what locates the file, if anything does
+        f = (f + [b"\\N"] * n)[:n]
+    size = f[7] if f[7].isdigit() else b"\\N"
+    tail = [b"\\N"] * 8 + [REJECTED.encode(), _text(message).encode()]
+    return b"\t".join([*f[:6], b"\\N", size, *tail])
+
+
+def _last_resort_line(line: bytes, message: str) -> bytes:
+    """An error row for a line whose own error row was refused too: the location written in ASCII
+    (backslash escapes), so that nothing the row held can be refused again."""
+    f = (line.split(b"\t") + [b""] * 6)[:6]
+    text = [x.decode("utf-8", "replace").encode("ascii", "backslashreplace").decode() for x in f[2:6]]
+    fields = [*f[:2], *(_text(t).encode() for t in text[:2]), b"\\N", _text(text[3]).encode()]
+    tail = [b"\\N"] * 10 + [REJECTED.encode(), _text(message).encode("ascii", "backslashreplace")]
+    return b"\t".join([*fields, *tail])
+
+
+class _Merger:
+    """One merge session: COPY a chunk into staging and merge it, inside the caller's transaction.
+
+    A chunk goes in whole first (`plain`). When the database refuses it because of a row (`_row_fault`),
+    the transaction is rolled back and the chunk is taken again with `merge`: split in two, each half in
+    its own savepoint, until the row at fault is alone; that row becomes its own `rejected` error row with
+    the server's message and every other row of the chunk is merged. So whatever one file's row trips (a
+    constraint, a type range, an index entry too large, an encoding) costs that file only. The split is
+    the safety net under midi.import_merge's own checks, and a chunk no row fails pays nothing for it
+    (not even a savepoint, whose subtransaction ids every later reader of those rows would look up).
+    """
+
+    def __init__(self, conn: psycopg.Connection, batch_id: int) -> None:
+        self.conn = conn
+        self.batch_id = batch_id
+        self.copy_sql = f"COPY midi.import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
+
+    def plain(self, cur: psycopg.Cursor, chunk: int, body: bytes) -> tuple[int, int, int, int]:
+        """COPY and merge a chunk with no savepoint: the common case, which no row of the chunk fails."""
+        with cur.copy(self.copy_sql) as cp:
+            cp.write(body)
+        return cur.execute(queries["import_merge"], [self.batch_id, chunk]).fetchone()
+
+    def merge(self, cur: psycopg.Cursor, chunk: int, body: bytes) -> tuple[int, int, int, int]:
+        """COPY and merge (part of) a chunk in a savepoint, splitting it when the database refuses a row."""
+        try:
+            with self.conn.transaction():
+                with cur.copy(self.copy_sql) as cp:
+                    cp.write(body)
+                return cur.execute(queries["import_merge"], [self.batch_id, chunk]).fetchone()
+        except psycopg.Error as exc:
+            if not _row_fault(exc):
+                raise
+            return self.split(cur, chunk, body, exc)
+
+    def split(self, cur: psycopg.Cursor, chunk: int, body: bytes, exc: psycopg.Error) -> tuple[int, int, int, int]:
+        lines = body.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        if len(lines) > 1:
+            half = len(lines) // 2
+            a = self.merge(cur, chunk, b"\n".join(lines[:half]) + b"\n")
+            b = self.merge(cur, chunk, b"\n".join(lines[half:]) + b"\n")
+            return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
+        message = _server_message(exc)
+        line = _rejected_line(lines[0], message) if lines else b""
+        try:
+            with self.conn.transaction():
+                with cur.copy(self.copy_sql) as cp:
+                    cp.write(line + b"\n")
+                return cur.execute(queries["import_merge"], [self.batch_id, chunk]).fetchone()
+        except psycopg.Error as again:
+            if not _row_fault(again):
+                raise
+            message = f"{message}; its error row was refused too: {_server_message(again)}"
+        line = _last_resort_line(lines[0], message)
+        with self.conn.transaction():
+            with cur.copy(self.copy_sql) as cp:
+                cp.write(line + b"\n")
+            return cur.execute(queries["import_merge"], [self.batch_id, chunk]).fetchone()
+
+
 def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, lock: threading.Lock,
                   failure: list, progress: Callable[[int, int], None] | None, stats: _Statistics) -> None:
     """Database thread: COPY each chunk and merge it in one transaction; retries on deadlock."""
-    copy_sql = f"COPY midi.import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
     try:
         conn = psycopg.connect(dsn)
     except BaseException as exc:
         failure.append(exc)
         conn = None
     try:
+        merger = _Merger(conn, batch_id) if conn is not None else None
         while conn is not None:
             item = inbox.get()
             if item is None:
                 return
             chunk, nrows, body = item
-            for attempt in range(_RETRIES):
+            isolate = False  # the chunk in one go first; split only once the database refused a row
+            for attempt in range(_RETRIES + 1):
                 try:
                     with conn.transaction(), conn.cursor() as cur:
                         # An import is idempotent and resumable: a crash that loses the last chunk commits
                         # is repaired by running it again, so its commits need not wait for the WAL flush.
                         cur.execute(queries["import_async_commit"])
-                        with cur.copy(copy_sql) as cp:
-                            cp.write(body)
-                        seen, new, dups, errs = cur.execute(queries["import_merge"], [batch_id, chunk]).fetchone()
+                        if isolate:
+                            seen, new, dups, errs = merger.merge(cur, chunk, body)
+                        else:
+                            seen, new, dups, errs = merger.plain(cur, chunk, body)
                     break
                 except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
-                    if attempt == _RETRIES - 1:
+                    if attempt >= _RETRIES - 1:
                         raise
                     time.sleep(0.05 * (attempt + 1))
+                except psycopg.Error as exc:
+                    if isolate or not _row_fault(exc):
+                        raise
+                    isolate = True  # the whole chunk was rolled back: again, row by row where it fails
             with lock:
                 totals["files_seen"] += seen
                 totals["files_new"] += new
@@ -223,7 +338,7 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
     lock = threading.Lock()
     not_pruned: list[str] = []  # with prune: what could not be looked into (import_finish shields it too)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        batch_id = conn.execute(queries["import_begin"], [roots, __version__]).fetchone()[0]
+        batch_id = conn.execute(queries["import_begin"], [[scan.display_path(r) for r in roots], __version__]).fetchone()[0]
         planner = _Statistics(conn.execute(queries["catalog_size"]).fetchone()[0])
         inboxes: list[queue.Queue] = [queue.Queue(maxsize=QUEUE_CHUNKS) for _ in range(max(1, sessions))]
         writer = _ChunkWriter(batch_id, inboxes, rows_per_chunk)
@@ -243,23 +358,24 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
                     if prune and item.error_class not in midifile.ERROR_CLASSES:
                         not_pruned.append(item.path)
                     continue
+                data = None
                 try:
                     data = item.read()
+                    if seen:
+                        seen(item.path, len(data))
+                    info = midifile.inspect(data)
+                    writer.ok(item, data, info)
                 except scan.ReadError as exc:
                     writer.error(item, exc.error_class, exc.message)
                     if seen:
                         seen(item.path, 0)
                     if prune and exc.error_class not in midifile.ERROR_CLASSES:
                         not_pruned.append(item.path)
-                    continue
-                if seen:
-                    seen(item.path, len(data))
-                try:
-                    info = midifile.inspect(data)
                 except midifile.MidiRejected as exc:
                     writer.error(item, exc.error_class, exc.message, len(data))
-                    continue
-                writer.ok(item, data, info)
+                except Exception as exc:  # a bug of ours on one file's bytes: that file's error row, not a crash
+                    writer.error(item, INTERNAL_ERROR, f"{item.path}: {type(exc).__name__}: {exc}",
+                                 None if data is None else len(data))
             writer.flush()
         finally:
             for inbox in inboxes:

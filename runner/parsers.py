@@ -353,19 +353,22 @@ def _scan_track_headers(smf: bytes, pos: int, ntrks: int | None = None) -> _Head
         pos = start + length
     inherited = []
     if len(firsts) > 1:
+        # per channel, what the last track that set it up set (tracks later in the file win at equal
+        # ticks): one pass, so a file of thousands of tracks costs n, not n squared
+        last_prog: dict[int, int] = {}
+        last_bank: dict[int, int] = {}
+        for set_programs, set_banks in zip(programs, banks, strict=True):
+            last_prog.update(set_programs)
+            last_bank.update(set_banks)
         for j, first in enumerate(firsts):
             if first is None:
                 continue
             tick, channel, pitch = first
             if channel in programs[j] or channel in banks[j]:
                 continue
-            # the last other track that set the channel up (tracks later in the file win at equal ticks)
-            prog = next(
-                (p[channel] for i, p in reversed(list(enumerate(programs))) if i != j and channel in p), None
-            )
-            bnk = next(
-                (b[channel] for i, b in reversed(list(enumerate(banks))) if i != j and channel in b), None
-            )
+            # the last other track that set the channel up: never j itself, which did not
+            prog = last_prog.get(channel)
+            bnk = last_bank.get(channel)
             if prog is not None or bnk is not None:
                 inherited.append(_Inherited(tick, pitch, channel, prog, bnk))
     return _Headers(tuple(names), tuple(instruments), tuple(copyrights), tuple(inherited), tuple(tracks))

@@ -25,6 +25,7 @@ __all__ = [
     "ReadError",
     "ScanError",
     "ScanStats",
+    "display_path",
     "iter_candidates",
     "read_path",
 ]
@@ -34,8 +35,10 @@ MIDI_EXTENSIONS = frozenset(("mid", "midi", "kar", "rmi"))
 
 SCAN_ERROR_CLASSES: dict[str, str] = {
     "not_found": "an import root does not exist",
-    "unreadable": "a directory or archive cannot be opened or listed, or a MIDI-named entry is a broken "
-    "symlink or not a regular file",
+    "unreadable": "a directory or archive cannot be opened or listed, or a MIDI- or zip-named entry is a "
+    "broken symlink",
+    "not_regular_file": "a MIDI- or zip-named entry (or the root, or a symlink's target) is a FIFO, socket or "
+    "device: reported at once, never opened for reading",
     "vanished": "a directory disappeared between being seen and being listed",
     "symlink_loop": "a symlinked directory points at one of its own ancestors",
     "bad_archive": "a corrupt zip, or a MIDI-named member that fails its CRC or decompression",
@@ -43,11 +46,15 @@ SCAN_ERROR_CLASSES: dict[str, str] = {
     "archive_bomb": "a zip member or an archive's total uncompressed size is over the limit, or a member "
     "above 1 MiB is compressed more than the ratio limit",
     "nested_too_deep": "a zip inside zips nested deeper than max_nesting",
+    "internal_error": "the walk itself failed on this entry (a bug: the message holds the exception); the "
+    "walk goes on with the next entry",
 }
 """Every `ScanError.error_class`, with its one-line meaning."""
 
 READ_ERROR_CLASSES: dict[str, str] = {
-    "unreadable": "the file cannot be opened or read (permission, I/O error, not a regular file)",
+    "unreadable": "the file cannot be opened or read (permission, I/O error)",
+    "not_regular_file": "the path is no longer a regular file when it is read (a FIFO, socket, device or "
+    "directory took its place); a FIFO is never waited on",
     "vanished": "the file was deleted or moved between the scan and the read",
     "too_large": "the file is bigger than the size limit (MAX_FILE_SIZE by default)",
     "bad_archive": "read_path: the archive or the member cannot be decompressed",
@@ -177,6 +184,13 @@ def _display(raw: bytes) -> tuple[str, bool]:
         return raw.decode("utf-8", "replace"), True
 
 
+def _is_link(entry: os.DirEntry[bytes]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
 def _is_midi_name(name: bytes) -> bool:
     dot = name.rfind(b".")
     return dot >= 0 and name[dot + 1 :].lower().decode("ascii", "replace") in MIDI_EXTENSIONS
@@ -188,17 +202,61 @@ def _read_error(exc: OSError, path: str) -> ReadError:
     return ReadError("unreadable", f"{path}: {exc.strerror or exc}")
 
 
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return word
+    return "not a regular file"
+
+
+def _open_error(exc: OSError, fs: bytes, path: str) -> ReadError:
+    """Why an open failed: a socket (or a device without a driver) cannot be opened at all, and is
+    `not_regular_file` rather than `unreadable`."""
+    try:
+        mode = os.stat(fs).st_mode
+    except (OSError, ValueError):
+        return _read_error(exc, path)
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return ReadError("not_regular_file", f"{path}: is {_kind(mode)}")
+    return _read_error(exc, path)
+
+
+def _open_regular(fs: bytes, path: str) -> io.BufferedReader:
+    """Open a regular file for reading without ever blocking: a FIFO is opened non-blocking (an open
+    for reading waits for a writer otherwise) and refused after fstat, like any other special file."""
+    try:
+        fd = os.open(fs, _OPEN_FLAGS)
+    except OSError as exc:
+        raise _open_error(exc, fs, path) from exc
+    try:
+        st = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise _read_error(exc, path) from exc
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise ReadError("not_regular_file", f"{path}: is {_kind(st.st_mode)}")
+    return os.fdopen(fd, "rb")
+
+
+def display_path(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
+    """An absolute path as the walk shows and stores it: valid UTF-8, invalid bytes as U+FFFD."""
+    return _display(os.path.abspath(os.fsencode(path)))[0]
+
+
 def _read_file(fs: bytes, path: str, max_size: int) -> bytes:
     """Read a whole regular file with one open/fstat/read/close; ReadError on any failure."""
     try:
         fd = os.open(fs, _OPEN_FLAGS)
     except OSError as exc:
-        raise _read_error(exc, path) from exc
+        raise _open_error(exc, fs, path) from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-            raise ReadError("unreadable", f"{path}: is {kind}")
+            raise ReadError("not_regular_file", f"{path}: is {_kind(st.st_mode)}")
         size = st.st_size
         if size > max_size:
             raise ReadError("too_large", f"{path}: {size} bytes, over the limit of {max_size}")
@@ -258,8 +316,9 @@ class _Walk:
         except FileNotFoundError:
             yield self.error(disp, disp, path_bytes, "", "not_found", f"{disp}: no such file or directory")
             return
-        except OSError as exc:
-            yield self.error(disp, disp, path_bytes, "", "unreadable", f"{disp}: {exc.strerror or exc}")
+        except (OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            yield self.error(disp, disp, path_bytes, "", "unreadable", f"{disp}: {why}")
             return
         if stat.S_ISDIR(st.st_mode):
             yield from self.directory(raw, disp, bad, (st.st_dev, st.st_ino))
@@ -267,16 +326,15 @@ class _Walk:
         name = os.path.basename(raw)
         rel, _ = _display(name)
         lower = name.lower()
-        if lower.endswith(b".zip"):
-            yield from self.archive_file(disp, raw, disp, bad, rel)
-        elif _is_midi_name(lower):
-            if stat.S_ISREG(st.st_mode):
-                self.stats.midi_candidates += 1
-                yield Candidate(disp, disp, path_bytes, rel, raw, None, self.max_member)
-            else:
-                yield self.error(disp, disp, path_bytes, rel, "unreadable", f"{disp}: is not a regular file")
-        else:
+        if not lower.endswith(b".zip") and not _is_midi_name(lower):
             self.stats.other_files += 1
+        elif not stat.S_ISREG(st.st_mode):
+            yield self.error(disp, disp, path_bytes, rel, "not_regular_file", f"{disp}: is {_kind(st.st_mode)}")
+        elif lower.endswith(b".zip"):
+            yield from self.archive_file(disp, raw, disp, bad, rel)
+        else:
+            self.stats.midi_candidates += 1
+            yield Candidate(disp, disp, path_bytes, rel, raw, None, self.max_member)
 
     def directory(
         self, top: bytes, top_disp: str, top_bad: bool, key: tuple[int, int]
@@ -296,62 +354,69 @@ class _Walk:
         stack.append((iter(listed), top_disp.rstrip("/") + "/", "", top_bad, key))
         while stack:
             it, dprefix, rprefix, pbad, _key = stack[-1]
-            for entry in it:
-                name = entry.name
-                dot = name.rfind(b".")
-                ext = name[dot + 1 :].lower() if dot >= 0 else b""
-                if ext in _MIDI_EXT_BYTES:
-                    try:
-                        is_file = entry.is_file()
-                    except OSError:
-                        is_file = False
-                    if is_file and (follow or not entry.is_symlink()):
+            entry = None
+            try:
+                for entry in it:
+                    name = entry.name
+                    dot = name.rfind(b".")
+                    ext = name[dot + 1 :].lower() if dot >= 0 else b""
+                    if ext in _MIDI_EXT_BYTES:
                         try:
-                            sname = name.decode()
-                            path_bytes = entry.path if pbad else None
-                        except UnicodeDecodeError:
-                            sname = name.decode("utf-8", "replace")
-                            path_bytes = entry.path
-                        stats.midi_candidates += 1
-                        yield Candidate(
-                            root, dprefix + sname, path_bytes, rprefix + sname, entry.path, None, max_member
-                        )
-                        continue
-                    if is_file:
-                        stats.symlinks_skipped += 1
-                        continue
-                    # Not a regular file: a directory named *.mid is walked, anything else is an error.
-                    if not self.is_dir(entry):
-                        yield self.special_entry(root, entry, dprefix, rprefix, pbad)
-                        continue
-                elif ext == b"zip":
-                    if self.is_file(entry):
-                        if follow or not entry.is_symlink():
-                            sname, nbad = _display(name)
-                            yield from self.archive_file(
-                                root, entry.path, dprefix + sname, pbad or nbad, rprefix + sname
+                            is_file = entry.is_file()
+                        except OSError:
+                            is_file = False
+                        if is_file and (follow or not entry.is_symlink()):
+                            try:
+                                sname = name.decode()
+                                path_bytes = entry.path if pbad else None
+                            except UnicodeDecodeError:
+                                sname = name.decode("utf-8", "replace")
+                                path_bytes = entry.path
+                            stats.midi_candidates += 1
+                            yield Candidate(
+                                root, dprefix + sname, path_bytes, rprefix + sname, entry.path, None, max_member
                             )
-                        else:
+                            continue
+                        if is_file:
                             stats.symlinks_skipped += 1
-                        continue
-                    if not self.is_dir(entry):
+                            continue
+                        # Not a regular file: a directory named *.mid is walked, anything else is an error.
+                        if not self.is_dir(entry):
+                            yield self.special_entry(root, entry, dprefix, rprefix, pbad)
+                            continue
+                    elif ext == b"zip":
+                        if self.is_file(entry):
+                            if follow or not entry.is_symlink():
+                                sname, nbad = _display(name)
+                                yield from self.archive_file(
+                                    root, entry.path, dprefix + sname, pbad or nbad, rprefix + sname
+                                )
+                            else:
+                                stats.symlinks_skipped += 1
+                            continue
+                        if not self.is_dir(entry):
+                            # a FIFO, socket or device named *.zip, or a broken symlink: never opened
+                            yield self.special_entry(root, entry, dprefix, rprefix, pbad)
+                            continue
+                    elif not self.is_dir(entry):
                         stats.other_files += 1
                         continue
-                elif not self.is_dir(entry):
-                    stats.other_files += 1
-                    continue
-                # A directory: descend into it (the for loop resumes here once it is done).
-                frame = self.enter(root, entry, dprefix, rprefix, pbad, ancestors)
-                if isinstance(frame, ScanError):
-                    yield frame
-                    continue
-                if frame is None:
-                    continue
-                stack.append(frame)
-                ancestors.add(frame[4])
-                break
-            else:
-                ancestors.discard(stack.pop()[4])
+                    # A directory: descend into it (the for loop resumes here once it is done).
+                    frame = self.enter(root, entry, dprefix, rprefix, pbad, ancestors)
+                    if isinstance(frame, ScanError):
+                        yield frame
+                        continue
+                    if frame is None:
+                        continue
+                    stack.append(frame)
+                    ancestors.add(frame[4])
+                    break
+                else:
+                    ancestors.discard(stack.pop()[4])
+            except Exception as exc:  # a failure on one entry is that entry's error row; the walk goes on
+                if entry is None:
+                    raise
+                yield self.entry_error(root, entry, dprefix, rprefix, pbad, exc)
 
     @staticmethod
     def is_dir(entry: os.DirEntry[bytes]) -> bool:
@@ -398,7 +463,7 @@ class _Walk:
         disp = dprefix + sname
         rel = rprefix + sname
         path_bytes = entry.path if bad else None
-        is_link = entry.is_symlink()
+        is_link = _is_link(entry)
         if is_link and not self.follow:
             self.stats.symlinks_skipped += 1
             return None
@@ -422,6 +487,17 @@ class _Walk:
             return listed
         return iter(listed), disp + "/", rel + "/", bad, key
 
+    def entry_error(
+        self, root: str, entry: os.DirEntry[bytes], dprefix: str, rprefix: str, pbad: bool, exc: Exception
+    ) -> ScanError:
+        """The `internal_error` row of an entry the walk itself failed on (the walk goes on)."""
+        sname, nbad = _display(entry.name)
+        disp = dprefix + sname
+        path_bytes = entry.path if (pbad or nbad) else None
+        return self.error(
+            root, disp, path_bytes, rprefix + sname, "internal_error", f"{disp}: {type(exc).__name__}: {exc}"
+        )
+
     def special_entry(
         self, root: str, entry: os.DirEntry[bytes], dprefix: str, rprefix: str, pbad: bool
     ) -> ScanError:
@@ -429,15 +505,13 @@ class _Walk:
         sname, nbad = _display(entry.name)
         disp = dprefix + sname
         path_bytes = entry.path if (pbad or nbad) else None
-        if entry.is_symlink():
-            try:
-                os.stat(entry.path)
-                why = "symlink to something that is not a regular file"
-            except OSError as exc:
-                why = f"broken symlink ({exc.strerror or exc})"
-        else:
-            why = "not a regular file"
-        return self.error(root, disp, path_bytes, rprefix + sname, "unreadable", f"{disp}: {why}")
+        try:
+            mode = os.stat(entry.path).st_mode
+        except OSError as exc:
+            why = f"broken symlink ({exc.strerror or exc})" if _is_link(entry) else (exc.strerror or str(exc))
+            return self.error(root, disp, path_bytes, rprefix + sname, "unreadable", f"{disp}: {why}")
+        why = f"symlink to {_kind(mode)}" if _is_link(entry) else f"is {_kind(mode)}"
+        return self.error(root, disp, path_bytes, rprefix + sname, "not_regular_file", f"{disp}: {why}")
 
     def archive_file(
         self, root: str, raw: bytes, disp: str, bad: bool, rel: str
@@ -445,14 +519,14 @@ class _Walk:
         """Walk one zip archive on disk (its central directory is read; members only when MIDI or zip)."""
         path_bytes = raw if bad else None
         try:
-            fh = open(raw, "rb")  # noqa: SIM115 - closed below, after the generator is done
-        except OSError as exc:
-            yield self.error(root, disp, path_bytes, rel, "unreadable", f"{disp}: {exc.strerror or exc}")
+            fh = _open_regular(raw, disp)
+        except ReadError as exc:
+            yield self.error(root, disp, path_bytes, rel, exc.error_class, exc.message)
             return
         with fh:
             try:
                 zf = zipfile.ZipFile(fh)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+            except Exception as exc:  # zipfile fails in many ways on a damaged archive
                 yield self.error(
                     root, disp, path_bytes, rel, "bad_archive", f"{disp}: not a readable zip ({exc})"
                 )
@@ -479,48 +553,67 @@ class _Walk:
             yield self.error(root, disp, path_bytes, rel, "bad_archive", f"{disp}: {exc}")
             return
         for info in infos:
-            if info.is_dir():
-                continue
-            name = info.filename
-            lower = name.lower()
-            dot = lower.rfind(".")
-            ext = lower[dot + 1 :] if dot >= 0 else ""
-            is_zip = ext == "zip"
-            if not is_zip and ext not in MIDI_EXTENSIONS:
-                self.stats.other_files += 1
-                continue
-            mdisp = f"{disp}!{name}"
-            mrel = f"{rel}!{name}"
-            mbytes = path_bytes + b"!" + name.encode() if path_bytes is not None else None
-            if is_zip and depth >= self.max_nesting:
-                yield self.error(
-                    root,
-                    mdisp,
-                    mbytes,
-                    mrel,
-                    "nested_too_deep",
-                    f"{mdisp}: archive nested deeper than {self.max_nesting} levels",
-                )
-                continue
             try:
-                limit = self.max_total if is_zip else self.max_member
-                data = _read_member(zf, info, mdisp, limit, self.max_ratio, budget)
-            except ReadError as exc:
-                yield self.error(root, mdisp, mbytes, mrel, exc.error_class, exc.message)
-                continue
-            if is_zip:
-                try:
-                    inner = zipfile.ZipFile(io.BytesIO(data))
-                except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
-                    yield self.error(
-                        root, mdisp, mbytes, mrel, "bad_archive", f"{mdisp}: not a readable zip ({exc})"
-                    )
-                    continue
-                with inner:
-                    yield from self.archive_members(root, inner, mdisp, mbytes, mrel, depth + 1, budget)
-            else:
-                self.stats.midi_candidates += 1
-                yield Candidate(root, mdisp, mbytes, mrel, None, data, self.max_member)
+                yield from self.archive_member(root, zf, info, disp, path_bytes, rel, depth, budget)
+            except Exception as exc:  # a failure on one member is that member's error row
+                mdisp = f"{disp}!{info.filename}"
+                mbytes = path_bytes + b"!" + info.filename.encode() if path_bytes is not None else None
+                yield self.error(root, mdisp, mbytes, f"{rel}!{info.filename}", "internal_error",
+                                 f"{mdisp}: {type(exc).__name__}: {exc}")
+
+    def archive_member(
+        self,
+        root: str,
+        zf: zipfile.ZipFile,
+        info: zipfile.ZipInfo,
+        disp: str,
+        path_bytes: bytes | None,
+        rel: str,
+        depth: int,
+        budget: list[int],
+    ) -> Iterator[Candidate | ScanError]:
+        """Yield one member of an open zip: a Candidate, a ScanError, or the members of a nested zip."""
+        if info.is_dir():
+            return
+        name = info.filename
+        if zf.NameToInfo.get(name) is not info:
+            # An earlier entry of the same name, shadowed by the last one: reading the location (and
+            # re-reading it at analysis) gives the last, so the location is that one's.
+            self.stats.other_files += 1
+            return
+        lower = name.lower()
+        dot = lower.rfind(".")
+        ext = lower[dot + 1 :] if dot >= 0 else ""
+        is_zip = ext == "zip"
+        if not is_zip and ext not in MIDI_EXTENSIONS:
+            self.stats.other_files += 1
+            return
+        mdisp = f"{disp}!{name}"
+        mrel = f"{rel}!{name}"
+        mbytes = path_bytes + b"!" + name.encode() if path_bytes is not None else None
+        if is_zip and depth >= self.max_nesting:
+            yield self.error(
+                root, mdisp, mbytes, mrel, "nested_too_deep",
+                f"{mdisp}: archive nested deeper than {self.max_nesting} levels",
+            )
+            return
+        try:
+            limit = self.max_total if is_zip else self.max_member
+            data = _read_member(zf, info, mdisp, limit, self.max_ratio, budget)
+        except ReadError as exc:
+            yield self.error(root, mdisp, mbytes, mrel, exc.error_class, exc.message)
+            return
+        if is_zip:
+            try:
+                inner = zipfile.ZipFile(io.BytesIO(data))
+            except Exception as exc:  # zipfile fails in many ways on a damaged archive
+                yield self.error(root, mdisp, mbytes, mrel, "bad_archive", f"{mdisp}: not a readable zip ({exc})")
+                return
+            with inner:
+                yield from self.archive_members(root, inner, mdisp, mbytes, mrel, depth + 1, budget)
+        else:
+            self.stats.midi_candidates += 1
+            yield Candidate(root, mdisp, mbytes, mrel, None, data, self.max_member)
 
 
 _MIDI_EXT_BYTES = frozenset(ext.encode() for ext in MIDI_EXTENSIONS)
@@ -585,7 +678,11 @@ def iter_candidates(
     """
     walk = _Walk(stats, follow_symlinks, max_member_size, max_archive_total, max_nesting, max_ratio)
     for root in roots:
-        yield from walk.root(root)
+        try:
+            yield from walk.root(root)
+        except Exception as exc:  # a failure on one root is that root's error row; the next root is walked
+            disp = display_path(root)
+            yield walk.error(disp, disp, None, "", "internal_error", f"{disp}: {type(exc).__name__}: {exc}")
 
 
 def read_path(
@@ -604,10 +701,7 @@ def read_path(
     outer, inner = _split_archive(raw)
     if inner is None:
         return _read_file(raw, path, max_size)
-    try:
-        fh = open(outer, "rb")  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise _read_error(exc, path) from exc
+    fh = _open_regular(outer, path)
     with fh:
         try:
             zf = zipfile.ZipFile(fh)

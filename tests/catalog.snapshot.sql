@@ -485,6 +485,22 @@ CREATE FUNCTION midi._clip_query(q text) RETURNS text
                 ELSE coalesce(substring(left(q, 257) FROM '^(.*\S)\s'), left(q, 256)) END
 $$;
 COMMENT ON FUNCTION midi._clip_query(q text) IS 'Internal: a search text cut to at most 256 characters, at a word boundary where there is one';
+CREATE FUNCTION midi._cut_label(label text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+DECLARE
+    n integer := least(char_length(label), 252);
+    over integer;
+BEGIN
+    LOOP
+        over := octet_length(left(label, n)) - 252;
+        EXIT WHEN over <= 0;
+        n := n - greatest(1, over / 4);
+    END LOOP;
+    RETURN left(label, n) || '…';
+END;
+$$;
+COMMENT ON FUNCTION midi._cut_label(label text) IS 'A label cut to at most 252 bytes at a character boundary, plus an ellipsis';
 CREATE FUNCTION midi._dot12(a double precision[], b double precision[]) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -697,6 +713,17 @@ CREATE FUNCTION midi._has_filter(a midi._search_args) RETURNS boolean
     SELECT midi._search_where(a) <> 'true'
 $$;
 COMMENT ON FUNCTION midi._has_filter(a midi._search_args) IS 'Internal: whether any filter is set';
+CREATE FUNCTION midi._import_refuse_sql() RETURNS text
+    LANGUAGE sql STABLE
+    AS $_$
+    SELECT format('UPDATE midi.import_staging SET error_class = %L, message = concat_ws(%L, %s) '
+                  'WHERE batch_id = $1 AND chunk = $2 AND error_class IS NULL AND (%s)',
+                  'rejected', '; ',
+                  coalesce(string_agg(format('CASE WHEN %s THEN %s END', r.fails, r.message), ', ' ORDER BY r.test), 'NULL'),
+                  coalesce(string_agg(r.fails, ' OR ' ORDER BY r.test), 'false'))
+      FROM midi.import_refusals() r
+$_$;
+COMMENT ON FUNCTION midi._import_refuse_sql() IS 'The UPDATE that import_merge runs on a staged chunk to turn rows files would refuse into rejected error rows';
 CREATE FUNCTION midi._in_name(search_vector tsvector, tsq_a tsquery) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE STRICT COST 1 PARALLEL SAFE
     AS $$
@@ -722,6 +749,24 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._outside_name(search_vector tsvector, tsq_a tsquery) IS 'Internal: whether a search document misses the query in the file name (second relevance tier)';
+CREATE FUNCTION midi._prefix_after(prefix text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+DECLARE
+    p text := prefix;
+    c integer;
+BEGIN
+    WHILE p <> '' LOOP
+        c := ascii(right(p, 1));
+        p := left(p, -1);
+        IF c < 1114111 THEN
+            RETURN p || chr(CASE WHEN c + 1 BETWEEN 55296 AND 57343 THEN 57344 ELSE c + 1 END);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION midi._prefix_after(prefix text) IS 'Smallest text above every text starting with prefix (byte order); NULL if none';
 CREATE FUNCTION midi._rebuild_key_templates() RETURNS integer
     LANGUAGE plpgsql
     AS $$
@@ -1725,10 +1770,13 @@ CREATE TABLE midi.import_batches (
 );
 CREATE FUNCTION midi.import_finish(batch bigint, other_files bigint DEFAULT 0, prune boolean DEFAULT false) RETURNS midi.import_batches
     LANGUAGE plpgsql
-    AS $$
+    AS $_$
 DECLARE
     b midi.import_batches;
     unseen text[];
+    r text;
+    lo text;
+    hi text;
 BEGIN
     SELECT * INTO b FROM midi.import_batches WHERE id = batch FOR UPDATE;
     IF NOT FOUND THEN
@@ -1737,20 +1785,34 @@ BEGIN
     IF prune THEN
         unseen := ARRAY(SELECT e.path FROM midi.import_errors e
                          WHERE e.last_seen >= b.started_at AND midi._under_roots(e.path, b.roots)
-                           AND e.error_class NOT IN ('empty', 'not_midi', 'truncated_header', 'bad_header', 'too_large'));
-        UPDATE midi.file_paths fp SET missing_since = now()
-         WHERE fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, b.roots)
-           AND NOT midi._under_roots(fp.path, unseen);
-        DELETE FROM midi.import_errors e
-         WHERE e.last_seen < b.started_at AND midi._under_roots(e.path, b.roots) AND NOT midi._under_roots(e.path, unseen);
-        UPDATE midi.files f
-           SET filepath = np.path, filename = (midi.parse_path(np.path)).filename
-          FROM midi.file_paths old
-               CROSS JOIN LATERAL (
-                   SELECT p.path FROM midi.file_paths p
-                    WHERE p.file_id = old.file_id AND p.missing_since IS NULL
-                    ORDER BY p.path LIMIT 1) np
-         WHERE old.file_id = f.id AND old.path = f.filepath AND old.missing_since IS NOT NULL;
+                           AND e.error_class NOT IN ('empty', 'not_midi', 'truncated_header', 'bad_header',
+                                                     'too_large', 'rejected'));
+        FOREACH r IN ARRAY b.roots LOOP
+            -- every path under r starts with r (without a trailing slash), and path_head keeps at least
+            -- its first 512 characters: one range of the unique index
+            lo := left(rtrim(r, '/'), 512);
+            hi := coalesce(midi._prefix_after(lo), repeat(chr(1114111), 513));
+            UPDATE midi.file_paths fp SET missing_since = now()
+             WHERE midi.path_head(fp.path) >= lo AND midi.path_head(fp.path) < hi
+               AND fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, ARRAY[r])
+               AND NOT midi._under_roots(fp.path, unseen);
+            -- a file whose canonical path under r is missing takes its smallest present path
+            UPDATE midi.files f
+               SET filepath = np.path, filename = (midi.parse_path(np.path)).filename,
+                   original_filename = substring(np.path FROM '[^/!]*$')
+              FROM midi.file_paths old
+                   CROSS JOIN LATERAL (
+                       SELECT p.path FROM midi.file_paths p
+                        WHERE p.file_id = old.file_id AND p.missing_since IS NULL
+                        ORDER BY p.path LIMIT 1) np
+             WHERE midi.path_head(old.path) >= lo AND midi.path_head(old.path) < hi
+               AND old.missing_since IS NOT NULL AND midi._under_roots(old.path, ARRAY[r])
+               AND f.id = old.file_id AND f.filepath = old.path;
+            DELETE FROM midi.import_errors e
+             WHERE midi.path_head(e.path) >= lo AND midi.path_head(e.path) < hi
+               AND e.last_seen < b.started_at AND midi._under_roots(e.path, ARRAY[r])
+               AND NOT midi._under_roots(e.path, unseen);
+        END LOOP;
     END IF;
     UPDATE midi.import_batches
        SET status = 'done', finished_at = now(), other_files = import_finish.other_files
@@ -1758,7 +1820,7 @@ BEGIN
     RETURNING * INTO b;
     RETURN b;
 END;
-$$;
+$_$;
 COMMENT ON FUNCTION midi.import_finish(batch bigint, other_files bigint, prune boolean) IS 'Closes an import batch (optionally marking unseen paths under its roots missing); returns the batch row';
 CREATE FUNCTION midi.import_merge(batch bigint, chunk integer) RETURNS TABLE(files_seen integer, files_new integer, duplicates integer, errors integer)
     LANGUAGE plpgsql
@@ -1771,6 +1833,7 @@ DECLARE
     v_vocab jsonb := midi.vocabulary_map();
     v_phrases text := midi.vocabulary_phrases();
 BEGIN
+    EXECUTE midi._import_refuse_sql() USING batch, chunk;
     SELECT count(*) FILTER (WHERE s.error_class IS NULL), count(*) FILTER (WHERE s.error_class IS NOT NULL),
            coalesce(sum(s.file_size_bytes), 0)
       INTO v_ok, v_err, v_bytes
@@ -1788,14 +1851,15 @@ BEGIN
           FROM (SELECT DISTINCT left(c.rel, length(c.rel) - length(c.fname)) AS dir FROM candidates c) d
                CROSS JOIN LATERAL midi.parse_folder(d.dir) pf
     ), inserted AS (
+        -- columns named as in import_staging are copied unchanged: import_refusals tests them
         INSERT INTO midi.files (filename, filepath, original_filename, content_hash, file_size_bytes, format,
                                 num_tracks, header_tracks, ticks_per_quarter_note, smpte_fps, smpte_resolution,
                                 is_rmid, midi_warnings, manufacturer, collection_name, folder_tags,
                                 filename_bpm, filename_key, filename_genres, filename_structure, import_batch_id,
                                 search_vector, cached_bpm, cached_key)
-        SELECT c.fname, c.path, c.fname, c.content_hash, c.file_size_bytes, c.format,
-               least(c.num_tracks, 32767), c.header_tracks, c.ticks_per_quarter_note, c.smpte_fps,
-               c.smpte_resolution, coalesce(c.is_rmid, false), coalesce(c.warnings, '{}'),
+        SELECT midi.short_label(c.fname), c.path, c.fname, c.content_hash, c.file_size_bytes, c.format,
+               c.num_tracks, c.header_tracks, c.ticks_per_quarter_note, c.smpte_fps,
+               c.smpte_resolution, c.is_rmid, coalesce(c.warnings, '{}'),
                fo.manufacturer, fo.collection_name, fo.folder_tags,
                pf.bpm, pf.key, pf.genres, pf.structure, batch,
                midi.name_vector(c.fname) || fo.place_vector,
@@ -1814,7 +1878,7 @@ BEGIN
       JOIN midi.files f ON f.content_hash = s.content_hash
      WHERE s.error_class IS NULL
      ORDER BY s.path, s.path_bytes
-    ON CONFLICT (path, path_bytes) DO UPDATE
+    ON CONFLICT (midi.path_head(path), midi.path_digest(path, path_bytes)) DO UPDATE
         SET last_seen = now(), missing_since = NULL, file_id = EXCLUDED.file_id;
     -- The canonical path of a content is its smallest path in byte order, so the catalog does not depend
     -- on the order in which chunks, concurrent imports or a resumed run happened to arrive.
@@ -1832,7 +1896,7 @@ BEGIN
          WHERE fi.id IS NOT NULL
     )
     UPDATE midi.files f
-       SET filepath = mv.path, filename = mv.fname, original_filename = mv.fname,
+       SET filepath = mv.path, filename = midi.short_label(mv.fname), original_filename = mv.fname,
            manufacturer = pf.manufacturer, collection_name = pf.collection_name, folder_tags = pf.folder_tags,
            filename_bpm = ff.bpm, filename_key = ff.key, filename_genres = ff.genres, filename_structure = ff.structure
       FROM moved mv
@@ -1840,10 +1904,12 @@ BEGIN
            CROSS JOIN LATERAL midi.filename_facts(mv.fname, v_vocab, v_phrases) ff
      WHERE f.id = mv.id;
     IF v_ok > 0 AND EXISTS (SELECT 1 FROM midi.import_errors) THEN
+        -- a location that imports now has no error row any more (a unique-key probe per path)
         DELETE FROM midi.import_errors e
          USING midi._staged(batch, chunk) s
          WHERE s.error_class IS NULL
-           AND e.path = s.path AND e.path_bytes IS NOT DISTINCT FROM s.path_bytes;
+           AND midi.path_head(e.path) = midi.path_head(s.path)
+           AND midi.path_digest(e.path, e.path_bytes) = midi.path_digest(s.path, s.path_bytes);
     END IF;
     IF v_err > 0 THEN
         INSERT INTO midi.import_errors AS e (path, path_bytes, batch_id, error_class, message, file_size_bytes)
@@ -1852,7 +1918,7 @@ BEGIN
           FROM midi._staged(batch, chunk) s
          WHERE s.error_class IS NOT NULL
          ORDER BY s.path, s.path_bytes
-        ON CONFLICT (path, path_bytes) DO UPDATE
+        ON CONFLICT (midi.path_head(path), midi.path_digest(path, path_bytes)) DO UPDATE
             SET error_class = EXCLUDED.error_class, message = EXCLUDED.message,
                 file_size_bytes = EXCLUDED.file_size_bytes, last_seen = now();
     END IF;
@@ -1865,6 +1931,45 @@ BEGIN
 END;
 $_$;
 COMMENT ON FUNCTION midi.import_merge(batch bigint, chunk integer) IS 'Merges one staged chunk into files, file_paths and import_errors; returns (files_seen, files_new, duplicates, errors)';
+CREATE FUNCTION midi.import_refusals() RETURNS TABLE(test text, fails text, message text)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH staged AS (
+        SELECT a.attname, a.atttypid FROM pg_attribute a
+         WHERE a.attrelid = 'midi.import_staging'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    ), stored AS (
+        SELECT a.attnum, a.attname, a.atttypid, a.attnotnull FROM pg_attribute a
+         WHERE a.attrelid = 'midi.files'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    ), tests AS (
+        SELECT c.conname::text AS test, format('NOT coalesce(%s, true)', pg_get_expr(c.conbin, c.conrelid)) AS fails,
+               (SELECT string_agg(format('%L || coalesce(%I::text, %L)', t.attname || ' = ', t.attname, 'NULL'),
+                                  ' || '', '' || ' ORDER BY t.attname)
+                  FROM stored t WHERE t.attnum = ANY (c.conkey)) AS vals,
+               format('violates check constraint %s', quote_ident(c.conname)) AS what
+          FROM pg_constraint c
+         WHERE c.conrelid = 'midi.files'::regclass AND c.contype = 'c'
+           AND NOT EXISTS (SELECT 1 FROM stored t WHERE t.attnum = ANY (c.conkey)
+                              AND t.attname NOT IN (SELECT s.attname FROM staged s))
+        UNION ALL
+        SELECT t.attname || '_not_null', format('%I IS NULL', t.attname), NULL,
+               format('violates not-null constraint of column %s', quote_ident(t.attname))
+          FROM stored t JOIN staged s USING (attname)
+         WHERE t.attnotnull
+        UNION ALL
+        SELECT t.attname || '_range', format('%I NOT BETWEEN %s AND %s', t.attname, -r.hi - 1, r.hi),
+               format('%L || %I::text', t.attname || ' = ', t.attname),
+               format('value out of range for type %s', format_type(t.atttypid, NULL))
+          FROM stored t JOIN staged s USING (attname)
+               CROSS JOIN LATERAL (SELECT CASE t.atttypid WHEN 'int2'::regtype THEN 32767::bigint
+                                                          WHEN 'int4'::regtype THEN 2147483647::bigint END AS hi) r
+         WHERE r.hi IS NOT NULL AND s.atttypid IN ('int4'::regtype, 'int8'::regtype) AND s.atttypid <> t.atttypid
+    )
+    SELECT t.test, t.fails,
+           format('%L', 'files refuses the row: ' || t.what) || coalesce(format(' || %L || ', ' (') || t.vals || ' || '')''', '')
+      FROM tests t
+     ORDER BY t.test
+$$;
+COMMENT ON FUNCTION midi.import_refusals() IS 'The tests (from the catalog: files CHECKs, NOT NULLs, type ranges) a staged row must pass to become a files row';
 CREATE FUNCTION midi.key_is_minor(k midi.musical_key) RETURNS boolean
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
@@ -1978,23 +2083,35 @@ DECLARE
         regexp_replace(replace(dir, '!', '/'), '\.zip(/|$)', '\1', 'gi'), '/'), '');
     w text;
 BEGIN
-    manufacturer := nullif(btrim(parts[1]), '');
-    collection_name := nullif(btrim(parts[2]), '');
+    manufacturer := midi.short_label(nullif(btrim(parts[1]), ''));
+    collection_name := midi.short_label(nullif(btrim(parts[2]), ''));
     folder_tags := '{}';
-    FOR i IN 3..coalesce(cardinality(parts), 0) LOOP
-        FOREACH w IN ARRAY regexp_split_to_array(lower(midi.name_words(parts[i])), '\s+') LOOP
-            IF w <> '' AND NOT w = ANY (folder_tags) THEN
-                folder_tags := folder_tags || w;
-            END IF;
+    IF octet_length(dir) <= 1024 THEN
+        FOR i IN 3..coalesce(cardinality(parts), 0) LOOP
+            FOREACH w IN ARRAY regexp_split_to_array(lower(midi.name_words(parts[i])), '\s+') LOOP
+                w := midi.short_label(w);
+                IF w <> '' AND NOT w = ANY (folder_tags) THEN
+                    folder_tags := folder_tags || w;
+                END IF;
+            END LOOP;
         END LOOP;
-    END LOOP;
+        RETURN;
+    END IF;
+    SELECT coalesce(array_agg(f.w ORDER BY f.i, f.j), '{}') INTO folder_tags
+      FROM (SELECT DISTINCT ON (x.w) x.w, x.i, x.j
+              FROM (SELECT midi.short_label(wd.w) AS w, p.i, wd.j
+                      FROM unnest(parts[3:]) WITH ORDINALITY AS p(part, i)
+                           CROSS JOIN LATERAL regexp_split_to_table(lower(midi.name_words(p.part)), '\s+')
+                                 WITH ORDINALITY AS wd(w, j)) x
+             WHERE x.w <> ''
+             ORDER BY x.w, x.i, x.j) f;
 END;
 $_$;
 COMMENT ON FUNCTION midi.parse_folder(dir text, OUT manufacturer text, OUT collection_name text, OUT folder_tags text[]) IS 'Manufacturer (1st folder), collection (2nd) and folder tags (words of deeper folders) of a relative folder path';
 CREATE FUNCTION midi.parse_path(rel text, OUT manufacturer text, OUT collection_name text, OUT folder_tags text[], OUT filename text) RETURNS record
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $_$
-    SELECT pf.manufacturer, pf.collection_name, pf.folder_tags, fname
+    SELECT pf.manufacturer, pf.collection_name, pf.folder_tags, midi.short_label(fname)
       FROM (SELECT substring(rel FROM '[^/!]*$') AS fname) f,
            LATERAL midi.parse_folder(left(rel, length(rel) - length(f.fname))) pf
 $_$;
@@ -2022,6 +2139,19 @@ BEGIN
 END;
 $_$;
 COMMENT ON FUNCTION midi.parse_query(q text) IS 'Search box text to tsquery: websearch syntax, midi.names words, prefix match on the last word; NULL if empty';
+CREATE FUNCTION midi.path_digest(path text, path_bytes bytea) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN path_bytes IS NULL AND octet_length(path) <= 2048 THEN '\x'::bytea
+                ELSE sha256(coalesce(path_bytes, decode(replace(path, '\', '\\'), 'escape'))) END
+$$;
+COMMENT ON FUNCTION midi.path_digest(path text, path_bytes bytea) IS 'Empty for a valid UTF-8 path up to 2,048 bytes, else the SHA-256 of the location''s exact bytes: the second column of the path unique keys';
+CREATE FUNCTION midi.path_head(path text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN octet_length(path) <= 2048 THEN path ELSE left(path, 512) END
+$$;
+COMMENT ON FUNCTION midi.path_head(path text) IS 'A path up to 2,048 bytes, else its first 512 characters: the leading, range-searchable column of the path unique keys';
 CREATE FUNCTION midi.place_vector(manufacturer text, collection_name text, folder_tags text[]) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -2204,6 +2334,12 @@ CREATE FUNCTION midi.search_count(q text DEFAULT NULL::text, bpm_min numeric DEF
     SELECT * FROM midi._search_count(midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters)), cap)
 $$;
 COMMENT ON FUNCTION midi.search_count(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, cap integer, filters jsonb) IS 'Number of matching files: exact up to cap (default 5000), else a planner estimate with exact = false';
+CREATE FUNCTION midi.short_label(label text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN octet_length(label) <= 255 THEN label ELSE midi._cut_label(label) END
+$$;
+COMMENT ON FUNCTION midi.short_label(label text) IS 'A name as stored in an indexed label column: unchanged up to 255 bytes, else cut to 252 bytes plus an ellipsis';
 CREATE FUNCTION midi.sync_files(ids bigint[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$
@@ -2742,8 +2878,6 @@ ALTER TABLE ONLY midi.favorites
 ALTER TABLE ONLY midi.file_categories
     ADD CONSTRAINT file_categories_pkey PRIMARY KEY (file_id);
 ALTER TABLE ONLY midi.file_paths
-    ADD CONSTRAINT file_paths_path_key UNIQUE NULLS NOT DISTINCT (path, path_bytes);
-ALTER TABLE ONLY midi.file_paths
     ADD CONSTRAINT file_paths_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY midi.file_tags
     ADD CONSTRAINT file_tags_pkey PRIMARY KEY (file_id, tag_id);
@@ -2753,8 +2887,6 @@ ALTER TABLE ONLY midi.gm_instruments
     ADD CONSTRAINT gm_instruments_pkey PRIMARY KEY (program);
 ALTER TABLE ONLY midi.import_batches
     ADD CONSTRAINT import_batches_pkey PRIMARY KEY (id);
-ALTER TABLE ONLY midi.import_errors
-    ADD CONSTRAINT import_errors_path_key UNIQUE NULLS NOT DISTINCT (path, path_bytes);
 ALTER TABLE ONLY midi.import_errors
     ADD CONSTRAINT import_errors_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY midi.key_profiles
@@ -2780,6 +2912,8 @@ CREATE UNIQUE INDEX category_counts_key ON midi.category_counts USING btree (cat
 CREATE UNIQUE INDEX collection_counts_key ON midi.collection_counts USING btree (manufacturer, collection_name);
 CREATE UNIQUE INDEX file_instruments_part_key ON midi.file_instruments USING btree (file_id, channel, program, is_drum) NULLS NOT DISTINCT;
 COMMENT ON INDEX midi.file_instruments_part_key IS 'One row per part; serves analysis_apply''s replace (DELETE ... WHERE file_id = ANY), file_details and the sync triggers (WHERE file_id = ...)';
+CREATE UNIQUE INDEX file_paths_path_key ON midi.file_paths USING btree (midi.path_head(path), midi.path_digest(path, path_bytes));
+COMMENT ON INDEX midi.file_paths_path_key IS 'One row per location: import_merge''s ON CONFLICT on file_paths; import_finish''s prune (paths under a root: a range of path_head)';
 CREATE INDEX idx_analysis_errors_class ON midi.analysis_errors USING btree (error_class);
 CREATE INDEX idx_analysis_staging_batch ON midi.analysis_staging USING btree (batch);
 CREATE INDEX idx_file_categories_primary ON midi.file_categories USING btree (primary_category);
@@ -2793,7 +2927,8 @@ CREATE UNIQUE INDEX idx_files_content_hash ON midi.files USING btree (content_ha
 CREATE INDEX idx_files_created ON midi.files USING btree (created_at DESC);
 CREATE INDEX idx_files_duration ON midi.files USING btree (duration_seconds) WHERE (duration_seconds IS NOT NULL);
 CREATE INDEX idx_files_filename_trgm ON midi.files USING gin (filename midi.gin_trgm_ops);
-CREATE INDEX idx_files_filepath ON midi.files USING btree (filepath);
+CREATE INDEX idx_files_filepath ON midi.files USING hash (filepath);
+COMMENT ON INDEX midi.idx_files_filepath IS 'The seed''s idx_files_filepath: files WHERE filepath = $1 (a file looked up by its canonical path)';
 CREATE INDEX idx_files_folder_tags ON midi.files USING gin (folder_tags);
 CREATE INDEX idx_files_format ON midi.files USING btree (format);
 CREATE INDEX idx_files_key_bpm ON midi.files USING btree (cached_key, cached_bpm) INCLUDE (cached_category, manufacturer, collection_name, tag_ids);
@@ -2819,6 +2954,8 @@ CREATE INDEX idx_metadata_notes ON midi.musical_metadata USING btree (total_note
 CREATE INDEX idx_metadata_pitch_range ON midi.musical_metadata USING btree (pitch_range_min, pitch_range_max);
 CREATE INDEX idx_metadata_polyphony ON midi.musical_metadata USING btree (polyphony_max) WHERE (polyphony_max IS NOT NULL);
 CREATE INDEX idx_metadata_time_sig ON midi.musical_metadata USING btree (time_signature_numerator, time_signature_denominator);
+CREATE UNIQUE INDEX import_errors_path_key ON midi.import_errors USING btree (midi.path_head(path), midi.path_digest(path, path_bytes));
+COMMENT ON INDEX midi.import_errors_path_key IS 'One error row per location: import_merge''s ON CONFLICT and its removal of errors a path no longer has; import_finish''s prune of stale errors under a root';
 CREATE UNIQUE INDEX key_counts_key ON midi.key_counts USING btree (key);
 CREATE UNIQUE INDEX key_profiles_one_default ON midi.key_profiles USING btree (is_default) WHERE is_default;
 CREATE UNIQUE INDEX library_stats_key ON midi.library_stats USING btree (singleton);

@@ -185,6 +185,24 @@ def test_time_signature_covering_most_ticks_and_the_list():
     assert (f.time_signature_numerator, f.time_signature_denominator, f.time_signatures) == (None, None, [])
 
 
+def test_a_time_signature_the_catalog_cannot_hold_is_not_a_fact():
+    """Found by the fuzzer: 200/4, 3/128 and 3/2**32 are what the bytes say, but musical_metadata holds
+    numerators 1-64 and denominators 1-64 (powers of two); such an event used to cost the file all of its
+    facts (analysis_failed: the database refused them). It is skipped like any other invalid signature."""
+    def ts(delta: int, nn: int, dd: int) -> bytes:
+        return bytes((delta, 0xFF, 0x58, 4, nn, dd, 24, 8))
+
+    def smf(events: bytes) -> bytes:
+        body = events + b"\x00\x90\x3c\x40\x83\x60\x80\x3c\x40\x00\xff\x2f\x00"
+        return b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60MTrk" + len(body).to_bytes(4, "big") + body
+
+    f = both(smf(ts(0, 200, 2) + ts(0x60, 3, 7) + ts(0x60, 5, 3)))
+    assert (f.time_signature_numerator, f.time_signature_denominator, f.time_signatures) == (5, 8, [(192, 5, 8)])
+    # 2**32: mido says so; symusic shifts a 32-bit 1 by 32 and reads 1 (3/1 is legal, so it stays)
+    f = facts(parse(smf(ts(0, 3, 32) + ts(0x60, 5, 3)), suspect=True))
+    assert (f.time_signature_numerator, f.time_signature_denominator, f.time_signatures) == (5, 8, [(96, 5, 8)])
+
+
 # ---------------------------------------------------------------- keys
 
 

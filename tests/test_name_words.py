@@ -1,4 +1,4 @@
-"""Migration 0011 redefines midi.name_tsvector (an index is built on it) through midi.name_words. That is
+"""Migration 0010 redefines midi.name_tsvector (an index is built on it) through midi.name_words. That is
 only allowed because the results are the same for every name: this compares the new definition with the
 landed one of migration 0006, read from its file, on a large set of names."""
 

@@ -19,7 +19,7 @@ CREATE OR REPLACE TRIGGER musical_metadata_touch_updated_at
     BEFORE UPDATE ON midi.musical_metadata
     FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW) EXECUTE FUNCTION midi._touch_updated_at();
 
--- midi.name_words, the words of a file or folder name, is defined in migration 0011: an index is built on
+-- midi.name_words, the words of a file or folder name, is defined in migration 0010: an index is built on
 -- it (through midi.name_tsvector), so it changes only with a migration that rebuilds that index.
 
 /* name_vector: the file-name part of a file's search document (weight A). */

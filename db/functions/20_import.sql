@@ -88,9 +88,44 @@ $$;
 COMMENT ON FUNCTION midi.parse_filename(text) IS
     'BPM, key, genre words and structure words stated by a file name, each separately (NULL / {} when absent)';
 
+/* short_label: a name as stored in an indexed label column (files.filename, manufacturer,
+   collection_name, the words of folder_tags). Unchanged up to 255 bytes, the longest name a folder
+   entry can have on Linux or macOS, so no name from disk is ever cut; a longer one, which only a zip
+   member's name can be, is cut at a character boundary to at most 252 bytes and ends with '…'. A
+   btree or GIN entry cannot hold ~2.7 kB, and these columns are indexed; the full name stays in the
+   path (file_paths.path, files.filepath) and in files.original_filename. The plpgsql part runs for
+   long names only: short_label is not STRICT, so its CASE is inlined wherever it is called. */
+/* _cut_label: the plpgsql part of short_label, for names over 255 bytes only. */
+CREATE OR REPLACE FUNCTION midi._cut_label(label text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
+DECLARE
+    n integer := least(char_length(label), 252);
+    over integer;
+BEGIN
+    LOOP
+        over := octet_length(left(label, n)) - 252;
+        EXIT WHEN over <= 0;
+        n := n - greatest(1, over / 4);
+    END LOOP;
+    RETURN left(label, n) || '…';
+END;
+$$;
+COMMENT ON FUNCTION midi._cut_label(text) IS 'A label cut to at most 252 bytes at a character boundary, plus an ellipsis';
+
+/* short_label: see above. */
+CREATE OR REPLACE FUNCTION midi.short_label(label text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN octet_length(label) <= 255 THEN label ELSE midi._cut_label(label) END
+$$;
+COMMENT ON FUNCTION midi.short_label(text) IS
+    'A name as stored in an indexed label column: unchanged up to 255 bytes, else cut to 252 bytes plus an ellipsis';
+
 /* parse_folder: library metadata of a folder path relative to the import root (zip archives count as
    folders, "a.zip!x/" reads as "a/x/"): first folder = manufacturer, second = collection, the words of the
-   deeper folders, lower case and each once = folder_tags. */
+   deeper folders, lower case and each once (in order of first appearance) = folder_tags. Each is a
+   short_label. A path of up to 1 kB (every folder on disk, nearly every zip member) is read word by
+   word; a longer one, which only a zip member's name can be (65,535 bytes: thousands of folders), is
+   deduplicated as a set, so it costs n log n rather than n squared. */
 CREATE OR REPLACE FUNCTION midi.parse_folder(
     dir text, OUT manufacturer text, OUT collection_name text, OUT folder_tags text[]
 )
@@ -100,27 +135,39 @@ DECLARE
         regexp_replace(replace(dir, '!', '/'), '\.zip(/|$)', '\1', 'gi'), '/'), '');
     w text;
 BEGIN
-    manufacturer := nullif(btrim(parts[1]), '');
-    collection_name := nullif(btrim(parts[2]), '');
+    manufacturer := midi.short_label(nullif(btrim(parts[1]), ''));
+    collection_name := midi.short_label(nullif(btrim(parts[2]), ''));
     folder_tags := '{}';
-    FOR i IN 3..coalesce(cardinality(parts), 0) LOOP
-        FOREACH w IN ARRAY regexp_split_to_array(lower(midi.name_words(parts[i])), '\s+') LOOP
-            IF w <> '' AND NOT w = ANY (folder_tags) THEN
-                folder_tags := folder_tags || w;
-            END IF;
+    IF octet_length(dir) <= 1024 THEN
+        FOR i IN 3..coalesce(cardinality(parts), 0) LOOP
+            FOREACH w IN ARRAY regexp_split_to_array(lower(midi.name_words(parts[i])), '\s+') LOOP
+                w := midi.short_label(w);
+                IF w <> '' AND NOT w = ANY (folder_tags) THEN
+                    folder_tags := folder_tags || w;
+                END IF;
+            END LOOP;
         END LOOP;
-    END LOOP;
+        RETURN;
+    END IF;
+    SELECT coalesce(array_agg(f.w ORDER BY f.i, f.j), '{}') INTO folder_tags
+      FROM (SELECT DISTINCT ON (x.w) x.w, x.i, x.j
+              FROM (SELECT midi.short_label(wd.w) AS w, p.i, wd.j
+                      FROM unnest(parts[3:]) WITH ORDINALITY AS p(part, i)
+                           CROSS JOIN LATERAL regexp_split_to_table(lower(midi.name_words(p.part)), '\s+')
+                                 WITH ORDINALITY AS wd(w, j)) x
+             WHERE x.w <> ''
+             ORDER BY x.w, x.i, x.j) f;
 END;
 $$;
 COMMENT ON FUNCTION midi.parse_folder(text) IS
     'Manufacturer (1st folder), collection (2nd) and folder tags (words of deeper folders) of a relative folder path';
 
-/* parse_path: parse_folder of a relative file path's folder, plus its file name. */
+/* parse_path: parse_folder of a relative file path's folder, plus its file name (a short_label). */
 CREATE OR REPLACE FUNCTION midi.parse_path(
     rel text, OUT manufacturer text, OUT collection_name text, OUT folder_tags text[], OUT filename text
 )
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT pf.manufacturer, pf.collection_name, pf.folder_tags, fname
+    SELECT pf.manufacturer, pf.collection_name, pf.folder_tags, midi.short_label(fname)
       FROM (SELECT substring(rel FROM '[^/!]*$') AS fname) f,
            LATERAL midi.parse_folder(left(rel, length(rel) - length(f.fname))) pf
 $$;
@@ -145,10 +192,75 @@ END;
 $$;
 COMMENT ON FUNCTION midi._staged(bigint, integer) IS 'Rows of one staged import chunk (with a realistic row estimate)';
 
+/* import_refusals: the tests a staged row must pass before it may become a files row, read from the
+   catalog, so the reader and the schema agree by construction: every CHECK constraint of midi.files
+   whose columns all exist in midi.import_staging under the same name (import_merge copies those
+   columns unchanged), every NOT NULL of such a column, and the range of every such column that is
+   narrower in files than in staging (an integer staged as integer, stored as smallint). One row per
+   test: its name (the constraint's, or "<column>_not_null" / "<column>_range"), the SQL condition that is
+   true when a row fails it, and the SQL text of the error message, naming the test and the values. */
+CREATE OR REPLACE FUNCTION midi.import_refusals()
+RETURNS TABLE (test text, fails text, message text)
+LANGUAGE sql STABLE AS $$
+    WITH staged AS (
+        SELECT a.attname, a.atttypid FROM pg_attribute a
+         WHERE a.attrelid = 'midi.import_staging'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    ), stored AS (
+        SELECT a.attnum, a.attname, a.atttypid, a.attnotnull FROM pg_attribute a
+         WHERE a.attrelid = 'midi.files'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    ), tests AS (
+        SELECT c.conname::text AS test, format('NOT coalesce(%s, true)', pg_get_expr(c.conbin, c.conrelid)) AS fails,
+               (SELECT string_agg(format('%L || coalesce(%I::text, %L)', t.attname || ' = ', t.attname, 'NULL'),
+                                  ' || '', '' || ' ORDER BY t.attname)
+                  FROM stored t WHERE t.attnum = ANY (c.conkey)) AS vals,
+               format('violates check constraint %s', quote_ident(c.conname)) AS what
+          FROM pg_constraint c
+         WHERE c.conrelid = 'midi.files'::regclass AND c.contype = 'c'
+           AND NOT EXISTS (SELECT 1 FROM stored t WHERE t.attnum = ANY (c.conkey)
+                              AND t.attname NOT IN (SELECT s.attname FROM staged s))
+        UNION ALL
+        SELECT t.attname || '_not_null', format('%I IS NULL', t.attname), NULL,
+               format('violates not-null constraint of column %s', quote_ident(t.attname))
+          FROM stored t JOIN staged s USING (attname)
+         WHERE t.attnotnull
+        UNION ALL
+        SELECT t.attname || '_range', format('%I NOT BETWEEN %s AND %s', t.attname, -r.hi - 1, r.hi),
+               format('%L || %I::text', t.attname || ' = ', t.attname),
+               format('value out of range for type %s', format_type(t.atttypid, NULL))
+          FROM stored t JOIN staged s USING (attname)
+               CROSS JOIN LATERAL (SELECT CASE t.atttypid WHEN 'int2'::regtype THEN 32767::bigint
+                                                          WHEN 'int4'::regtype THEN 2147483647::bigint END AS hi) r
+         WHERE r.hi IS NOT NULL AND s.atttypid IN ('int4'::regtype, 'int8'::regtype) AND s.atttypid <> t.atttypid
+    )
+    SELECT t.test, t.fails,
+           format('%L', 'files refuses the row: ' || t.what) || coalesce(format(' || %L || ', ' (') || t.vals || ' || '')''', '')
+      FROM tests t
+     ORDER BY t.test
+$$;
+COMMENT ON FUNCTION midi.import_refusals() IS
+    'The tests (from the catalog: files CHECKs, NOT NULLs, type ranges) a staged row must pass to become a files row';
+
+/* _import_refuse_sql: one UPDATE of a staged chunk that turns every row failing an import_refusals test
+   into an error row of class 'rejected' whose message names the tests it failed and the values. */
+CREATE OR REPLACE FUNCTION midi._import_refuse_sql() RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT format('UPDATE midi.import_staging SET error_class = %L, message = concat_ws(%L, %s) '
+                  'WHERE batch_id = $1 AND chunk = $2 AND error_class IS NULL AND (%s)',
+                  'rejected', '; ',
+                  coalesce(string_agg(format('CASE WHEN %s THEN %s END', r.fails, r.message), ', ' ORDER BY r.test), 'NULL'),
+                  coalesce(string_agg(r.fails, ' OR ' ORDER BY r.test), 'false'))
+      FROM midi.import_refusals() r
+$$;
+COMMENT ON FUNCTION midi._import_refuse_sql() IS
+    'The UPDATE that import_merge runs on a staged chunk to turn rows files would refuse into rejected error rows';
+
 /* import_merge: moves one COPY-staged chunk into the catalog, in the caller's transaction: new contents
    into files (ON CONFLICT on content_hash, so concurrent imports never duplicate), every path into
    file_paths, every rejected file into import_errors, counts into import_batches. Rows are taken in
-   key order so that two imports of overlapping trees lock in the same order. Returns the chunk's counts. */
+   key order so that two imports of overlapping trees lock in the same order. Rows that files would
+   refuse (import_refusals) become 'rejected' error rows first, so one odd file never fails its chunk;
+   the runner splits a chunk that fails anyway until the row at fault is alone (see runner/importer.py).
+   Returns the chunk's counts. */
 CREATE OR REPLACE FUNCTION midi.import_merge(batch bigint, chunk integer)
 RETURNS TABLE (files_seen integer, files_new integer, duplicates integer, errors integer)
 LANGUAGE plpgsql AS $$
@@ -160,6 +272,8 @@ DECLARE
     v_vocab jsonb := midi.vocabulary_map();
     v_phrases text := midi.vocabulary_phrases();
 BEGIN
+    EXECUTE midi._import_refuse_sql() USING batch, chunk;
+
     SELECT count(*) FILTER (WHERE s.error_class IS NULL), count(*) FILTER (WHERE s.error_class IS NOT NULL),
            coalesce(sum(s.file_size_bytes), 0)
       INTO v_ok, v_err, v_bytes
@@ -178,14 +292,15 @@ BEGIN
           FROM (SELECT DISTINCT left(c.rel, length(c.rel) - length(c.fname)) AS dir FROM candidates c) d
                CROSS JOIN LATERAL midi.parse_folder(d.dir) pf
     ), inserted AS (
+        -- columns named as in import_staging are copied unchanged: import_refusals tests them
         INSERT INTO midi.files (filename, filepath, original_filename, content_hash, file_size_bytes, format,
                                 num_tracks, header_tracks, ticks_per_quarter_note, smpte_fps, smpte_resolution,
                                 is_rmid, midi_warnings, manufacturer, collection_name, folder_tags,
                                 filename_bpm, filename_key, filename_genres, filename_structure, import_batch_id,
                                 search_vector, cached_bpm, cached_key)
-        SELECT c.fname, c.path, c.fname, c.content_hash, c.file_size_bytes, c.format,
-               least(c.num_tracks, 32767), c.header_tracks, c.ticks_per_quarter_note, c.smpte_fps,
-               c.smpte_resolution, coalesce(c.is_rmid, false), coalesce(c.warnings, '{}'),
+        SELECT midi.short_label(c.fname), c.path, c.fname, c.content_hash, c.file_size_bytes, c.format,
+               c.num_tracks, c.header_tracks, c.ticks_per_quarter_note, c.smpte_fps,
+               c.smpte_resolution, c.is_rmid, coalesce(c.warnings, '{}'),
                fo.manufacturer, fo.collection_name, fo.folder_tags,
                pf.bpm, pf.key, pf.genres, pf.structure, batch,
                midi.name_vector(c.fname) || fo.place_vector,
@@ -205,7 +320,7 @@ BEGIN
       JOIN midi.files f ON f.content_hash = s.content_hash
      WHERE s.error_class IS NULL
      ORDER BY s.path, s.path_bytes
-    ON CONFLICT (path, path_bytes) DO UPDATE
+    ON CONFLICT (midi.path_head(path), midi.path_digest(path, path_bytes)) DO UPDATE
         SET last_seen = now(), missing_since = NULL, file_id = EXCLUDED.file_id;
 
     -- The canonical path of a content is its smallest path in byte order, so the catalog does not depend
@@ -224,7 +339,7 @@ BEGIN
          WHERE fi.id IS NOT NULL
     )
     UPDATE midi.files f
-       SET filepath = mv.path, filename = mv.fname, original_filename = mv.fname,
+       SET filepath = mv.path, filename = midi.short_label(mv.fname), original_filename = mv.fname,
            manufacturer = pf.manufacturer, collection_name = pf.collection_name, folder_tags = pf.folder_tags,
            filename_bpm = ff.bpm, filename_key = ff.key, filename_genres = ff.genres, filename_structure = ff.structure
       FROM moved mv
@@ -233,10 +348,12 @@ BEGIN
      WHERE f.id = mv.id;
 
     IF v_ok > 0 AND EXISTS (SELECT 1 FROM midi.import_errors) THEN
+        -- a location that imports now has no error row any more (a unique-key probe per path)
         DELETE FROM midi.import_errors e
          USING midi._staged(batch, chunk) s
          WHERE s.error_class IS NULL
-           AND e.path = s.path AND e.path_bytes IS NOT DISTINCT FROM s.path_bytes;
+           AND midi.path_head(e.path) = midi.path_head(s.path)
+           AND midi.path_digest(e.path, e.path_bytes) = midi.path_digest(s.path, s.path_bytes);
     END IF;
 
     IF v_err > 0 THEN
@@ -246,7 +363,7 @@ BEGIN
           FROM midi._staged(batch, chunk) s
          WHERE s.error_class IS NOT NULL
          ORDER BY s.path, s.path_bytes
-        ON CONFLICT (path, path_bytes) DO UPDATE
+        ON CONFLICT (midi.path_head(path), midi.path_digest(path, path_bytes)) DO UPDATE
             SET error_class = EXCLUDED.error_class, message = EXCLUDED.message,
                 file_size_bytes = EXCLUDED.file_size_bytes, last_seen = now();
     END IF;
@@ -275,20 +392,46 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION midi._under_roots(text, text[]) IS 'Whether a path lies under one of the given roots';
 
+/* _prefix_after: the smallest text above every text that starts with `prefix`, in byte order (COLLATE
+   "C"): the prefix with its last character raised by one code point (a last character that cannot be
+   raised is dropped first). NULL when there is none (an empty prefix, or nothing but U+10FFFF). With it,
+   "starts with prefix" is the index range [prefix, _prefix_after(prefix)). */
+CREATE OR REPLACE FUNCTION midi._prefix_after(prefix text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
+DECLARE
+    p text := prefix;
+    c integer;
+BEGIN
+    WHILE p <> '' LOOP
+        c := ascii(right(p, 1));
+        p := left(p, -1);
+        IF c < 1114111 THEN
+            RETURN p || chr(CASE WHEN c + 1 BETWEEN 55296 AND 57343 THEN 57344 ELSE c + 1 END);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION midi._prefix_after(text) IS 'Smallest text above every text starting with prefix (byte order); NULL if none';
+
 /* import_finish: closes a batch. With prune, paths under its roots that this run did not see are marked
    missing (never deleted: no location is lost), stale error rows there are dropped, and a file whose
-   canonical path went missing takes one of its present paths, so a moved file follows its move. What the
-   run could not look into is not pruned: a root that is missing or unreadable (an unmounted drive), a
-   folder it could not list, an archive it could not open: every path under the roots that got an error
-   during this run,
-   other than a file whose bytes were read and refused (empty, not_midi, truncated_header, bad_header,
-   too_large), shields itself and everything under it. */
+   canonical path went missing takes one of its present paths, so a moved file follows its move. Each
+   root is one range of the path unique indexes (path_head), so pruning a folder reads that folder's
+   rows, not the whole catalog. What the run could not look into is not pruned: a root that is missing or
+   unreadable (an unmounted drive), a folder it could not list, an archive it could not open: every path
+   under the roots that got an error during this run, other than a file whose bytes were read and refused
+   (empty, not_midi, truncated_header, bad_header, too_large, rejected), shields itself and everything
+   under it. */
 CREATE OR REPLACE FUNCTION midi.import_finish(batch bigint, other_files bigint DEFAULT 0, prune boolean DEFAULT false)
 RETURNS midi.import_batches
 LANGUAGE plpgsql AS $$
 DECLARE
     b midi.import_batches;
     unseen text[];
+    r text;
+    lo text;
+    hi text;
 BEGIN
     SELECT * INTO b FROM midi.import_batches WHERE id = batch FOR UPDATE;
     IF NOT FOUND THEN
@@ -297,20 +440,34 @@ BEGIN
     IF prune THEN
         unseen := ARRAY(SELECT e.path FROM midi.import_errors e
                          WHERE e.last_seen >= b.started_at AND midi._under_roots(e.path, b.roots)
-                           AND e.error_class NOT IN ('empty', 'not_midi', 'truncated_header', 'bad_header', 'too_large'));
-        UPDATE midi.file_paths fp SET missing_since = now()
-         WHERE fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, b.roots)
-           AND NOT midi._under_roots(fp.path, unseen);
-        DELETE FROM midi.import_errors e
-         WHERE e.last_seen < b.started_at AND midi._under_roots(e.path, b.roots) AND NOT midi._under_roots(e.path, unseen);
-        UPDATE midi.files f
-           SET filepath = np.path, filename = (midi.parse_path(np.path)).filename
-          FROM midi.file_paths old
-               CROSS JOIN LATERAL (
-                   SELECT p.path FROM midi.file_paths p
-                    WHERE p.file_id = old.file_id AND p.missing_since IS NULL
-                    ORDER BY p.path LIMIT 1) np
-         WHERE old.file_id = f.id AND old.path = f.filepath AND old.missing_since IS NOT NULL;
+                           AND e.error_class NOT IN ('empty', 'not_midi', 'truncated_header', 'bad_header',
+                                                     'too_large', 'rejected'));
+        FOREACH r IN ARRAY b.roots LOOP
+            -- every path under r starts with r (without a trailing slash), and path_head keeps at least
+            -- its first 512 characters: one range of the unique index
+            lo := left(rtrim(r, '/'), 512);
+            hi := coalesce(midi._prefix_after(lo), repeat(chr(1114111), 513));
+            UPDATE midi.file_paths fp SET missing_since = now()
+             WHERE midi.path_head(fp.path) >= lo AND midi.path_head(fp.path) < hi
+               AND fp.missing_since IS NULL AND fp.last_seen < b.started_at AND midi._under_roots(fp.path, ARRAY[r])
+               AND NOT midi._under_roots(fp.path, unseen);
+            -- a file whose canonical path under r is missing takes its smallest present path
+            UPDATE midi.files f
+               SET filepath = np.path, filename = (midi.parse_path(np.path)).filename,
+                   original_filename = substring(np.path FROM '[^/!]*$')
+              FROM midi.file_paths old
+                   CROSS JOIN LATERAL (
+                       SELECT p.path FROM midi.file_paths p
+                        WHERE p.file_id = old.file_id AND p.missing_since IS NULL
+                        ORDER BY p.path LIMIT 1) np
+             WHERE midi.path_head(old.path) >= lo AND midi.path_head(old.path) < hi
+               AND old.missing_since IS NOT NULL AND midi._under_roots(old.path, ARRAY[r])
+               AND f.id = old.file_id AND f.filepath = old.path;
+            DELETE FROM midi.import_errors e
+             WHERE midi.path_head(e.path) >= lo AND midi.path_head(e.path) < hi
+               AND e.last_seen < b.started_at AND midi._under_roots(e.path, ARRAY[r])
+               AND NOT midi._under_roots(e.path, unseen);
+        END LOOP;
     END IF;
     UPDATE midi.import_batches
        SET status = 'done', finished_at = now(), other_files = import_finish.other_files

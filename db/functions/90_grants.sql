@@ -84,6 +84,7 @@ GRANT EXECUTE ON FUNCTION
     -- path and file-name facts (20_import): pure functions of a path
     midi.vocabulary_map(), midi.vocabulary_phrases(), midi.filename_facts(text, jsonb, text),
     midi.parse_filename(text), midi.parse_folder(text), midi.parse_path(text),
+    midi.short_label(text), midi._cut_label(text), midi.path_head(text), midi.path_digest(text, bytea),
     -- labels and analysis progress (30_labels, 31_analysis): computed, not stored
     midi._category_tokens(text, text), midi.derive_categories(bigint[]), midi.derive_tags(bigint[]),
     midi.analysis_needed(timestamptz, integer, integer, timestamptz), midi.analysis_pending(integer, timestamptz),
@@ -135,6 +136,7 @@ GRANT EXECUTE ON FUNCTION
     -- import (20_import)
     midi.import_begin(text[], text), midi._staged(bigint, integer), midi.import_merge(bigint, integer),
     midi._under_roots(text, text[]), midi.import_finish(bigint, bigint, boolean),
+    midi.import_refusals(), midi._import_refuse_sql(), midi._prefix_after(text),
     -- analysis (15_keys, 30_labels, 31_analysis)
     midi._rebuild_key_templates(), midi._apply_categories(bigint[]), midi._apply_tags(bigint[]),
     midi.relabel(bigint[]), midi.analysis_next_batch(), midi.analysis_claim(bigint, integer, integer, timestamptz),

@@ -1,6 +1,6 @@
 -- Analysis that loses nothing and states nothing it does not know: the retry record of transient
 -- failures, and instruments whose channel or program the parser could not tell (NULL, not a stand-in).
--- depends: 0007_add_analysis_facts
+-- depends: 0008_key_paths_by_digest
 
 -- A file whose last analysis attempts failed for a reason outside its bytes (unreadable, vanished,
 -- timeout, worker_crash, out_of_memory: see midi.analysis_transient) keeps the facts it had; this row

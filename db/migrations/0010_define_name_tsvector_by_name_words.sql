@@ -4,7 +4,7 @@
 -- records that dependency), so it may change only with a migration that rebuilds idx_files_name_words.
 -- The results are the same as 0006's copy for every name (tests/test_name_words.py compares the two), so
 -- the index stays valid and is not rebuilt.
--- depends: 0007_add_analysis_facts
+-- depends: 0009_add_analysis_retries
 
 /* name_words: the words of a file or folder name, for search. Strips a file extension, splits camelCase
    humps after two lower-case letters ("DeepHouse" -> Deep House; "DnB", "LoFi" stay whole) and before

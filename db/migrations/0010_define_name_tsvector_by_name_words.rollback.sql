@@ -1,6 +1,6 @@
--- Rollback of 0011_define_name_tsvector_by_name_words: name_tsvector gets 0006's own copy of the
+-- Rollback of 0010_define_name_tsvector_by_name_words: name_tsvector gets 0006's own copy of the
 -- expressions back (the same results, so idx_files_name_words stays valid), and name_words goes: before
--- 0011 it belonged to the repeatable layer, which a rollback drops first.
+-- 0010 it belonged to the repeatable layer, which a rollback drops first.
 CREATE OR REPLACE FUNCTION midi.name_tsvector(filename text) RETURNS tsvector
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
     SELECT to_tsvector('midi.names', btrim(regexp_replace(
