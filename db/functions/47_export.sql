@@ -47,12 +47,11 @@ COMMENT ON VIEW midi.catalog IS
 /* _export_clean: a value made fit to stand inside a file name: control characters (C0, DEL, C1), the
    Unicode line and paragraph separators, bidirectional overrides and the byte order mark, and the
    characters no file system of Linux, macOS or Windows takes in a name (/ \ : * ? " < > |) each become
-   "_"; white space at either end goes. NULL when nothing is left. */
+   "_", after white space (newlines too) at either end is removed. NULL when nothing is left. */
 CREATE OR REPLACE FUNCTION midi._export_clean(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT nullif(regexp_replace(regexp_replace(
-               value, '[\u0001-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff/\\:*?"<>|]', '_', 'g'),
-               '^\s+|\s+$', '', 'g'), '')
+    SELECT nullif(regexp_replace(regexp_replace(value, '^\s+|\s+$', '', 'g'),
+               '[\u0001-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff/\\:*?"<>|]', '_', 'g'), '')
 $$;
 COMMENT ON FUNCTION midi._export_clean(text) IS
     'Internal: a value with the characters unsafe in file names replaced by _ and outer white space removed';
