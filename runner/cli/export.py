@@ -16,14 +16,20 @@ from runner.queries import queries
 
 
 def _ids(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[int] | None:
+    """--ids 3,8,42, or --ids @FILE: the ids in a file (any white space or commas between them)."""
     if value is None:
         return None
+    if value.startswith("@"):
+        try:
+            value = Path(value[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {value[1:]}: {exc.strerror or exc}") from None
     try:
         ids = [int(x) for x in value.replace(",", " ").split()]
     except ValueError:
-        raise click.BadParameter("a list of file ids, like 3,8,42") from None
+        raise click.BadParameter("a list of file ids, like 3,8,42 (or @FILE of ids)") from None
     if not ids:
-        raise click.BadParameter("a list of file ids, like 3,8,42")
+        raise click.BadParameter("a list of file ids, like 3,8,42 (or @FILE of ids)")
     return ids
 
 
@@ -45,7 +51,7 @@ def _check_template(dsn: str, template: str | None) -> None:
 @click.option("--zip", "zip_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one zip archive instead of a folder.")
 @click.option("--saved", help="What this saved search finds (filters given here are laid over it).")
-@click.option("--ids", callback=_ids, help="Only these file ids (comma-separated).")
+@click.option("--ids", callback=_ids, help="Only these file ids (comma-separated, or @FILE of ids).")
 @click.option("--rename", "template",
               help="Name files by a template of midi.file_details fields, e.g. '{bpm}_{key}_{category}_{name}' "
                    "(a missing value drops its field and separator; see docs/export.md).")
