@@ -20,13 +20,16 @@ import csv
 import errno
 import filecmp
 import io
+import itertools
 import os
 import re
 import stat
+import threading
 import time
 import zipfile
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -74,6 +77,8 @@ ERROR_CLASSES: dict[str, str] = {
 
 BATCH_ROWS = 2000
 """Rows fetched per round trip of the server-side cursor."""
+THREADS = 4
+"""Threads that read, check and write files at once (a folder export; a zip is written by one)."""
 ZIPS_OPEN = 8
 """Source archives kept open at once (rows come ordered by path, so an archive's members come together)."""
 CATALOG_FORMATS = ("csv", "jsonl")
@@ -112,6 +117,7 @@ class ExportOptions:
     zip: bool = False
     inside_library: bool = False
     batch_rows: int = BATCH_ROWS
+    threads: int = THREADS
 
 
 @dataclass
@@ -290,13 +296,16 @@ def _inside(path: Path, roots: Iterable[str]) -> str | None:
 
 class Folder:
     """Writes into a folder: skip what is there with the same content, suffix a name another file holds,
-    copy through a temporary name, or link."""
+    copy through a temporary name, or link. Safe to use from several threads: a file appears under its
+    name only through an operation that fails when the name is taken (link, symlink) or under a lock that
+    checks it first (the rename of a copy), so two writers never overwrite each other, nor anyone's file."""
 
     def __init__(self, dest: Path, link: bool) -> None:
         self.root = os.fsencode(dest)
         self.link = link
         self._made: set[bytes] = set()
-        self._tmp = 0
+        self._tmp = itertools.count(1)
+        self._lock = threading.Lock()
         self.tmp_prefix = f".midicenter-{os.getpid()}-".encode()
 
     def prepare(self) -> None:
@@ -343,33 +352,30 @@ class Folder:
         if parent == self.root or parent in self._made:
             return
         os.makedirs(parent, exist_ok=True)
-        if len(self._made) > 10_000:
-            self._made.clear()  # bounded: a library of a million collections costs a stat per folder change
-        self._made.add(parent)
+        with self._lock:
+            if len(self._made) > 10_000:
+                self._made.clear()  # bounded: a library of a million collections costs a stat per folder change
+            self._made.add(parent)
 
-    def write(self, rel: str, got: Fetched) -> str:
-        """Write one verified file at rel (known to be free); returns how: copy, hardlink or symlink."""
+    def write(self, rel: str, got: Fetched) -> str | None:
+        """Write one verified file at rel; returns how (copy, hardlink or symlink), or None when rel was
+        taken meanwhile (nothing is written then)."""
         fs = self.root + b"/" + rel.encode("utf-8")
         self._folder(fs)
         if self.link and not got.in_archive and got.source_raw is not None:
-            try:
-                os.link(got.source_raw, fs)
-                return "hardlink"
-            except OSError as exc:
-                if exc.errno not in _NO_LINK_ERRNOS:
-                    raise
-            try:
-                os.symlink(os.path.abspath(got.source_raw), fs)
-                return "symlink"
-            except OSError as exc:
-                if exc.errno not in _NO_LINK_ERRNOS:
-                    raise
-        self._copy(fs, got.data)
-        return "copy"
+            for how, make in (("hardlink", os.link), ("symlink", os.symlink)):
+                try:
+                    make(got.source_raw, fs)
+                    return how
+                except FileExistsError:
+                    return None
+                except OSError as exc:
+                    if exc.errno not in _NO_LINK_ERRNOS:
+                        raise
+        return "copy" if self._copy(fs, got.data) else None
 
-    def _copy(self, fs: bytes, data: bytes | None) -> None:
-        self._tmp += 1
-        tmp = fs.rpartition(b"/")[0] + b"/" + self.tmp_prefix + str(self._tmp).encode() + b".partial"
+    def _copy(self, fs: bytes, data: bytes | None) -> bool:
+        tmp = fs.rpartition(b"/")[0] + b"/" + self.tmp_prefix + str(next(self._tmp)).encode() + b".partial"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             view = memoryview(data or b"")
@@ -377,7 +383,12 @@ class Folder:
                 view = view[os.write(fd, view):]
             os.close(fd)
             fd = -1
-            os.rename(tmp, fs)
+            with self._lock:
+                if os.path.lexists(fs):
+                    os.unlink(tmp)
+                    return False
+                os.rename(tmp, fs)
+            return True
         except BaseException:
             if fd >= 0:
                 os.close(fd)
@@ -461,6 +472,43 @@ def _rows(conn: psycopg.Connection, params: dict[str, Any], batch: int, progress
             yield row
 
 
+@dataclass
+class _Outcome:
+    """What happened to one file in a worker thread, handed back in row order."""
+
+    rel: str
+    status: str  # written, present, or an error class
+    mode: str = ""
+    source: str = ""
+    nbytes: int = 0
+    message: str = ""
+
+
+class _Workers:
+    """The threads that read, check and write files (file system calls wait on the disk far more than
+    Python runs), each with its own Sources; a bounded number of files in flight, results in row order."""
+
+    def __init__(self, threads: int) -> None:
+        self.pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="midicenter-export")
+        self.window = 16 * max(1, threads)
+        self._local = threading.local()
+        self._all: list[Sources] = []
+        self._lock = threading.Lock()
+
+    def sources(self) -> Sources:
+        src = getattr(self._local, "sources", None)
+        if src is None:
+            src = self._local.sources = Sources()
+            with self._lock:
+                self._all.append(src)
+        return src
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for src in self._all:
+            src.close()
+
+
 def _export_folder(conn: psycopg.Connection, params: dict[str, Any], dest: Path, opts: ExportOptions,
                    progress: Progress | None) -> ExportResult:
     folder = Folder(dest, opts.link)
@@ -468,18 +516,24 @@ def _export_folder(conn: psycopg.Connection, params: dict[str, Any], dest: Path,
     manifest = dest / MANIFEST
     tmp = dest / f".{MANIFEST}.{os.getpid()}.partial"
     result = ExportResult(dest=str(dest), manifest=str(manifest))
-    sources = Sources()
     try:
         fh = open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
     except OSError as exc:
         raise _fatal(exc, str(dest)) from exc
     run = _Run(result, fh, progress)
+    workers = _Workers(opts.threads)
+    pending: deque[tuple[Future[_Outcome], tuple[int, bytes, int]]] = deque()
     try:
         with fh:
             for fid, rel, digest, size, paths, raws, _total in _rows(conn, params, opts.batch_rows, progress):
                 result.files += 1
-                _export_one(folder, sources, run, fid, rel, bytes(digest), size, paths, raws)
-                run.tick()
+                digest = bytes(digest)
+                pending.append((workers.pool.submit(_export_one, folder, workers, rel, digest, size, paths, raws),
+                                (fid, digest, size)))
+                while len(pending) >= workers.window:
+                    _settle(run, rel_row=pending.popleft())
+            while pending:
+                _settle(run, rel_row=pending.popleft())
             run.tick(force=True)
         if manifest.is_file() and filecmp.cmp(tmp, manifest, shallow=False):
             tmp.unlink()  # the same export again: nothing changes, not even the manifest
@@ -494,50 +548,69 @@ def _export_folder(conn: psycopg.Connection, params: dict[str, Any], dest: Path,
         tmp.unlink(missing_ok=True)
         raise
     finally:
-        sources.close()
+        for future, _ in pending:
+            future.cancel()
+        workers.close()
     result.error_classes = dict(sorted(run.classes.items()))
     return result
 
 
-def _export_one(folder: Folder, sources: Sources, run: _Run, fid: int, rel: str, digest: bytes, size: int,
-                paths: list[str], raws: list[bytes | None]) -> None:
+def _settle(run: _Run, rel_row: tuple[Future[_Outcome], tuple[int, bytes, int]]) -> None:
+    """Count one finished file and write its manifest row (a destination error raises here)."""
+    future, (fid, digest, size) = rel_row
+    out = future.result()
     result = run.result
+    if out.status == "present":
+        result.present += 1
+        result.hashes_checked += 1
+        run.row(out.rel, fid, digest, size, "ok", out.mode, out.source)
+    elif out.status == "written":
+        result.written += 1
+        result.hashes_checked += 1
+        result.renamed_on_collision += out.message == "renamed"
+        if out.mode == "copy":
+            result.copied += 1
+            result.bytes_written += out.nbytes
+        elif out.mode == "hardlink":
+            result.hardlinked += 1
+        else:
+            result.symlinked += 1
+        run.row(out.rel, fid, digest, size, "ok", out.mode, out.source)
+    else:
+        run.error(out.rel, fid, digest, size, out.status, out.message, out.source)
+    run.tick()
+
+
+def _export_one(folder: Folder, workers: _Workers, rel: str, digest: bytes, size: int, paths: list[str],
+                raws: list[bytes | None]) -> _Outcome:
+    """Place one file (in a worker thread): present already, or read, checked and written under the first
+    name that is free (rel, else rel~2, rel~3... the same on every run)."""
+    sources = workers.sources()
+    got: Fetched | None = None
     n = 1
     want = rel
     while True:
         state, mode = folder.state(want, size, digest)
         if state == "same":
-            result.present += 1
-            result.hashes_checked += 1
             source = next((p for p, b in zip(paths, raws, strict=True) if sources.exists(p, b)), "")
-            run.row(want, fid, digest, size, "ok", mode, source)
-            return
+            return _Outcome(want, "present", mode, source)
         if state == "free":
-            break
-        n += 1  # another file holds this name: the next free ~n name (the same one on every run)
+            if got is None:
+                got = fetch(sources, paths, raws, digest)
+                if got.data is None:
+                    return _Outcome(want, got.error_class or "missing", source=got.source, message=got.message)
+            try:
+                how = folder.write(want, got)
+            except OSError as exc:
+                if _is_fatal(exc):
+                    raise
+                return _Outcome(want, "unwritable", source=got.source, message=f"{want}: {exc.strerror or exc}")
+            if how is not None:
+                return _Outcome(want, "written", how, got.source, len(got.data),
+                                "renamed" if want != rel else "")
+            continue  # taken meanwhile: look at it again
+        n += 1  # another file holds this name: the next free ~n name
         want = suffixed(rel, n)
-    got = fetch(sources, paths, raws, digest)
-    if got.data is None:
-        run.error(want, fid, digest, size, got.error_class or "missing", got.message, got.source)
-        return
-    result.hashes_checked += 1
-    try:
-        mode = folder.write(want, got)
-    except OSError as exc:
-        if _is_fatal(exc):
-            raise
-        run.error(want, fid, digest, size, "unwritable", f"{want}: {exc.strerror or exc}", got.source)
-        return
-    result.written += 1
-    result.renamed_on_collision += want != rel
-    if mode == "copy":
-        result.copied += 1
-        result.bytes_written += len(got.data)
-    elif mode == "hardlink":
-        result.hardlinked += 1
-    else:
-        result.symlinked += 1
-    run.row(want, fid, digest, size, "ok", mode, got.source)
 
 
 def _export_zip(conn: psycopg.Connection, params: dict[str, Any], dest: Path, opts: ExportOptions,

@@ -242,8 +242,9 @@ def _place(folder: export.Folder, name: str, data: bytes, digest: bytes) -> tupl
         if state == "same":
             return want, "present"
         if state == "free":
-            folder.write(want, export.Fetched(data))
-            return want, "written"
+            if folder.write(want, export.Fetched(data)) is not None:
+                return want, "written"
+            continue  # taken meanwhile: look at it again
         n += 1
         want = export.suffixed(name, n)
 

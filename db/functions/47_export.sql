@@ -77,11 +77,26 @@ COMMENT ON FUNCTION midi._export_clip(text, integer) IS
    max_bytes bytes of UTF-8 between characters, and dots and white space at its end go (Windows drops
    them). NULL when nothing is left. `midicenter export` and `split` name every file and folder with it. */
 CREATE OR REPLACE FUNCTION midi.export_safe_name(name text, max_bytes integer DEFAULT 255) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-    SELECT nullif(regexp_replace(midi._export_clip(
-               CASE WHEN c ~* '^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\.|$)' THEN '_' || c ELSE c END,
-               max_bytes), '[\s.]+$', ''), '')
-      FROM (SELECT regexp_replace(midi._export_clean(name), '^\.', '_') AS c) s
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
+DECLARE
+    c text := midi._export_clean(name);
+BEGIN
+    IF c IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF left(c, 1) = '.' THEN
+        c := '_' || substr(c, 2);
+    END IF;
+    IF upper(split_part(c, '.', 1)) IN ('CON', 'PRN', 'AUX', 'NUL', 'COM1', 'COM2', 'COM3', 'COM4', 'COM5', 'COM6',
+                                         'COM7', 'COM8', 'COM9', 'LPT1', 'LPT2', 'LPT3', 'LPT4', 'LPT5', 'LPT6',
+                                         'LPT7', 'LPT8', 'LPT9') THEN
+        c := '_' || c;
+    END IF;
+    IF octet_length(c) > max_bytes THEN
+        c := midi._export_clip(c, max_bytes);
+    END IF;
+    RETURN nullif(rtrim(c, '. '), '');
+END;
 $$;
 COMMENT ON FUNCTION midi.export_safe_name(text, integer) IS
     'A text as one safe file or folder name: unsafe characters replaced, no leading dot, no device name, cut to max_bytes';
@@ -98,7 +113,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     VALUES
         ('id', 'c.id::text', 'the file''s id'),
         ('filename', 'c.filename', 'the file name, with its extension'),
-        ('name', $f$regexp_replace(c.filename, '\.(mid|midi|kar|rmi)$', '', 'i')$f$, 'the file name without its extension'),
+        ('name', 'midi._export_base(c.filename)', 'the file name without its extension'),
         ('filepath', 'c.filepath', 'the canonical path (its / become _)'),
         ('file_size_bytes', 'c.file_size_bytes::text', 'size in bytes'),
         ('manufacturer', 'c.manufacturer', 'the manufacturer (first folder under the import root)'),
@@ -201,18 +216,34 @@ COMMENT ON FUNCTION midi._export_join(text[], text[]) IS
 /* _export_ext: the extension an exported file keeps: its own MIDI extension in lower case, else .mid. */
 CREATE OR REPLACE FUNCTION midi._export_ext(filename text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(substring(lower(filename) FROM '(\.(mid|midi|kar|rmi))$'), '.mid')
+    SELECT CASE WHEN lower(right(filename, 4)) IN ('.mid', '.kar', '.rmi') THEN lower(right(filename, 4))
+                WHEN lower(right(filename, 5)) = '.midi' THEN '.midi'
+                ELSE '.mid' END
 $$;
 COMMENT ON FUNCTION midi._export_ext(text) IS 'Internal: an exported file''s extension: its own (lower case) or .mid';
+
+/* _export_base: a name without its MIDI extension (.mid .midi .kar .rmi, any case). */
+CREATE OR REPLACE FUNCTION midi._export_base(name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN lower(right(name, 4)) IN ('.mid', '.kar', '.rmi') THEN left(name, -4)
+                WHEN lower(right(name, 5)) = '.midi' THEN left(name, -5)
+                ELSE name END
+$$;
+COMMENT ON FUNCTION midi._export_base(text) IS 'Internal: a name without its MIDI extension';
 
 /* _export_stem: the safe name (without extension) of one exported file: the rendered template (a MIDI
    extension it ends with is dropped), else the file's own name, else file_<id>; made safe and cut so that
    the name with its extension fits in 255 bytes. */
 CREATE OR REPLACE FUNCTION midi._export_stem(rendered text, filename text, id bigint, ext text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(midi.export_safe_name(regexp_replace(rendered, '\.(mid|midi|kar|rmi)$', '', 'i'), 255 - octet_length(ext)),
-                    midi.export_safe_name(regexp_replace(filename, '\.(mid|midi|kar|rmi)$', '', 'i'), 255 - octet_length(ext)),
-                    'file_' || id)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    stem text := midi.export_safe_name(midi._export_base(rendered), 255 - octet_length(ext));
+BEGIN
+    IF stem IS NULL THEN
+        stem := midi.export_safe_name(midi._export_base(filename), 255 - octet_length(ext));
+    END IF;
+    RETURN coalesce(stem, 'file_' || id);
+END;
 $$;
 COMMENT ON FUNCTION midi._export_stem(text, text, bigint, text) IS
     'Internal: the safe name of an exported file without extension (template, else own name, else file_<id>)';
@@ -223,7 +254,7 @@ COMMENT ON FUNCTION midi._export_stem(text, text, bigint, text) IS
    literal texts, $4 keep_tree. Names that collide (compared in lower case, as case-insensitive file
    systems do) keep the smallest id's name; the others get ~<id> before the extension. Ordered by canonical
    path, so the members of one archive come together. */
-CREATE OR REPLACE FUNCTION midi._export_sql(a midi._search_args, fields text[]) RETURNS text
+CREATE OR REPLACE FUNCTION midi._export_sql(a midi._search_args, fields text[], with_ids boolean) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     vals text := (SELECT string_agg(l.renders, ', ' ORDER BY u.i)
@@ -241,17 +272,20 @@ BEGIN
         || E'\n                                         c.filename, c.id, midi._export_ext(c.filename)) AS stem,'
         || E'\n                       midi._export_ext(c.filename) AS ext,'
         -- every place the bytes may be read from: canonical first, then present paths, then missing ones
-        || E'\n                       ARRAY(SELECT p.path::text FROM midi.file_paths p WHERE p.file_id = c.id'
-        || E'\n                              ORDER BY p.path = c.filepath DESC, p.missing_since IS NOT NULL, p.path, p.id) AS source_paths,'
-        || E'\n                       ARRAY(SELECT p.path_bytes FROM midi.file_paths p WHERE p.file_id = c.id'
-        || E'\n                              ORDER BY p.path = c.filepath DESC, p.missing_since IS NOT NULL, p.path, p.id) AS source_bytes'
+        || E'\n                       coalesce(s.source_paths, ''{}'') AS source_paths, coalesce(s.source_bytes, ''{}'') AS source_bytes'
         || E'\n                  FROM midi.catalog c'
+        || E'\n                  CROSS JOIN LATERAL (SELECT array_agg(p.path::text ORDER BY p.path = c.filepath DESC, p.missing_since IS NOT NULL, p.path, p.id) AS source_paths,'
+        || E'\n                                             array_agg(p.path_bytes ORDER BY p.path = c.filepath DESC, p.missing_since IS NOT NULL, p.path, p.id) AS source_bytes'
+        || E'\n                                        FROM midi.file_paths p WHERE p.file_id = c.id) s'
         || E'\n                 WHERE c.id IN (SELECT f.id FROM midi.files f WHERE ' || midi._search_where(a)
-        || E'\n                                   AND ($2::bigint[] IS NULL OR f.id = ANY ($2)))) n) e'
+        || CASE WHEN with_ids THEN E'\n                                   AND f.id IN (SELECT unnest($2::bigint[]))' ELSE '' END
+        || ')'
+        -- OFFSET 0: each row's name is computed once, not once per place the window and the CASE use it
+        || E'\n                 OFFSET 0) n) e'
         || E'\n ORDER BY e.filepath, e.id';
 END;
 $$;
-COMMENT ON FUNCTION midi._export_sql(midi._search_args, text[]) IS
+COMMENT ON FUNCTION midi._export_sql(midi._search_args, text[], boolean) IS
     'Internal: the query of midi.export_rows for a filter set and a template''s fields (fixed fragments only)';
 
 /* _saved_filters: the filters a saved search stores (its sort left out); no_data_found when there is none
@@ -292,7 +326,7 @@ BEGIN
     END IF;
     a := midi._search_args({filters});
     t := midi.export_template(template);
-    RETURN QUERY EXECUTE midi._export_sql(a, t.fields) USING a, ids, t.literals, coalesce(keep_tree, false);
+    RETURN QUERY EXECUTE midi._export_sql(a, t.fields, ids IS NOT NULL) USING a, ids, t.literals, coalesce(keep_tree, false);
 END;
 $$,
     'Files an export writes (filters, ids, saved search): id, dest name from the template, content_hash, size, source paths, total');
@@ -312,7 +346,9 @@ BEGIN
     END IF;
     a := midi._search_args({filters});
     RETURN QUERY EXECUTE 'SELECT c.* FROM midi.catalog c WHERE c.id IN (SELECT f.id FROM midi.files f WHERE '
-                         || midi._search_where(a) || ' AND ($2::bigint[] IS NULL OR f.id = ANY ($2))) ORDER BY c.id'
+                         || midi._search_where(a)
+                         || CASE WHEN ids IS NOT NULL THEN ' AND f.id IN (SELECT unnest($2::bigint[]))' ELSE '' END
+                         || ') ORDER BY c.id'
         USING a, ids;
 END;
 $$,

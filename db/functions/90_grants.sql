@@ -111,7 +111,8 @@ GRANT EXECUTE ON FUNCTION
     -- export (47_export): the rows and names an export writes, the catalog rows of a search
     midi._export_clean(text), midi._export_clip(text, integer), midi.export_safe_name(text, integer),
     midi._export_field_list(), midi.export_fields(), midi.export_template(text), midi._export_join(text[], text[]),
-    midi._export_ext(text), midi._export_stem(text, text, bigint, text), midi._export_sql(midi._search_args, text[]),
+    midi._export_ext(text), midi._export_base(text), midi._export_stem(text, text, bigint, text),
+    midi._export_sql(midi._search_args, text[], boolean),
     midi._saved_filters(text),
     midi.export_rows,
     midi.catalog_rows

@@ -95,7 +95,8 @@ INSERT INTO expected VALUES
     ('midi._export_join(text[],text[])', 'reader'),
     ('midi._export_ext(text)', 'reader'),
     ('midi._export_stem(text,text,bigint,text)', 'reader'),
-    ('midi._export_sql(midi._search_args,text[])', 'reader'),
+    ('midi._export_sql(midi._search_args,text[],boolean)', 'reader'),
+    ('midi._export_base(text)', 'reader'),
     ('midi._saved_filters(text)', 'reader'),
     -- import, analysis, keeping search columns current, library writes
     ('midi._rebuild_key_templates()', 'writer'),
