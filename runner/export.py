@@ -426,7 +426,8 @@ class _Run:
         self.row(rel, fid, digest, size, error_class, "", source)
 
     def tick(self, force: bool = False) -> None:
-        self._done += 1
+        """One file done (or, with force, none: report what is not reported yet)."""
+        self._done += not force
         if self.progress is not None and (force or self._done >= 256):
             self.progress.update(self._done, self._errors)
             self._done = self._errors = 0

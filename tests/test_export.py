@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -384,3 +385,19 @@ def test_catalog_streams_csv_and_json_lines(library, tmp_path: Path) -> None:
     narrowed = [json.loads(x) for x in run(dsn, "export", "--catalog", "--format", "jsonl", "bass").stdout.splitlines()]
     assert [o["filename"] for o in narrowed] == ["Bass_124_Am.mid"]
     assert len(narrowed[0]["paths"]) == 2
+
+
+def test_progress_on_a_terminal_counts_files_and_errors(library, tmp_path: Path) -> None:
+    from tests.test_cli_commands import MIDICENTER, draws, on_terminal
+
+    dsn, root = library
+    (root / "Odd/line\nbreak.mid").write_bytes(b"changed")  # one file that cannot be had
+    code, out, shown = on_terminal([MIDICENTER, "--dsn", dsn, "export", "--json", "--to", str(tmp_path / "t")])
+    assert code == 0, shown
+    n = len(contents())
+    assert json.loads(out)["files"] == n
+    last = draws(shown)[-1]
+    m = re.fullmatch(r"export: ([\d,]+)/([\d,]+) files +100% \|.*\| [\d,]+ files/s, \S+ left, (\d+) errors", last)
+    assert m and (int(m.group(1)), int(m.group(2)), int(m.group(3))) == (n, n, 1), last
+    code, out, shown = on_terminal([MIDICENTER, "--dsn", dsn, "export", "--quiet", "--json", "--to", str(tmp_path / "q")])
+    assert code == 0 and json.loads(out)["written"] == n - 1 and shown == ""
