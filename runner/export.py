@@ -28,7 +28,7 @@ import threading
 import time
 import zipfile
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -490,8 +490,9 @@ class _Workers:
     Python runs), each with its own Sources; a bounded number of files in flight, results in row order."""
 
     def __init__(self, threads: int) -> None:
-        self.pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="midicenter-export")
-        self.window = 16 * max(1, threads)
+        # one thread: the files are done in the caller's thread, without a pool's hand-offs
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="midicenter-export") if threads > 1 else None
+        self.window = 16 * threads if threads > 1 else 1
         self._local = threading.local()
         self._all: list[Sources] = []
         self._lock = threading.Lock()
@@ -504,8 +505,16 @@ class _Workers:
                 self._all.append(src)
         return src
 
+    def submit(self, fn: Callable[..., _Outcome], *args: Any) -> Future[_Outcome]:
+        if self.pool is not None:
+            return self.pool.submit(fn, *args)
+        done: Future[_Outcome] = Future()
+        done.set_result(fn(*args))  # an exception (a destination error) leaves through the caller
+        return done
+
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
         for src in self._all:
             src.close()
 
@@ -529,7 +538,7 @@ def _export_folder(conn: psycopg.Connection, params: dict[str, Any], dest: Path,
             for fid, rel, digest, size, paths, raws, _total in _rows(conn, params, opts.batch_rows, progress):
                 result.files += 1
                 digest = bytes(digest)
-                pending.append((workers.pool.submit(_export_one, folder, workers, rel, digest, size, paths, raws),
+                pending.append((workers.submit(_export_one, folder, workers, rel, digest, size, paths, raws),
                                 (fid, digest, size)))
                 while len(pending) >= workers.window:
                     _settle(run, rel_row=pending.popleft())

@@ -116,10 +116,11 @@ def run(dsn: str, *args: str, code: int = 0):
 # ------------------------------------------------------------------------------------------------- copy
 
 
-def test_copy_writes_every_file_checked_and_a_rerun_writes_nothing(library, tmp_path: Path) -> None:
+@pytest.mark.parametrize("threads", [1, 4])
+def test_copy_writes_every_file_checked_and_a_rerun_writes_nothing(library, tmp_path: Path, threads: int) -> None:
     dsn, root = library
     dest = tmp_path / "out"
-    result = export.export(dsn, {}, dest)
+    result = export.export(dsn, {}, dest, export.ExportOptions(threads=threads))
     n = len(contents())
     assert (result.files, result.written, result.copied, result.errors, result.hashes_checked) == (n, n, n, 0, n)
     files = tree(dest)
@@ -143,7 +144,7 @@ def test_copy_writes_every_file_checked_and_a_rerun_writes_nothing(library, tmp_
     assert (dest / ("é" * 120 + ".mid")).read_bytes() == LIB["Odd/" + "é" * 120 + ".mid"]
 
     before = snapshot(dest)
-    again = export.export(dsn, {}, dest)
+    again = export.export(dsn, {}, dest, export.ExportOptions(threads=threads))
     assert (again.files, again.written, again.present, again.errors) == (n, 0, n, 0)
     assert snapshot(dest) == before  # not one file rewritten, the manifest included
     assert not [p for p in dest.iterdir() if p.name.startswith(".")]
