@@ -549,11 +549,9 @@ def _export_folder(conn: psycopg.Connection, params: dict[str, Any], dest: Path,
             tmp.unlink()  # the same export again: nothing changes, not even the manifest
         else:
             os.replace(tmp, manifest)
-    except OSError as exc:
+    except OSError as exc:  # per-file problems are rows of the manifest: what arrives here is the destination's
         tmp.unlink(missing_ok=True)
-        if _is_fatal(exc):
-            raise _fatal(exc, str(dest)) from exc
-        raise
+        raise _fatal(exc, str(dest)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -665,11 +663,9 @@ def _export_zip(conn: psycopg.Connection, params: dict[str, Any], dest: Path, op
             tmp.unlink()
         else:
             os.replace(tmp, dest)
-    except OSError as exc:
+    except OSError as exc:  # per-file problems are rows of the manifest: what arrives here is the destination's
         tmp.unlink(missing_ok=True)
-        if _is_fatal(exc):
-            raise _fatal(exc, str(dest)) from exc
-        raise
+        raise _fatal(exc, str(dest)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -734,6 +730,12 @@ def export_catalog(dsn: str, out: BinaryIO | str | Path, *, fmt: str = "csv", fi
         if target is not None:
             stream.close()
             os.replace(tmp, target)
+    except OSError as exc:
+        if target is not None:
+            stream.close()
+            tmp.unlink(missing_ok=True)
+            raise _fatal(exc, str(target)) from exc
+        raise
     except BaseException:
         if target is not None:
             stream.close()

@@ -402,3 +402,18 @@ def test_progress_on_a_terminal_counts_files_and_errors(library, tmp_path: Path)
     assert m and (int(m.group(1)), int(m.group(2)), int(m.group(3))) == (n, n, 1), last
     code, out, shown = on_terminal([MIDICENTER, "--dsn", dsn, "export", "--quiet", "--json", "--to", str(tmp_path / "q")])
     assert code == 0 and json.loads(out)["written"] == n - 1 and shown == ""
+
+
+def test_catalog_into_a_folder_or_an_unwritable_place_is_one_clear_error(library, tmp_path: Path) -> None:
+    dsn, _root = library
+    (tmp_path / "adir").mkdir()
+    for target in (tmp_path / "adir", tmp_path / "missing" / "cat.csv"):
+        result = run(dsn, "export", "--catalog", "--to", str(target), code=1)
+        assert result.stderr.startswith("midicenter: error: cannot write") and result.stderr.count("\n") == 1
+    assert list((tmp_path / "adir").iterdir()) == []
+    (tmp_path / "adir.zip").mkdir()
+    run(dsn, "export", "--zip", str(tmp_path / "adir.zip"), code=2)  # a usage error: --zip names a file
+    with pytest.raises(export.DestinationError, match="cannot write"):
+        export.export(dsn, {}, tmp_path / "adir.zip", export.ExportOptions(zip=True))
+    assert not list(tmp_path.glob(".*partial"))
+
