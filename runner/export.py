@@ -307,6 +307,7 @@ class Folder:
         self._tmp = itertools.count(1)
         self._lock = threading.Lock()
         self.tmp_prefix = f".midicenter-{os.getpid()}-".encode()
+        self.fresh = False
 
     def prepare(self) -> None:
         try:
@@ -317,6 +318,9 @@ class Folder:
             raise _fatal(exc, os.fsdecode(self.root)) from exc
         if not os.path.isdir(self.root):
             raise DestinationError(f"cannot write {os.fsdecode(self.root)}: it is not a folder")
+        with os.scandir(self.root) as entries:
+            # an empty folder holds only what this run writes: no name needs a look before its first write
+            self.fresh = next(entries, None) is None
 
     def state(self, rel: str, size: int, digest: bytes) -> tuple[str, str]:
         """('same', mode) when rel holds this content already, ('other', '') when something else is
@@ -597,8 +601,9 @@ def _export_one(folder: Folder, workers: _Workers, rel: str, digest: bytes, size
     got: Fetched | None = None
     n = 1
     want = rel
+    # in a folder that was empty, the name is free unless this run took it (the write finds that out)
+    state, mode = ("free", "") if folder.fresh else folder.state(want, size, digest)
     while True:
-        state, mode = folder.state(want, size, digest)
         if state == "same":
             source = next((p for p, b in zip(paths, raws, strict=True) if sources.exists(p, b)), "")
             return _Outcome(want, "present", mode, source)
@@ -616,9 +621,11 @@ def _export_one(folder: Folder, workers: _Workers, rel: str, digest: bytes, size
             if how is not None:
                 return _Outcome(want, "written", how, got.source, len(got.data),
                                 "renamed" if want != rel else "")
-            continue  # taken meanwhile: look at it again
+            state, mode = folder.state(want, size, digest)  # taken meanwhile: look at it again
+            continue
         n += 1  # another file holds this name: the next free ~n name
         want = suffixed(rel, n)
+        state, mode = folder.state(want, size, digest)
 
 
 def _export_zip(conn: psycopg.Connection, params: dict[str, Any], dest: Path, opts: ExportOptions,

@@ -417,3 +417,29 @@ def test_catalog_into_a_folder_or_an_unwritable_place_is_one_clear_error(library
         export.export(dsn, {}, tmp_path / "adir.zip", export.ExportOptions(zip=True))
     assert not list(tmp_path.glob(".*partial"))
 
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_file_named_like_another_files_suffix_loses_nothing(dsn: str, tmp_path: Path, threads: int) -> None:
+    """Two files named a.mid (the second gets a~<id>.mid from SQL) and a third file whose own name is that
+    a~<id>.mid: all three are written, none over another, and a re-run writes nothing."""
+    lib = tmp_path / "lib"
+    for i, folder in enumerate(("One", "Two")):
+        (lib / folder).mkdir(parents=True)
+        (lib / folder / "a.mid").write_bytes(song(30 + i))
+    importer.run_import(dsn, [lib])
+    second = max(file_id(dsn, "%/One/a.mid"), file_id(dsn, "%/Two/a.mid"))
+    (lib / "Three").mkdir()
+    (lib / "Three" / f"a~{second}.mid").write_bytes(song(40))
+    importer.run_import(dsn, [lib])
+    with psycopg.connect(dsn) as conn:
+        names = [r[0] for r in conn.execute("SELECT dest FROM midi.export_rows()")]
+    assert sorted(names) == ["a.mid", f"a~{second}.mid", f"a~{second}.mid"]  # what SQL alone can say
+    dest = tmp_path / "out"
+    result = export.export(dsn, {}, dest, export.ExportOptions(threads=threads))
+    assert (result.written, result.errors, result.renamed_on_collision) == (3, 0, 1)
+    files = tree(dest)
+    assert sorted(files.values()) == sorted([song(30), song(31), song(40)])
+    assert len(files) == 3 and f"a~{second}~2.mid" in files
+    again = export.export(dsn, {}, dest, export.ExportOptions(threads=threads))
+    assert (again.written, again.present) == (0, 3)
