@@ -295,3 +295,44 @@ SELECT midi.saved_search_delete(%(name)s) AS deleted
 
 -- name: refresh_views  refresh the library statistics and facet materialized views (concurrently)
 SELECT midi.refresh_views()
+
+-- name: export_rows  the files an export writes: id, dest name (template rendered in SQL), content hash, size, source paths, total
+SELECT id, dest, content_hash, file_size_bytes, source_paths, source_bytes, total
+  FROM midi.export_rows(ids => %(ids)s, saved => %(saved)s, template => %(template)s, keep_tree => %(keep_tree)s,
+                        filters => %(filters)s)
+
+-- name: export_template  a name template parsed (raises invalid_parameter_value for an unknown field)
+SELECT fields, literals FROM midi.export_template(%(template)s)
+
+-- name: export_fields  the fields a name template may use
+SELECT field, about FROM midi.export_fields()
+
+-- name: export_library_roots  every folder or archive an import was started on (an export must not write into them)
+SELECT DISTINCT r.root FROM midi.import_batches b CROSS JOIN LATERAL unnest(b.roots) AS r(root) ORDER BY 1
+
+-- name: export_safe_names  names made safe as file names, in the order given (NULL: nothing safe left)
+SELECT midi.export_safe_name(u.n, %(max_bytes)s) FROM unnest(%(names)s::text[]) WITH ORDINALITY AS u(n, i) ORDER BY u.i
+
+-- name: catalog_csv  the whole catalog as CSV with a header, by id (streamed by COPY)
+COPY (SELECT * FROM midi.catalog ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)
+
+-- name: catalog_jsonl  the whole catalog, one JSON object per line, by id (no JSON text holds a raw 0x01, 0x02 or newline, so CSV with those as delimiter and quote writes it as it is)
+COPY (SELECT to_json(c) FROM (SELECT * FROM midi.catalog ORDER BY id) c) TO STDOUT WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')
+
+-- name: catalog_rows_csv  the catalog rows of a search (filters, ids, saved search) as CSV with a header
+COPY (SELECT * FROM midi.catalog_rows(ids => %(ids)s, saved => %(saved)s, filters => %(filters)s)) TO STDOUT WITH (FORMAT csv, HEADER)
+
+-- name: catalog_rows_jsonl  the catalog rows of a search, one JSON object per line
+COPY (SELECT to_json(c) FROM midi.catalog_rows(ids => %(ids)s, saved => %(saved)s, filters => %(filters)s) c) TO STDOUT WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')
+
+-- name: split_source  the one file a split reads: its rows as export_rows gives them
+SELECT id, dest, content_hash, file_size_bytes, source_paths, source_bytes, total FROM midi.export_rows(ids => ARRAY[%(id)s]::bigint[])
+
+-- name: split_song  what a split names its parts after: the song's file name, format and track count
+SELECT filename, format, num_tracks FROM midi.file_details(%(id)s)
+
+-- name: split_register  record imported parts of a song; each part's file id
+SELECT track_number, channel, file_id FROM midi.split_register(%(parent)s, %(parts)s)
+
+-- name: gm_names  General MIDI program names, for naming song parts
+SELECT program, name FROM midi.gm_instruments ORDER BY program

@@ -533,6 +533,150 @@ BEGIN
 END;
 $_$;
 COMMENT ON FUNCTION midi._estimate_text_rows(a midi._search_args, in_names boolean) IS 'Internal: planner estimate of the files matching a search''s text query (whole document or file names)';
+CREATE FUNCTION midi._export_base(name text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN lower(right(name, 4)) IN ('.mid', '.kar', '.rmi') THEN left(name, -4)
+                WHEN lower(right(name, 5)) = '.midi' THEN left(name, -5)
+                ELSE name END
+$$;
+COMMENT ON FUNCTION midi._export_base(name text) IS 'Internal: a name without its MIDI extension';
+CREATE FUNCTION midi._export_clean(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$
+    SELECT nullif(regexp_replace(regexp_replace(value, '^\s+|\s+$', '', 'g'),
+               '[\u0001-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff/\\:*?"<>|]', '_', 'g'), '')
+$_$;
+COMMENT ON FUNCTION midi._export_clean(value text) IS 'Internal: a value with the characters unsafe in file names replaced by _ and outer white space removed';
+CREATE FUNCTION midi._export_clip(value text, max_bytes integer) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+BEGIN
+    -- each step drops whole characters from the end, never more bytes than the excess, until it fits
+    WHILE octet_length(value) > max_bytes LOOP
+        value := left(value, length(value) - greatest(1, (octet_length(value) - max_bytes) / 4));
+    END LOOP;
+    RETURN value;
+END;
+$$;
+COMMENT ON FUNCTION midi._export_clip(value text, max_bytes integer) IS 'Internal: the longest whole-character prefix of a text that fits in max_bytes bytes of UTF-8';
+CREATE FUNCTION midi._export_ext(filename text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN lower(right(filename, 4)) IN ('.mid', '.kar', '.rmi') THEN lower(right(filename, 4))
+                WHEN lower(right(filename, 5)) = '.midi' THEN '.midi'
+                ELSE '.mid' END
+$$;
+COMMENT ON FUNCTION midi._export_ext(filename text) IS 'Internal: an exported file''s extension: its own (lower case) or .mid';
+CREATE FUNCTION midi._export_field_list() RETURNS TABLE(field text, renders text, about text)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+    VALUES
+        ('id', 'c.id::text', 'the file''s id'),
+        ('filename', 'c.filename', 'the file name, with its extension'),
+        ('name', 'midi._export_base(c.filename)', 'the file name without its extension'),
+        ('filepath', 'c.filepath', 'the canonical path (its / become _)'),
+        ('file_size_bytes', 'c.file_size_bytes::text', 'size in bytes'),
+        ('manufacturer', 'c.manufacturer', 'the manufacturer (first folder under the import root)'),
+        ('collection_name', 'c.collection_name', 'the collection (second folder)'),
+        ('collection', 'c.collection_name', 'the same as collection_name'),
+        ('folder_tags', $f$nullif(array_to_string(c.folder_tags, '-'), '')$f$, 'the words of deeper folders, joined by -'),
+        ('bpm', 'trim_scale(round(c.bpm::numeric, 2))::text', 'tempo, at most two decimals (124, 122.5)'),
+        ('key_signature', $f$nullif(c.key_signature, 'UNKNOWN')$f$, 'the key as midicenter spells it (C, C#, Eb, ... Am, Bbm)'),
+        ('key', $f$nullif(c.key_signature, 'UNKNOWN')$f$, 'the same as key_signature'),
+        ('time_signature_numerator', 'c.time_signature_numerator::text', 'beats per bar'),
+        ('time_signature_denominator', 'c.time_signature_denominator::text', 'the beat''s note value'),
+        ('time_signature', $f$c.time_signature_numerator || '-' || c.time_signature_denominator$f$, 'meter as 4-4, 6-8'),
+        ('total_notes', 'c.total_notes::text', 'number of notes'),
+        ('is_percussive', $f$CASE WHEN c.is_percussive THEN 'percussive' END$f$, '"percussive" for a drum part'),
+        ('primary_category', $f$nullif(c.primary_category, 'unknown')$f$, 'the category (bass, kick, pad, ...)'),
+        ('category', $f$nullif(c.primary_category, 'unknown')$f$, 'the same as primary_category'),
+        ('secondary_category', $f$nullif(c.secondary_category, 'unknown')$f$, 'the second category'),
+        ('is_favorite', $f$CASE WHEN c.is_favorite THEN 'favorite' END$f$, '"favorite" for a favorite'),
+        ('rating', 'c.rating::text', 'stars, 1 to 5'),
+        ('duration_seconds', 'trim_scale(c.duration_seconds)::text', 'length in seconds'),
+        ('duration', 'trim_scale(round(c.duration_seconds))::text', 'length in whole seconds'),
+        ('num_tracks', 'c.num_tracks::text', 'number of tracks'),
+        ('format', 'c.format::text', 'SMF format, 0 1 or 2'),
+        ('tags', $f$nullif(array_to_string(c.tags, '-'), '')$f$, 'tags joined by -'),
+        ('instruments', $f$nullif(array_to_string(c.instruments, '-'), '')$f$, 'instruments joined by -'),
+        ('paths', $f$nullif(array_to_string(c.paths, '-'), '')$f$, 'every path, joined by -'),
+        ('content_hash', 'c.content_hash', 'BLAKE3 of the content, 64 hex digits'),
+        ('hash', 'left(c.content_hash, 12)', 'the first 12 hex digits of content_hash'),
+        ('created_at', $f$to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')$f$, 'date first imported (UTC)'),
+        ('analyzed_at', $f$to_char(c.analyzed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')$f$, 'date last analyzed (UTC)')
+$_$;
+COMMENT ON FUNCTION midi._export_field_list() IS 'Internal: the fields of export name templates with the fixed SQL fragment that renders each';
+CREATE FUNCTION midi._export_join(vals text[], literals text[]) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    out text := '';
+    any_value boolean := false;
+    v text;
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(vals), 0) LOOP
+        v := midi._export_clean(vals[i]);
+        CONTINUE WHEN v IS NULL;
+        IF any_value THEN
+            out := out || literals[i];
+        END IF;
+        out := out || v;
+        any_value := true;
+    END LOOP;
+    IF NOT any_value THEN
+        RETURN NULL;
+    END IF;
+    RETURN literals[1] || out || literals[cardinality(literals)];
+END;
+$$;
+COMMENT ON FUNCTION midi._export_join(vals text[], literals text[]) IS 'Internal: a template''s literal texts and field values joined; a missing value drops its separator';
+CREATE FUNCTION midi._export_sql(a midi._search_args, fields text[], with_ids boolean) RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $_$
+DECLARE
+    vals text := (SELECT string_agg(l.renders, ', ' ORDER BY u.i)
+                    FROM unnest(fields) WITH ORDINALITY AS u(x, i) JOIN midi._export_field_list() l ON l.field = u.x);
+BEGIN
+    RETURN 'SELECT e.id, e.dest, e.content_hash, e.file_size_bytes, e.source_paths, e.source_bytes, count(*) OVER () AS total'
+        || E'\n  FROM (SELECT n.*, CASE WHEN row_number() OVER (PARTITION BY lower(n.dir || n.stem || n.ext) ORDER BY n.id) = 1'
+        || E'\n                         THEN n.dir || n.stem || n.ext'
+        || E'\n                         ELSE n.dir || midi._export_clip(n.stem, 255 - octet_length(''~'' || n.id || n.ext)) || ''~'' || n.id || n.ext END AS dest'
+        || E'\n          FROM (SELECT c.id, c.filepath, decode(c.content_hash, ''hex'') AS content_hash, c.file_size_bytes,'
+        || E'\n                       CASE WHEN $4 THEN coalesce(midi.export_safe_name(c.manufacturer), ''(no manufacturer)'') || ''/'''
+        || E'\n                                      || coalesce(midi.export_safe_name(c.collection_name), ''(no collection)'') || ''/'''
+        || E'\n                            ELSE '''' END AS dir,'
+        || E'\n                       midi._export_stem(midi._export_join(ARRAY[' || coalesce(vals, '') || ']::text[], $3),'
+        || E'\n                                         c.filename, c.id, midi._export_ext(c.filename)) AS stem,'
+        || E'\n                       midi._export_ext(c.filename) AS ext,'
+        -- every place the bytes may be read from: canonical first, then present paths, then missing ones
+        || E'\n                       coalesce(s.source_paths, ''{}'') AS source_paths, coalesce(s.source_bytes, ''{}'') AS source_bytes'
+        || E'\n                  FROM midi.catalog c'
+        || E'\n                  CROSS JOIN LATERAL (SELECT array_agg(p.path::text ORDER BY p.path = c.filepath DESC, p.missing_since IS NOT NULL, p.path, p.id) AS source_paths,'
+        || E'\n                                             array_agg(p.path_bytes ORDER BY p.path = c.filepath DESC, p.missing_since IS NOT NULL, p.path, p.id) AS source_bytes'
+        || E'\n                                        FROM midi.file_paths p WHERE p.file_id = c.id) s'
+        || E'\n                 WHERE c.id IN (SELECT f.id FROM midi.files f WHERE ' || midi._search_where(a)
+        || CASE WHEN with_ids THEN E'\n                                   AND f.id IN (SELECT unnest($2::bigint[]))' ELSE '' END
+        || ')'
+        -- OFFSET 0: each row's name is computed once, not once per place the window and the CASE use it
+        || E'\n                 OFFSET 0) n) e'
+        || E'\n ORDER BY e.filepath, e.id';
+END;
+$_$;
+COMMENT ON FUNCTION midi._export_sql(a midi._search_args, fields text[], with_ids boolean) IS 'Internal: the query of midi.export_rows for a filter set and a template''s fields (fixed fragments only)';
+CREATE FUNCTION midi._export_stem(rendered text, filename text, id bigint, ext text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    stem text := midi.export_safe_name(midi._export_base(rendered), 255 - octet_length(ext));
+BEGIN
+    IF stem IS NULL THEN
+        stem := midi.export_safe_name(midi._export_base(filename), 255 - octet_length(ext));
+    END IF;
+    RETURN coalesce(stem, 'file_' || id);
+END;
+$$;
+COMMENT ON FUNCTION midi._export_stem(rendered text, filename text, id bigint, ext text) IS 'Internal: the safe name of an exported file without extension (template, else own name, else file_<id>)';
 CREATE FUNCTION midi._facet_query(a midi._search_args, dims text[], skip text, lim integer) RETURNS TABLE(facet text, value text, files bigint, exact boolean)
     LANGUAGE plpgsql
     AS $$  -- VOLATILE: EXPLAIN estimates; reads only
@@ -801,6 +945,20 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._require_file(file_id bigint) IS 'Internal: raises no_data_found unless the file exists';
+CREATE FUNCTION midi._saved_filters(name text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    flt jsonb;
+BEGIN
+    SELECT s.filters - 'sort' INTO flt FROM midi.saved_searches s WHERE s.name = btrim(_saved_filters.name);
+    IF flt IS NULL THEN
+        RAISE EXCEPTION 'no saved search named %', name USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN flt;
+END;
+$$;
+COMMENT ON FUNCTION midi._saved_filters(name text) IS 'Internal: the filters of a saved search (without its sort)';
 CREATE FUNCTION midi._search(a midi._search_args, sort text, lim integer) RETURNS SETOF midi.search_hit
     LANGUAGE plpgsql
     SET max_parallel_workers_per_gather TO '0'
@@ -1410,6 +1568,297 @@ CREATE FUNCTION midi.bpm_bucket(bpm numeric) RETURNS text
     SELECT (floor(bpm / 10) * 10)::integer || '-' || ((floor(bpm / 10) * 10)::integer + 9) || ' bpm'
 $$;
 COMMENT ON FUNCTION midi.bpm_bucket(bpm numeric) IS 'The 10-BPM bucket tag of a tempo: 124.5 -> 120-129 bpm';
+CREATE TABLE midi.favorites (
+    file_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+CREATE TABLE midi.file_categories (
+    file_id bigint NOT NULL,
+    primary_category midi.file_category DEFAULT 'unknown'::midi.file_category NOT NULL,
+    secondary_category midi.file_category,
+    confidence real,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT file_categories_check CHECK (((secondary_category IS NULL) OR (secondary_category <> primary_category))),
+    CONSTRAINT file_categories_confidence_check CHECK (((confidence >= (0)::double precision) AND (confidence <= (1)::double precision)))
+);
+CREATE TABLE midi.file_instruments (
+    file_id bigint NOT NULL,
+    channel smallint,
+    program smallint,
+    is_drum boolean DEFAULT false NOT NULL,
+    note_count integer DEFAULT 0 NOT NULL,
+    instrument_name text,
+    CONSTRAINT file_instruments_channel_check CHECK (((channel >= 0) AND (channel <= 15))),
+    CONSTRAINT file_instruments_note_count_check CHECK ((note_count >= 0)),
+    CONSTRAINT file_instruments_program_check CHECK (((program >= 0) AND (program <= 127)))
+);
+COMMENT ON COLUMN midi.file_instruments.channel IS 'MIDI channel 0-15 of the part; NULL when the parser could not prove it (never a stand-in)';
+COMMENT ON COLUMN midi.file_instruments.program IS 'GM program 0-127 set by a program change (the kit on a drum channel); NULL when no program change set it';
+CREATE TABLE midi.file_paths (
+    id bigint NOT NULL,
+    path text NOT NULL COLLATE pg_catalog."C",
+    path_bytes bytea,
+    file_id bigint NOT NULL,
+    import_batch_id bigint,
+    first_seen timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen timestamp with time zone DEFAULT now() NOT NULL,
+    missing_since timestamp with time zone
+);
+CREATE TABLE midi.file_tags (
+    file_id bigint NOT NULL,
+    tag_id bigint NOT NULL,
+    source text DEFAULT 'user'::text NOT NULL,
+    added_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT file_tags_source_check CHECK ((source = ANY (ARRAY['path'::text, 'analysis'::text, 'user'::text])))
+);
+CREATE TABLE midi.files (
+    id bigint NOT NULL,
+    filename text NOT NULL,
+    filepath text NOT NULL COLLATE pg_catalog."C",
+    original_filename text,
+    content_hash bytea NOT NULL,
+    file_size_bytes bigint NOT NULL,
+    format smallint,
+    num_tracks smallint,
+    ticks_per_quarter_note integer,
+    duration_seconds numeric(12,3),
+    duration_ticks bigint,
+    manufacturer text,
+    collection_name text,
+    folder_tags text[] DEFAULT '{}'::text[] NOT NULL,
+    search_vector tsvector,
+    parent_file_id bigint,
+    import_batch_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    analyzed_at timestamp with time zone,
+    cached_bpm numeric(6,2),
+    cached_key midi.musical_key,
+    cached_category midi.file_category,
+    header_tracks integer,
+    smpte_fps smallint,
+    smpte_resolution smallint,
+    is_rmid boolean DEFAULT false NOT NULL,
+    midi_warnings text[] DEFAULT '{}'::text[] NOT NULL,
+    filename_bpm numeric(6,2),
+    filename_key midi.musical_key,
+    filename_genres text[] DEFAULT '{}'::text[] NOT NULL,
+    filename_structure text[] DEFAULT '{}'::text[] NOT NULL,
+    tag_ids bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    analyzer_version integer,
+    CONSTRAINT files_analyzer_version_check CHECK ((analyzer_version > 0)),
+    CONSTRAINT files_cached_bpm_check CHECK (((cached_bpm >= (1)::numeric) AND (cached_bpm <= (1000)::numeric))),
+    CONSTRAINT files_content_hash_check CHECK ((octet_length(content_hash) = 32)),
+    CONSTRAINT files_duration_seconds_check CHECK ((duration_seconds >= (0)::numeric)),
+    CONSTRAINT files_duration_ticks_check CHECK ((duration_ticks >= 0)),
+    CONSTRAINT files_file_size_bytes_check CHECK ((file_size_bytes >= 0)),
+    CONSTRAINT files_filename_bpm_check CHECK (((filename_bpm >= (1)::numeric) AND (filename_bpm <= (1000)::numeric))),
+    CONSTRAINT files_format_check CHECK (((format >= 0) AND (format <= 2))),
+    CONSTRAINT files_header_tracks_check CHECK ((header_tracks >= 0)),
+    CONSTRAINT files_num_tracks_check CHECK ((num_tracks >= 0)),
+    CONSTRAINT files_smpte_fps_check CHECK ((smpte_fps = ANY (ARRAY[24, 25, 29, 30]))),
+    CONSTRAINT files_smpte_resolution_check CHECK ((smpte_resolution > 0)),
+    CONSTRAINT files_ticks_per_quarter_note_check CHECK ((ticks_per_quarter_note > 0))
+);
+COMMENT ON TABLE midi.files IS 'One row per distinct MIDI content (BLAKE3 content_hash); every location is in file_paths';
+COMMENT ON COLUMN midi.files.filepath IS 'The first absolute path this content was seen at; all paths are in file_paths';
+COMMENT ON COLUMN midi.files.cached_bpm IS 'musical_metadata.bpm, else filename_bpm (kept by trigger)';
+COMMENT ON COLUMN midi.files.cached_key IS 'musical_metadata.key_signature unless UNKNOWN, else filename_key (kept by trigger)';
+COMMENT ON COLUMN midi.files.cached_category IS 'file_categories.primary_category (kept by trigger)';
+COMMENT ON COLUMN midi.files.midi_warnings IS 'Structural problems of a readable file (track_count_mismatch, truncated_track, trailing_garbage, ...)';
+COMMENT ON COLUMN midi.files.filename_bpm IS 'BPM read from the file name (124bpm, 124_BPM, a lone 40..250 number)';
+COMMENT ON COLUMN midi.files.filename_key IS 'Key read from the file name (Am, A min, F#m, Ebmaj; Cmaj7 is a chord, not a key)';
+COMMENT ON COLUMN midi.files.tag_ids IS 'Ids of the file''s tags (denormalized from file_tags by trigger)';
+COMMENT ON COLUMN midi.files.analyzer_version IS 'Version of the runner analyzer that produced this file''s facts (NULL: never analyzed)';
+CREATE TABLE midi.musical_metadata (
+    file_id bigint NOT NULL,
+    bpm numeric(6,2),
+    key_signature midi.musical_key DEFAULT 'UNKNOWN'::midi.musical_key NOT NULL,
+    time_signature_numerator smallint,
+    time_signature_denominator smallint,
+    total_notes integer DEFAULT 0 NOT NULL,
+    unique_pitches smallint,
+    pitch_range_min smallint,
+    pitch_range_max smallint,
+    velocity_min smallint,
+    avg_velocity numeric(5,2),
+    velocity_max smallint,
+    note_density numeric(10,3),
+    polyphony_max smallint,
+    polyphony_avg numeric(6,2),
+    is_percussive boolean DEFAULT false NOT NULL,
+    is_monophonic boolean DEFAULT false NOT NULL,
+    has_chords boolean DEFAULT false NOT NULL,
+    has_melody boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    parser text,
+    bpm_source text,
+    has_tempo_changes boolean DEFAULT false NOT NULL,
+    tempo_map jsonb,
+    time_signatures jsonb,
+    key_from_signature midi.musical_key,
+    key_from_filename midi.musical_key,
+    key_estimate midi.musical_key,
+    key_estimate_second midi.musical_key,
+    key_correlation real,
+    key_confidence real,
+    key_profile text,
+    key_source text,
+    pitch_class_histogram double precision[],
+    drum_note_count integer DEFAULT 0 NOT NULL,
+    track_names text[] DEFAULT '{}'::text[] NOT NULL,
+    instrument_names text[] DEFAULT '{}'::text[] NOT NULL,
+    copyright text,
+    markers text[] DEFAULT '{}'::text[] NOT NULL,
+    has_lyrics boolean DEFAULT false NOT NULL,
+    CONSTRAINT musical_metadata_avg_velocity_check CHECK (((avg_velocity >= (0)::numeric) AND (avg_velocity <= (127)::numeric))),
+    CONSTRAINT musical_metadata_bpm_check CHECK (((bpm >= (1)::numeric) AND (bpm <= (1000)::numeric))),
+    CONSTRAINT musical_metadata_bpm_source_check CHECK ((bpm_source = ANY (ARRAY['meta'::text, 'filename'::text, 'default'::text]))),
+    CONSTRAINT musical_metadata_check CHECK (((pitch_range_min IS NULL) OR (pitch_range_max IS NULL) OR (pitch_range_min <= pitch_range_max))),
+    CONSTRAINT musical_metadata_check1 CHECK (((velocity_min IS NULL) OR (velocity_max IS NULL) OR (velocity_min <= velocity_max))),
+    CONSTRAINT musical_metadata_drum_note_count_check CHECK ((drum_note_count >= 0)),
+    CONSTRAINT musical_metadata_key_confidence_check CHECK (((key_confidence >= (0)::double precision) AND (key_confidence <= (1)::double precision))),
+    CONSTRAINT musical_metadata_key_correlation_check CHECK (((key_correlation >= ('-1'::integer)::double precision) AND (key_correlation <= (1)::double precision))),
+    CONSTRAINT musical_metadata_key_source_check CHECK ((key_source = ANY (ARRAY['signature'::text, 'filename'::text, 'estimate'::text]))),
+    CONSTRAINT musical_metadata_note_density_check CHECK ((note_density >= (0)::numeric)),
+    CONSTRAINT musical_metadata_parser_check CHECK ((parser = ANY (ARRAY['symusic'::text, 'mido'::text]))),
+    CONSTRAINT musical_metadata_pitch_class_histogram_check CHECK (((pitch_class_histogram IS NULL) OR ((cardinality(pitch_class_histogram) = 12) AND (array_ndims(pitch_class_histogram) = 1)))),
+    CONSTRAINT musical_metadata_pitch_range_max_check CHECK (((pitch_range_max >= 0) AND (pitch_range_max <= 127))),
+    CONSTRAINT musical_metadata_pitch_range_min_check CHECK (((pitch_range_min >= 0) AND (pitch_range_min <= 127))),
+    CONSTRAINT musical_metadata_polyphony_avg_check CHECK ((polyphony_avg >= (0)::numeric)),
+    CONSTRAINT musical_metadata_polyphony_max_check CHECK ((polyphony_max >= 0)),
+    CONSTRAINT musical_metadata_time_signature_denominator_check CHECK ((time_signature_denominator = ANY (ARRAY[1, 2, 4, 8, 16, 32, 64]))),
+    CONSTRAINT musical_metadata_time_signature_numerator_check CHECK (((time_signature_numerator >= 1) AND (time_signature_numerator <= 64))),
+    CONSTRAINT musical_metadata_total_notes_check CHECK ((total_notes >= 0)),
+    CONSTRAINT musical_metadata_unique_pitches_check CHECK (((unique_pitches >= 0) AND (unique_pitches <= 128))),
+    CONSTRAINT musical_metadata_velocity_max_check CHECK (((velocity_max >= 0) AND (velocity_max <= 127))),
+    CONSTRAINT musical_metadata_velocity_min_check CHECK (((velocity_min >= 0) AND (velocity_min <= 127)))
+);
+COMMENT ON COLUMN midi.musical_metadata.bpm IS 'The tempo covering the most time (bpm_source meta), else the one the file name states (filename); NULL when neither (bpm_source default: the file plays at MIDI''s implicit 120 but states no tempo)';
+COMMENT ON COLUMN midi.musical_metadata.key_signature IS 'The chosen key: key_from_signature, else key_from_filename, else key_estimate (key_source says which)';
+COMMENT ON COLUMN midi.musical_metadata.time_signature_numerator IS 'Time signature covering the most time; NULL when the file has no valid time-signature event (not 4/4)';
+COMMENT ON COLUMN midi.musical_metadata.bpm_source IS 'meta: a tempo event; filename: no tempo event, the file name states it; default: neither (bpm is NULL)';
+COMMENT ON COLUMN midi.musical_metadata.tempo_map IS 'Tempo segments inside the file: [[tick, bpm], ...]';
+COMMENT ON COLUMN midi.musical_metadata.time_signatures IS 'Time-signature changes: [[tick, numerator, denominator], ...]';
+COMMENT ON COLUMN midi.musical_metadata.key_from_signature IS 'Key of the key-signature events covering the most time; NULL when absent or a lone C major (a sequencer default)';
+COMMENT ON COLUMN midi.musical_metadata.key_estimate IS 'Best key by correlating pitch_class_histogram with the key profile key_profile';
+COMMENT ON COLUMN midi.musical_metadata.key_confidence IS 'Gap between best and second key correlation, scaled to 0..1: (r1 - r2) / (1 - r2), 0 when r1 <= 0';
+COMMENT ON COLUMN midi.musical_metadata.pitch_class_histogram IS 'Sounding seconds per pitch class (C first) of non-drum notes, normalised to sum 1; all zero without pitched notes';
+CREATE TABLE midi.ratings (
+    file_id bigint NOT NULL,
+    rating smallint NOT NULL,
+    rated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ratings_rating_check CHECK (((rating >= 1) AND (rating <= 5)))
+);
+COMMENT ON TABLE midi.ratings IS 'The user''s 1..5 star rating of a file';
+CREATE TABLE midi.tags (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    category text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tags_name_check CHECK (((name = lower(btrim(name))) AND (name <> ''::text)))
+);
+CREATE TABLE midi.track_splits (
+    id bigint NOT NULL,
+    parent_file_id bigint NOT NULL,
+    split_file_id bigint NOT NULL,
+    track_number smallint NOT NULL,
+    channel smallint,
+    track_name text,
+    instrument text,
+    note_count integer NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT track_splits_channel_check CHECK (((channel >= 0) AND (channel <= 15))),
+    CONSTRAINT track_splits_check CHECK ((split_file_id <> parent_file_id)),
+    CONSTRAINT track_splits_note_count_check CHECK ((note_count >= 0)),
+    CONSTRAINT track_splits_track_number_check CHECK ((track_number >= 0))
+);
+COMMENT ON TABLE midi.track_splits IS 'Parts of a song written by midicenter split: the part''s file, its parent and its track (and channel, for format 0)';
+COMMENT ON COLUMN midi.track_splits.track_number IS 'Index of the parent''s track the part holds (0 = first MTrk chunk)';
+COMMENT ON COLUMN midi.track_splits.channel IS 'The channel (0-15) a part of a format 0 file holds; NULL for a per-track part';
+CREATE VIEW midi.catalog AS
+ SELECT f.id,
+    f.filename,
+    f.filepath,
+    f.file_size_bytes,
+    f.manufacturer,
+    f.collection_name,
+    f.folder_tags,
+    (COALESCE(mm.bpm, f.cached_bpm))::double precision AS bpm,
+    (COALESCE(mm.key_signature, f.cached_key))::text AS key_signature,
+    mm.time_signature_numerator,
+    mm.time_signature_denominator,
+    mm.total_notes,
+    mm.is_percussive,
+    (fc.primary_category)::text AS primary_category,
+    (fc.secondary_category)::text AS secondary_category,
+    (fav.file_id IS NOT NULL) AS is_favorite,
+    r.rating,
+    f.duration_seconds,
+    f.num_tracks,
+    f.format,
+    ARRAY( SELECT t.name
+           FROM (midi.file_tags ft
+             JOIN midi.tags t ON ((t.id = ft.tag_id)))
+          WHERE (ft.file_id = f.id)
+          ORDER BY t.name) AS tags,
+    ARRAY( SELECT (((COALESCE(fi.instrument_name,
+                CASE
+                    WHEN fi.is_drum THEN 'drum kit'::text
+                    ELSE ('program '::text || fi.program)
+                END) || ' (ch '::text) || (fi.channel + 1)) || ')'::text)
+           FROM midi.file_instruments fi
+          WHERE (fi.file_id = f.id)
+          ORDER BY fi.channel, fi.program) AS instruments,
+    ARRAY( SELECT p.path
+           FROM midi.file_paths p
+          WHERE (p.file_id = f.id)
+          ORDER BY p.path) AS paths,
+    encode(f.content_hash, 'hex'::text) AS content_hash,
+    f.created_at,
+    f.analyzed_at,
+    f.parent_file_id,
+    ( SELECT ts.track_number
+           FROM midi.track_splits ts
+          WHERE ((ts.split_file_id = f.id) AND (ts.parent_file_id = f.parent_file_id))
+          ORDER BY ts.track_number, ts.channel
+         LIMIT 1) AS track_number,
+    f.ticks_per_quarter_note,
+    f.duration_ticks,
+    mm.unique_pitches,
+    mm.pitch_range_min,
+    mm.pitch_range_max,
+    mm.avg_velocity,
+    mm.note_density,
+    mm.polyphony_max,
+    mm.is_monophonic,
+    mm.has_chords,
+    mm.has_melody
+   FROM ((((midi.files f
+     LEFT JOIN midi.musical_metadata mm ON ((mm.file_id = f.id)))
+     LEFT JOIN midi.file_categories fc ON ((fc.file_id = f.id)))
+     LEFT JOIN midi.favorites fav ON ((fav.file_id = f.id)))
+     LEFT JOIN midi.ratings r ON ((r.file_id = f.id)));
+COMMENT ON VIEW midi.catalog IS 'One row per file: the columns of midi.file_details, then parent_file_id, track_number and further facts';
+CREATE FUNCTION midi.catalog_rows(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT NULL::boolean, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT NULL::boolean, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT NULL::boolean, ids bigint[] DEFAULT NULL::bigint[], saved text DEFAULT NULL::text, filters jsonb DEFAULT NULL::jsonb) RETURNS SETOF midi.catalog
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    a midi._search_args;
+BEGIN
+    IF saved IS NOT NULL THEN
+        filters := midi._saved_filters(saved) || coalesce(filters, '{}'::jsonb);
+    END IF;
+    a := midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters));
+    RETURN QUERY EXECUTE 'SELECT c.* FROM midi.catalog c WHERE c.id IN (SELECT f.id FROM midi.files f WHERE '
+                         || midi._search_where(a)
+                         || CASE WHEN ids IS NOT NULL THEN ' AND f.id IN (SELECT unnest($2::bigint[]))' ELSE '' END
+                         || ') ORDER BY c.id'
+        USING a, ids;
+END;
+$_$;
+COMMENT ON FUNCTION midi.catalog_rows(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, ids bigint[], saved text, filters jsonb) IS 'Rows of midi.catalog for the files matching the filters (and ids, saved search), by id';
 CREATE FUNCTION midi.choose_key(from_signature midi.musical_key, from_filename midi.musical_key, estimate midi.musical_key) RETURNS TABLE(key midi.musical_key, source text)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -1588,6 +2037,75 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi.explain_search(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, sort text, lim integer, after text, filters jsonb) IS 'EXPLAIN of the queries midi.search runs for the same arguments, one block per segment';
+CREATE FUNCTION midi.export_fields() RETURNS TABLE(field text, about text)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT l.field, l.about FROM midi._export_field_list() l
+$$;
+COMMENT ON FUNCTION midi.export_fields() IS 'The fields of export name templates ({bpm}_{key}_{name}) and what each renders';
+CREATE FUNCTION midi.export_rows(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT NULL::boolean, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT NULL::boolean, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT NULL::boolean, ids bigint[] DEFAULT NULL::bigint[], saved text DEFAULT NULL::text, template text DEFAULT NULL::text, keep_tree boolean DEFAULT false, filters jsonb DEFAULT NULL::jsonb) RETURNS TABLE(id bigint, dest text, content_hash bytea, file_size_bytes bigint, source_paths text[], source_bytes bytea[], total bigint)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    a midi._search_args;
+    t record;
+BEGIN
+    IF saved IS NOT NULL THEN
+        filters := midi._saved_filters(saved) || coalesce(filters, '{}'::jsonb);
+    END IF;
+    a := midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters));
+    t := midi.export_template(template);
+    RETURN QUERY EXECUTE midi._export_sql(a, t.fields, ids IS NOT NULL) USING a, ids, t.literals, coalesce(keep_tree, false);
+END;
+$$;
+COMMENT ON FUNCTION midi.export_rows(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, ids bigint[], saved text, template text, keep_tree boolean, filters jsonb) IS 'Files an export writes (filters, ids, saved search): id, dest name from the template, content_hash, size, source paths, total';
+CREATE FUNCTION midi.export_safe_name(name text, max_bytes integer DEFAULT 255) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+DECLARE
+    c text := midi._export_clean(name);
+BEGIN
+    IF c IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF left(c, 1) = '.' THEN
+        c := '_' || substr(c, 2);
+    END IF;
+    IF upper(split_part(c, '.', 1)) IN ('CON', 'PRN', 'AUX', 'NUL', 'COM1', 'COM2', 'COM3', 'COM4', 'COM5', 'COM6',
+                                         'COM7', 'COM8', 'COM9', 'LPT1', 'LPT2', 'LPT3', 'LPT4', 'LPT5', 'LPT6',
+                                         'LPT7', 'LPT8', 'LPT9') THEN
+        c := '_' || c;
+    END IF;
+    IF octet_length(c) > max_bytes THEN
+        c := midi._export_clip(c, max_bytes);
+    END IF;
+    RETURN nullif(rtrim(c, '. '), '');
+END;
+$$;
+COMMENT ON FUNCTION midi.export_safe_name(name text, max_bytes integer) IS 'A text as one safe file or folder name: unsafe characters replaced, no leading dot, no device name, cut to max_bytes';
+CREATE FUNCTION midi.export_template(template text, OUT fields text[], OUT literals text[]) RETURNS record
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    t text := coalesce(nullif(template, ''), '{name}');
+    bad text;
+BEGIN
+    fields := ARRAY(SELECT m.x[1] FROM regexp_matches(t, '\{([^{}]*)\}', 'g') WITH ORDINALITY AS m(x, i) ORDER BY m.i);
+    literals := regexp_split_to_array(t, '\{[^{}]*\}');
+    IF cardinality(fields) = 0 OR EXISTS (SELECT 1 FROM unnest(literals) l WHERE l ~ '[{}]') THEN
+        RAISE EXCEPTION 'a name template names fields in braces, like {bpm}_{key}_{name}; got %', template
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(DISTINCT '{' || x || '}', ', ') INTO bad
+      FROM unnest(fields) x WHERE x NOT IN (SELECT l.field FROM midi._export_field_list() l);
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown field % in the name template; the fields are: %', bad,
+              (SELECT string_agg(l.field, ', ') FROM midi._export_field_list() l)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION midi.export_template(template text, OUT fields text[], OUT literals text[]) IS 'A name template parsed into its fields and the literal texts around them; an unknown field is an error';
 CREATE FUNCTION midi.facets(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT NULL::boolean, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT NULL::boolean, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT NULL::boolean, facet_limit integer DEFAULT 20, filters jsonb DEFAULT NULL::jsonb) RETURNS TABLE(facet text, value text, files bigint, exact boolean)
     LANGUAGE sql
     AS $$
@@ -2340,6 +2858,46 @@ CREATE FUNCTION midi.short_label(label text) RETURNS text
     SELECT CASE WHEN octet_length(label) <= 255 THEN label ELSE midi._cut_label(label) END
 $$;
 COMMENT ON FUNCTION midi.short_label(label text) IS 'A name as stored in an indexed label column: unchanged up to 255 bytes, else cut to 252 bytes plus an ellipsis';
+CREATE FUNCTION midi.split_register(parent bigint, parts jsonb) RETURNS TABLE(track_number smallint, channel smallint, file_id bigint)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    p record;
+    fid bigint;
+    song midi.files;
+BEGIN
+    SELECT * INTO song FROM midi.files f WHERE f.id = parent;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no file with id %', parent USING ERRCODE = 'no_data_found';
+    END IF;
+    FOR p IN SELECT * FROM jsonb_to_recordset(parts) AS x(content_hash text, track_number smallint, channel smallint,
+                                                         track_name text, instrument text, note_count integer) LOOP
+        SELECT f.id INTO fid FROM midi.files f WHERE f.content_hash = decode(p.content_hash, 'hex');
+        IF fid IS NULL THEN
+            RAISE EXCEPTION 'part % of file % was not imported (no file has content %)', p.track_number, parent,
+                  p.content_hash USING ERRCODE = 'no_data_found';
+        END IF;
+        CONTINUE WHEN fid = parent;  -- a one-track song's only part is the song itself
+        INSERT INTO midi.track_splits AS ts (parent_file_id, split_file_id, track_number, channel, track_name,
+                                             instrument, note_count)
+        VALUES (parent, fid, p.track_number, p.channel, p.track_name, p.instrument, coalesce(p.note_count, 0))
+        ON CONFLICT ON CONSTRAINT track_splits_part_key DO UPDATE
+            SET split_file_id = EXCLUDED.split_file_id, track_name = EXCLUDED.track_name,
+                instrument = EXCLUDED.instrument, note_count = EXCLUDED.note_count
+            WHERE (ts.split_file_id, ts.track_name, ts.instrument, ts.note_count)
+                  IS DISTINCT FROM (EXCLUDED.split_file_id, EXCLUDED.track_name, EXCLUDED.instrument, EXCLUDED.note_count);
+        UPDATE midi.files f SET parent_file_id = parent WHERE f.id = fid AND f.parent_file_id IS NULL;
+        UPDATE midi.files f
+           SET manufacturer = song.manufacturer, collection_name = song.collection_name, folder_tags = song.folder_tags
+         WHERE f.id = fid AND f.manufacturer IS NULL AND song.manufacturer IS NOT NULL;
+        track_number := p.track_number;
+        channel := p.channel;
+        file_id := fid;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION midi.split_register(parent bigint, parts jsonb) IS 'Records the imported parts of a song (track_splits, parent_file_id, the song''s manufacturer and collection)';
 CREATE FUNCTION midi.sync_files(ids bigint[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$
@@ -2498,65 +3056,6 @@ CREATE TABLE midi.analysis_retries (
     CONSTRAINT analysis_retries_error_class_check CHECK ((error_class ~ '^[a-z][a-z_]*$'::text))
 );
 COMMENT ON TABLE midi.analysis_retries IS 'Files whose last analysis attempts failed transiently: class and message of the last one, how many in a row';
-CREATE TABLE midi.files (
-    id bigint NOT NULL,
-    filename text NOT NULL,
-    filepath text NOT NULL COLLATE pg_catalog."C",
-    original_filename text,
-    content_hash bytea NOT NULL,
-    file_size_bytes bigint NOT NULL,
-    format smallint,
-    num_tracks smallint,
-    ticks_per_quarter_note integer,
-    duration_seconds numeric(12,3),
-    duration_ticks bigint,
-    manufacturer text,
-    collection_name text,
-    folder_tags text[] DEFAULT '{}'::text[] NOT NULL,
-    search_vector tsvector,
-    parent_file_id bigint,
-    import_batch_id bigint,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    analyzed_at timestamp with time zone,
-    cached_bpm numeric(6,2),
-    cached_key midi.musical_key,
-    cached_category midi.file_category,
-    header_tracks integer,
-    smpte_fps smallint,
-    smpte_resolution smallint,
-    is_rmid boolean DEFAULT false NOT NULL,
-    midi_warnings text[] DEFAULT '{}'::text[] NOT NULL,
-    filename_bpm numeric(6,2),
-    filename_key midi.musical_key,
-    filename_genres text[] DEFAULT '{}'::text[] NOT NULL,
-    filename_structure text[] DEFAULT '{}'::text[] NOT NULL,
-    tag_ids bigint[] DEFAULT '{}'::bigint[] NOT NULL,
-    analyzer_version integer,
-    CONSTRAINT files_analyzer_version_check CHECK ((analyzer_version > 0)),
-    CONSTRAINT files_cached_bpm_check CHECK (((cached_bpm >= (1)::numeric) AND (cached_bpm <= (1000)::numeric))),
-    CONSTRAINT files_content_hash_check CHECK ((octet_length(content_hash) = 32)),
-    CONSTRAINT files_duration_seconds_check CHECK ((duration_seconds >= (0)::numeric)),
-    CONSTRAINT files_duration_ticks_check CHECK ((duration_ticks >= 0)),
-    CONSTRAINT files_file_size_bytes_check CHECK ((file_size_bytes >= 0)),
-    CONSTRAINT files_filename_bpm_check CHECK (((filename_bpm >= (1)::numeric) AND (filename_bpm <= (1000)::numeric))),
-    CONSTRAINT files_format_check CHECK (((format >= 0) AND (format <= 2))),
-    CONSTRAINT files_header_tracks_check CHECK ((header_tracks >= 0)),
-    CONSTRAINT files_num_tracks_check CHECK ((num_tracks >= 0)),
-    CONSTRAINT files_smpte_fps_check CHECK ((smpte_fps = ANY (ARRAY[24, 25, 29, 30]))),
-    CONSTRAINT files_smpte_resolution_check CHECK ((smpte_resolution > 0)),
-    CONSTRAINT files_ticks_per_quarter_note_check CHECK ((ticks_per_quarter_note > 0))
-);
-COMMENT ON TABLE midi.files IS 'One row per distinct MIDI content (BLAKE3 content_hash); every location is in file_paths';
-COMMENT ON COLUMN midi.files.filepath IS 'The first absolute path this content was seen at; all paths are in file_paths';
-COMMENT ON COLUMN midi.files.cached_bpm IS 'musical_metadata.bpm, else filename_bpm (kept by trigger)';
-COMMENT ON COLUMN midi.files.cached_key IS 'musical_metadata.key_signature unless UNKNOWN, else filename_key (kept by trigger)';
-COMMENT ON COLUMN midi.files.cached_category IS 'file_categories.primary_category (kept by trigger)';
-COMMENT ON COLUMN midi.files.midi_warnings IS 'Structural problems of a readable file (track_count_mismatch, truncated_track, trailing_garbage, ...)';
-COMMENT ON COLUMN midi.files.filename_bpm IS 'BPM read from the file name (124bpm, 124_BPM, a lone 40..250 number)';
-COMMENT ON COLUMN midi.files.filename_key IS 'Key read from the file name (Am, A min, F#m, Ebmaj; Cmaj7 is a chord, not a key)';
-COMMENT ON COLUMN midi.files.tag_ids IS 'Ids of the file''s tags (denormalized from file_tags by trigger)';
-COMMENT ON COLUMN midi.files.analyzer_version IS 'Version of the runner analyzer that produced this file''s facts (NULL: never analyzed)';
 CREATE MATERIALIZED VIEW midi.bpm_bucket_counts AS
  SELECT ((floor((f.cached_bpm / (10)::numeric)) * (10)::numeric))::integer AS bucket,
     count(*) AS files
@@ -2588,42 +3087,6 @@ CREATE MATERIALIZED VIEW midi.collection_counts AS
   WHERE ((f.manufacturer IS NOT NULL) AND (f.collection_name IS NOT NULL))
   GROUP BY f.manufacturer, f.collection_name
   WITH NO DATA;
-CREATE TABLE midi.favorites (
-    file_id bigint NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
-);
-CREATE TABLE midi.file_categories (
-    file_id bigint NOT NULL,
-    primary_category midi.file_category DEFAULT 'unknown'::midi.file_category NOT NULL,
-    secondary_category midi.file_category,
-    confidence real,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT file_categories_check CHECK (((secondary_category IS NULL) OR (secondary_category <> primary_category))),
-    CONSTRAINT file_categories_confidence_check CHECK (((confidence >= (0)::double precision) AND (confidence <= (1)::double precision)))
-);
-CREATE TABLE midi.file_instruments (
-    file_id bigint NOT NULL,
-    channel smallint,
-    program smallint,
-    is_drum boolean DEFAULT false NOT NULL,
-    note_count integer DEFAULT 0 NOT NULL,
-    instrument_name text,
-    CONSTRAINT file_instruments_channel_check CHECK (((channel >= 0) AND (channel <= 15))),
-    CONSTRAINT file_instruments_note_count_check CHECK ((note_count >= 0)),
-    CONSTRAINT file_instruments_program_check CHECK (((program >= 0) AND (program <= 127)))
-);
-COMMENT ON COLUMN midi.file_instruments.channel IS 'MIDI channel 0-15 of the part; NULL when the parser could not prove it (never a stand-in)';
-COMMENT ON COLUMN midi.file_instruments.program IS 'GM program 0-127 set by a program change (the kit on a drum channel); NULL when no program change set it';
-CREATE TABLE midi.file_paths (
-    id bigint NOT NULL,
-    path text NOT NULL COLLATE pg_catalog."C",
-    path_bytes bytea,
-    file_id bigint NOT NULL,
-    import_batch_id bigint,
-    first_seen timestamp with time zone DEFAULT now() NOT NULL,
-    last_seen timestamp with time zone DEFAULT now() NOT NULL,
-    missing_since timestamp with time zone
-);
 ALTER TABLE midi.file_paths ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME midi.file_paths_id_seq
     START WITH 1
@@ -2631,13 +3094,6 @@ ALTER TABLE midi.file_paths ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-CREATE TABLE midi.file_tags (
-    file_id bigint NOT NULL,
-    tag_id bigint NOT NULL,
-    source text DEFAULT 'user'::text NOT NULL,
-    added_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT file_tags_source_check CHECK ((source = ANY (ARRAY['path'::text, 'analysis'::text, 'user'::text])))
 );
 ALTER TABLE midi.files ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME midi.files_id_seq
@@ -2709,20 +3165,6 @@ CREATE TABLE midi.key_templates (
     weights double precision[] NOT NULL,
     CONSTRAINT key_templates_weights_check CHECK ((cardinality(weights) = 12))
 );
-CREATE TABLE midi.ratings (
-    file_id bigint NOT NULL,
-    rating smallint NOT NULL,
-    rated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT ratings_rating_check CHECK (((rating >= 1) AND (rating <= 5)))
-);
-COMMENT ON TABLE midi.ratings IS 'The user''s 1..5 star rating of a file';
-CREATE TABLE midi.tags (
-    id bigint NOT NULL,
-    name text NOT NULL,
-    category text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT tags_name_check CHECK (((name = lower(btrim(name))) AND (name <> ''::text)))
-);
 CREATE MATERIALIZED VIEW midi.library_stats AS
  SELECT true AS singleton,
     count(*) AS files,
@@ -2753,81 +3195,6 @@ CREATE MATERIALIZED VIEW midi.manufacturer_counts AS
   WHERE (f.manufacturer IS NOT NULL)
   GROUP BY f.manufacturer
   WITH NO DATA;
-CREATE TABLE midi.musical_metadata (
-    file_id bigint NOT NULL,
-    bpm numeric(6,2),
-    key_signature midi.musical_key DEFAULT 'UNKNOWN'::midi.musical_key NOT NULL,
-    time_signature_numerator smallint,
-    time_signature_denominator smallint,
-    total_notes integer DEFAULT 0 NOT NULL,
-    unique_pitches smallint,
-    pitch_range_min smallint,
-    pitch_range_max smallint,
-    velocity_min smallint,
-    avg_velocity numeric(5,2),
-    velocity_max smallint,
-    note_density numeric(10,3),
-    polyphony_max smallint,
-    polyphony_avg numeric(6,2),
-    is_percussive boolean DEFAULT false NOT NULL,
-    is_monophonic boolean DEFAULT false NOT NULL,
-    has_chords boolean DEFAULT false NOT NULL,
-    has_melody boolean DEFAULT false NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    parser text,
-    bpm_source text,
-    has_tempo_changes boolean DEFAULT false NOT NULL,
-    tempo_map jsonb,
-    time_signatures jsonb,
-    key_from_signature midi.musical_key,
-    key_from_filename midi.musical_key,
-    key_estimate midi.musical_key,
-    key_estimate_second midi.musical_key,
-    key_correlation real,
-    key_confidence real,
-    key_profile text,
-    key_source text,
-    pitch_class_histogram double precision[],
-    drum_note_count integer DEFAULT 0 NOT NULL,
-    track_names text[] DEFAULT '{}'::text[] NOT NULL,
-    instrument_names text[] DEFAULT '{}'::text[] NOT NULL,
-    copyright text,
-    markers text[] DEFAULT '{}'::text[] NOT NULL,
-    has_lyrics boolean DEFAULT false NOT NULL,
-    CONSTRAINT musical_metadata_avg_velocity_check CHECK (((avg_velocity >= (0)::numeric) AND (avg_velocity <= (127)::numeric))),
-    CONSTRAINT musical_metadata_bpm_check CHECK (((bpm >= (1)::numeric) AND (bpm <= (1000)::numeric))),
-    CONSTRAINT musical_metadata_bpm_source_check CHECK ((bpm_source = ANY (ARRAY['meta'::text, 'filename'::text, 'default'::text]))),
-    CONSTRAINT musical_metadata_check CHECK (((pitch_range_min IS NULL) OR (pitch_range_max IS NULL) OR (pitch_range_min <= pitch_range_max))),
-    CONSTRAINT musical_metadata_check1 CHECK (((velocity_min IS NULL) OR (velocity_max IS NULL) OR (velocity_min <= velocity_max))),
-    CONSTRAINT musical_metadata_drum_note_count_check CHECK ((drum_note_count >= 0)),
-    CONSTRAINT musical_metadata_key_confidence_check CHECK (((key_confidence >= (0)::double precision) AND (key_confidence <= (1)::double precision))),
-    CONSTRAINT musical_metadata_key_correlation_check CHECK (((key_correlation >= ('-1'::integer)::double precision) AND (key_correlation <= (1)::double precision))),
-    CONSTRAINT musical_metadata_key_source_check CHECK ((key_source = ANY (ARRAY['signature'::text, 'filename'::text, 'estimate'::text]))),
-    CONSTRAINT musical_metadata_note_density_check CHECK ((note_density >= (0)::numeric)),
-    CONSTRAINT musical_metadata_parser_check CHECK ((parser = ANY (ARRAY['symusic'::text, 'mido'::text]))),
-    CONSTRAINT musical_metadata_pitch_class_histogram_check CHECK (((pitch_class_histogram IS NULL) OR ((cardinality(pitch_class_histogram) = 12) AND (array_ndims(pitch_class_histogram) = 1)))),
-    CONSTRAINT musical_metadata_pitch_range_max_check CHECK (((pitch_range_max >= 0) AND (pitch_range_max <= 127))),
-    CONSTRAINT musical_metadata_pitch_range_min_check CHECK (((pitch_range_min >= 0) AND (pitch_range_min <= 127))),
-    CONSTRAINT musical_metadata_polyphony_avg_check CHECK ((polyphony_avg >= (0)::numeric)),
-    CONSTRAINT musical_metadata_polyphony_max_check CHECK ((polyphony_max >= 0)),
-    CONSTRAINT musical_metadata_time_signature_denominator_check CHECK ((time_signature_denominator = ANY (ARRAY[1, 2, 4, 8, 16, 32, 64]))),
-    CONSTRAINT musical_metadata_time_signature_numerator_check CHECK (((time_signature_numerator >= 1) AND (time_signature_numerator <= 64))),
-    CONSTRAINT musical_metadata_total_notes_check CHECK ((total_notes >= 0)),
-    CONSTRAINT musical_metadata_unique_pitches_check CHECK (((unique_pitches >= 0) AND (unique_pitches <= 128))),
-    CONSTRAINT musical_metadata_velocity_max_check CHECK (((velocity_max >= 0) AND (velocity_max <= 127))),
-    CONSTRAINT musical_metadata_velocity_min_check CHECK (((velocity_min >= 0) AND (velocity_min <= 127)))
-);
-COMMENT ON COLUMN midi.musical_metadata.bpm IS 'The tempo covering the most time (bpm_source meta), else the one the file name states (filename); NULL when neither (bpm_source default: the file plays at MIDI''s implicit 120 but states no tempo)';
-COMMENT ON COLUMN midi.musical_metadata.key_signature IS 'The chosen key: key_from_signature, else key_from_filename, else key_estimate (key_source says which)';
-COMMENT ON COLUMN midi.musical_metadata.time_signature_numerator IS 'Time signature covering the most time; NULL when the file has no valid time-signature event (not 4/4)';
-COMMENT ON COLUMN midi.musical_metadata.bpm_source IS 'meta: a tempo event; filename: no tempo event, the file name states it; default: neither (bpm is NULL)';
-COMMENT ON COLUMN midi.musical_metadata.tempo_map IS 'Tempo segments inside the file: [[tick, bpm], ...]';
-COMMENT ON COLUMN midi.musical_metadata.time_signatures IS 'Time-signature changes: [[tick, numerator, denominator], ...]';
-COMMENT ON COLUMN midi.musical_metadata.key_from_signature IS 'Key of the key-signature events covering the most time; NULL when absent or a lone C major (a sequencer default)';
-COMMENT ON COLUMN midi.musical_metadata.key_estimate IS 'Best key by correlating pitch_class_histogram with the key profile key_profile';
-COMMENT ON COLUMN midi.musical_metadata.key_confidence IS 'Gap between best and second key correlation, scaled to 0..1: (r1 - r2) / (1 - r2), 0 when r1 <= 0';
-COMMENT ON COLUMN midi.musical_metadata.pitch_class_histogram IS 'Sounding seconds per pitch class (C first) of non-drum notes, normalised to sum 1; all zero without pitched notes';
 CREATE TABLE midi.saved_searches (
     id bigint NOT NULL,
     name text NOT NULL,
@@ -2854,6 +3221,14 @@ CREATE MATERIALIZED VIEW midi.tag_counts AS
   WITH NO DATA;
 ALTER TABLE midi.tags ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME midi.tags_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+ALTER TABLE midi.track_splits ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME midi.track_splits_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -2905,6 +3280,10 @@ ALTER TABLE ONLY midi.tags
     ADD CONSTRAINT tags_name_key UNIQUE (name);
 ALTER TABLE ONLY midi.tags
     ADD CONSTRAINT tags_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY midi.track_splits
+    ADD CONSTRAINT track_splits_part_key UNIQUE NULLS NOT DISTINCT (parent_file_id, track_number, channel);
+ALTER TABLE ONLY midi.track_splits
+    ADD CONSTRAINT track_splits_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY midi.vocabulary
     ADD CONSTRAINT vocabulary_pkey PRIMARY KEY (kind, word);
 CREATE UNIQUE INDEX bpm_bucket_counts_key ON midi.bpm_bucket_counts USING btree (bucket);
@@ -2954,6 +3333,8 @@ CREATE INDEX idx_metadata_notes ON midi.musical_metadata USING btree (total_note
 CREATE INDEX idx_metadata_pitch_range ON midi.musical_metadata USING btree (pitch_range_min, pitch_range_max);
 CREATE INDEX idx_metadata_polyphony ON midi.musical_metadata USING btree (polyphony_max) WHERE (polyphony_max IS NOT NULL);
 CREATE INDEX idx_metadata_time_sig ON midi.musical_metadata USING btree (time_signature_numerator, time_signature_denominator);
+CREATE INDEX idx_track_splits_split ON midi.track_splits USING btree (split_file_id);
+COMMENT ON INDEX midi.idx_track_splits_split IS 'serves: midi.catalog track_number; foreign key track_splits.split_file_id -- which song a part belongs to';
 CREATE UNIQUE INDEX import_errors_path_key ON midi.import_errors USING btree (midi.path_head(path), midi.path_digest(path, path_bytes));
 COMMENT ON INDEX midi.import_errors_path_key IS 'One error row per location: import_merge''s ON CONFLICT and its removal of errors a path no longer has; import_finish''s prune of stale errors under a root';
 CREATE UNIQUE INDEX key_counts_key ON midi.key_counts USING btree (key);
@@ -2961,6 +3342,7 @@ CREATE UNIQUE INDEX key_profiles_one_default ON midi.key_profiles USING btree (i
 CREATE UNIQUE INDEX library_stats_key ON midi.library_stats USING btree (singleton);
 CREATE UNIQUE INDEX manufacturer_counts_key ON midi.manufacturer_counts USING btree (manufacturer);
 CREATE UNIQUE INDEX tag_counts_key ON midi.tag_counts USING btree (tag_id);
+COMMENT ON INDEX midi.track_splits_part_key IS 'serves: midi.split_register (one row per part of a parent); foreign key track_splits.parent_file_id -- the parts of a song';
 CREATE TRIGGER file_categories_sync_del AFTER DELETE ON midi.file_categories REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
 CREATE TRIGGER file_categories_sync_ins AFTER INSERT ON midi.file_categories REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
 CREATE TRIGGER file_categories_sync_upd AFTER UPDATE ON midi.file_categories REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
@@ -3007,3 +3389,7 @@ ALTER TABLE ONLY midi.musical_metadata
     ADD CONSTRAINT musical_metadata_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
 ALTER TABLE ONLY midi.ratings
     ADD CONSTRAINT ratings_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
+ALTER TABLE ONLY midi.track_splits
+    ADD CONSTRAINT track_splits_parent_file_id_fkey FOREIGN KEY (parent_file_id) REFERENCES midi.files(id) ON DELETE CASCADE;
+ALTER TABLE ONLY midi.track_splits
+    ADD CONSTRAINT track_splits_split_file_id_fkey FOREIGN KEY (split_file_id) REFERENCES midi.files(id) ON DELETE CASCADE;

@@ -14,7 +14,7 @@ import pytest
 from runner import filters, schema
 
 FIXTURE = schema.pgtap_dir() / "fixtures" / "search_library.sql"
-FILTER_FUNCTIONS = ("search", "search_count", "facets", "explain_search")
+FILTER_FUNCTIONS = ("search", "search_count", "facets", "explain_search", "export_rows", "catalog_rows")
 
 
 def attributes(conn: psycopg.Connection) -> list[str]:

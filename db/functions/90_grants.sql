@@ -109,7 +109,15 @@ GRANT EXECUTE ON FUNCTION
     midi.file_essential(bigint), midi.file_for_analysis(bigint[]), midi.load_tracks(bigint[]),
     midi.file_details(bigint), midi.duplicates_of(bigint),
     -- library reads (50_library)
-    midi.tag_list(bigint), midi.saved_search_run(text, integer, text), midi.saved_search_list()
+    midi.tag_list(bigint), midi.saved_search_run(text, integer, text), midi.saved_search_list(),
+    -- export (47_export): the rows and names an export writes, the catalog rows of a search
+    midi._export_clean(text), midi._export_clip(text, integer), midi.export_safe_name(text, integer),
+    midi._export_field_list(), midi.export_fields(), midi.export_template(text), midi._export_join(text[], text[]),
+    midi._export_ext(text), midi._export_base(text), midi._export_stem(text, text, bigint, text),
+    midi._export_sql(midi._search_args, text[], boolean),
+    midi._saved_filters(text),
+    midi.export_rows,
+    midi.catalog_rows
 TO midi_reader;
 
 -- pg_trgm, when it lives in schema midi: its SQL-callable functions (similarity, word_similarity and
@@ -150,7 +158,9 @@ GRANT EXECUTE ON FUNCTION
     midi._require_file(bigint), midi.favorite_add(bigint), midi.favorite_remove(bigint), midi.favorite_toggle(bigint),
     midi.rate(bigint, integer), midi._tag_name(text), midi.tag(bigint, text[]), midi.untag(bigint, text[]),
     midi.tag_rename(text, text), midi.tag_merge(text[], text), midi.saved_search_save(text, jsonb),
-    midi.saved_search_delete(text)
+    midi.saved_search_delete(text),
+    -- song parts (47_export)
+    midi.split_register(bigint, jsonb)
 TO midi_writer;
 
 -- Executable by no role (only by their owner): the trigger functions, which PostgreSQL runs itself

@@ -92,6 +92,18 @@ INSERT INTO expected VALUES
     ('midi._estimate_rows(midi._search_args,text)', 'reader'),
     ('midi._estimate_text_rows(midi._search_args,boolean)', 'reader'),
     ('midi._facet_sql(midi._search_args,text[],text,boolean)', 'reader'),
+    ('midi._export_clean(text)', 'reader'),
+    ('midi._export_clip(text,integer)', 'reader'),
+    ('midi.export_safe_name(text,integer)', 'reader'),
+    ('midi._export_field_list()', 'reader'),
+    ('midi.export_fields()', 'reader'),
+    ('midi.export_template(text)', 'reader'),
+    ('midi._export_join(text[],text[])', 'reader'),
+    ('midi._export_ext(text)', 'reader'),
+    ('midi._export_stem(text,text,bigint,text)', 'reader'),
+    ('midi._export_sql(midi._search_args,text[],boolean)', 'reader'),
+    ('midi._export_base(text)', 'reader'),
+    ('midi._saved_filters(text)', 'reader'),
     -- import, analysis, keeping search columns current, library writes
     ('midi._rebuild_key_templates()', 'writer'),
     ('midi.import_begin(text[],text)', 'writer'),
@@ -130,6 +142,7 @@ INSERT INTO expected VALUES
     ('midi.tag_merge(text[],text)', 'writer'),
     ('midi.saved_search_save(text,jsonb)', 'writer'),
     ('midi.saved_search_delete(text)', 'writer'),
+    ('midi.split_register(bigint,jsonb)', 'writer'),
     -- trigger functions (PostgreSQL runs them itself), pg_trgm's index support and type I/O
     ('midi.gtrgm_in(cstring)', 'none'),
     ('midi.gtrgm_out(midi.gtrgm)', 'none'),
@@ -155,15 +168,15 @@ INSERT INTO expected VALUES
 -- the public functions that take the search filters: their argument lists are generated from the type
 -- midi.search_filters (41_search_api.sql), so they are listed by name; one overload each
 INSERT INTO expected SELECT p.oid::regprocedure::text, 'reader' FROM pg_proc p
- WHERE p.pronamespace = 'midi'::regnamespace AND p.proname IN ('search', 'explain_search', 'search_count', 'facets');
+ WHERE p.pronamespace = 'midi'::regnamespace AND p.proname IN ('search', 'explain_search', 'search_count', 'facets', 'export_rows', 'catalog_rows');
 
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'midi'::regnamespace
                    AND p.oid NOT IN (SELECT to_regprocedure(e.sig) FROM expected e WHERE to_regprocedure(e.sig) IS NOT NULL)
                  ORDER BY 1),
           '{}'::text[], 'every function of schema midi is in the list (place a new one: reader, writer or none)');
-SELECT is((SELECT count(*) FROM expected WHERE sig ~ '^midi\.(search|explain_search|search_count|facets)\('), 4::bigint,
-          'search, explain_search, search_count and facets exist, one overload each');
+SELECT is((SELECT count(*) FROM expected WHERE sig ~ '^midi\.(search|explain_search|search_count|facets|export_rows|catalog_rows)\('), 6::bigint,
+          'search, explain_search, search_count, facets, export_rows and catalog_rows exist, one overload each');
 SELECT is(ARRAY(SELECT e.sig FROM expected e WHERE to_regprocedure(e.sig) IS NULL ORDER BY 1),
           '{}'::text[], 'every function in the list exists');
 SELECT is(ARRAY(SELECT e.sig FROM expected e WHERE to_regprocedure(e.sig) IS NOT NULL

@@ -1,4 +1,4 @@
-"""The commands that measure: `midicenter bench import|search|analyze` and `midicenter profile`."""
+"""The commands that measure: `midicenter bench import|search|analyze|export` and `midicenter profile`."""
 
 from __future__ import annotations
 
@@ -110,3 +110,35 @@ def profile_cmd(ctx: click.Context, as_json: bool, output: str | None, load_test
         click.echo(f"profile: report written to {output} (health {report['summary']['health_score']}/100)", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _sizes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(x) for x in value.split(",") if x.strip())
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of file counts, e.g. 10000,100000") from None
+    if any(n < 1 for n in sizes):
+        raise click.BadParameter("each size must be at least 1")
+    return sizes
+
+
+@command(bench, "export")
+@click.option("--files", "n_files", type=click.IntRange(min=100), default=100_000, show_default=True,
+              help="Size of the generated library (generated once, cached); all of it is exported.")
+@click.option("--sizes", default="10000", show_default=True, callback=_sizes,
+              help="Smaller exports too (the first N files), to compare memory and rate with the whole.")
+@click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Runs; the median is reported.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Library generator seed.")
+@click.option("--catalog-files", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also stream the catalog of a database filled in SQL with this many files (0: skip).")
+def bench_export(ctx: click.Context, n_files: int, sizes: tuple[int, ...], runs: int, seed: int, catalog_files: int,
+                 as_json: bool) -> None:
+    """Export a generated library (copy, re-run, zip) at a few sizes; rate, peak RSS, hashes checked."""
+    from runner.bench import exportbench
+
+    result = exportbench.run(dsn_of(ctx), files=n_files, sizes=sizes, runs=runs, seed=seed,
+                             catalog_files=catalog_files, log=lambda s: click.echo(s, err=True))
+    if as_json:
+        emit(result, True)
+    else:
+        click.echo(exportbench.format_table(result))
