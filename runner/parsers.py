@@ -11,10 +11,10 @@ What symusic does not expose, and how the shape copes with it:
   (channel, program), and keeps no channel number, only `is_drum` (channel 10). A `Part` is that unit in
   both paths (the mido path splits the same way); its `channel` is the real channel with mido. With
   symusic it is 9 for drum parts, and for the others it is proven from the track bytes
-  (`_assign_channels`): `_scan_track_headers` walks each MTrk to the first note symusic pairs and notes
+  (`runner.trackheads`): `scan_track_headers` walks each MTrk to the first note symusic pairs and notes
   the (channel, program) symusic files it under; when every MTrk is accounted for and each one that
   plays notes gave symusic exactly one part, the parts map onto the MTrks in order; else a small file's
-  tracks are walked whole to list the parts symusic makes of them (`_track_keys`); else, when only one
+  tracks are walked whole to list the parts symusic makes of them (`track_keys`); else, when only one
   MTrk plays notes, the one part with that program gets that channel. Anything else stays None
   (unknown), never a stand-in such as channel 1.
 - A part's `program` is None when no program change set it (the player's default instrument, not
@@ -29,7 +29,7 @@ What symusic does not expose, and how the shape copes with it:
   hand on the right hand's channel) takes that program and bank (`_inherit_channel_setup`).
 - symusic drops notes that are never switched off; the mido path ends them at the end of their track.
 - symusic keeps neither copyright, instrument-name events nor the names of tracks without notes: those come
-  from `_scan_track_headers`, a bounded walk of each MTrk's leading events, used by both paths.
+  from `scan_track_headers`, a bounded walk of each MTrk's leading events, used by both paths.
 """
 
 from __future__ import annotations
@@ -39,11 +39,12 @@ import resource
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 import numpy as np
 import symusic  # at module level: an import statement run per file costs ~12 us
 import symusic.core
+
+from runner.trackheads import Headers, Inherited, assign_channels, scan_track_headers
 
 __all__ = ["ERROR_CLASSES", "ParseError", "Part", "Score", "parse"]
 
@@ -56,9 +57,6 @@ ERROR_CLASSES: dict[str, str] = {
 }
 """Every `ParseError.error_class`, with its one-line meaning. A file without notes is not an error."""
 
-_MAX_HEADER_EVENTS = 96  # leading events read per MTrk by _scan_track_headers, up to its first note
-_MAX_PAIRING_EVENTS = 512  # further events read to find the first note symusic pairs (its part's channel)
-_MAX_KEY_WALK_BYTES = 8192  # MTrk bytes walked whole to list a file's parts when the first notes do not tell
 _KARAOKE_MARK = b"@KMIDI"  # .kar files carry their lyrics as text events announced by this
 _DRUM_BANKS = (120, 127)  # bank select MSB of GM2 rhythm kits (0x78) and XG drum kits (0x7F)
 _symusic_from_midi = symusic.core.ScoreTick.from_midi  # the factory's dispatch costs ~9 us per call
@@ -87,7 +85,7 @@ class Part:
     """Notes of one MTrk on one channel with one program: the unit symusic calls a track."""
 
     track: int  # MTrk index, -1 when the parser does not say (symusic)
-    channel: int | None  # 0-15, None when the parser cannot tell (symusic, see _assign_channels)
+    channel: int | None  # 0-15, None when the parser cannot tell (symusic, see assign_channels)
     program: int | None  # GM program 0-127 in effect (the kit on a drum channel); None: none was set
     is_drum: bool  # MIDI channel 10 (index 9)
     drum_bank: bool  # a GM2 (MSB 120) or XG (MSB 127) drum bank was selected on it
@@ -138,16 +136,6 @@ class Score:
 
 
 
-def _vlq(data: bytes, i: int) -> tuple[int, int]:
-    """A MIDI variable-length quantity at data[i]: (value, index after it). IndexError past the end."""
-    value = 0
-    while True:
-        b = data[i]
-        i += 1
-        value = (value << 7) | (b & 0x7F)
-        if b < 0x80:
-            return value, i
-
 def parse(data: bytes, *, suspect: bool = False) -> Score:
     """Parse MIDI bytes: symusic first, mido when symusic raises or `suspect` is set.
 
@@ -155,7 +143,7 @@ def parse(data: bytes, *, suspect: bool = False) -> Score:
     """
     smf = _locate_smf(data)
     header_end, tpq = _read_header(smf)
-    heads = _scan_track_headers(smf, header_end, int.from_bytes(smf[10:12], "big"))
+    heads = scan_track_headers(smf, header_end, int.from_bytes(smf[10:12], "big"))
     order = (_parse_mido, _parse_symusic) if suspect else (_parse_symusic, _parse_mido)
     errors = []
     for fn in order:
@@ -203,178 +191,8 @@ def _read_header(smf: bytes) -> tuple[int, int]:
     return 8 + hlen, division
 
 
-def _text(raw: bytes) -> str:
-    """Meta-event text: UTF-8 when valid, else Latin-1; NULs and outer blanks removed."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    return text.replace("\x00", "").strip()
 
-
-class _Inherited(NamedTuple):
-    """A track whose first note plays a channel that only another track gave a program or bank."""
-
-    tick: int  # the first note: where to find the symusic part it landed in
-    pitch: int
-    channel: int
-    program: int | None  # None: no other track set one
-    bank: int | None
-
-
-class _Track(NamedTuple):
-    """What one MTrk that symusic reads says about the parts symusic makes of it."""
-
-    key: tuple[int, int] | None  # (channel, program) of the part symusic files its first paired note under
-    explicit: bool  # that program was set by a program change of the MTrk (not symusic's default 0)
-    decided: bool  # the walk found that note, or reached the end of the track without one
-    start: int = 0  # the MTrk's events: smf[start:end]
-    end: int = 0
-
-
-class _Headers(NamedTuple):
-    """What the leading events of the MTrk chunks say."""
-
-    names: tuple[str, ...]  # one per MTrk, '' when unnamed
-    instruments: tuple[str, ...]
-    copyright: tuple[str, ...]
-    inherited: tuple[_Inherited, ...]
-    tracks: tuple[_Track, ...] = ()  # the MTrks symusic reads (the first `ntrks` of them), in order
-
-
-def _scan_track_headers(smf: bytes, pos: int, ntrks: int | None = None) -> _Headers:
-    """Names, instrument names, copyright notices and channel setup from each MTrk's leading events.
-
-    Reads events properly (delta, running status, lengths) until the first sounding note-on or
-    _MAX_HEADER_EVENTS events, so it costs a few events per track and never misreads data as a meta event.
-    Then, for the first `ntrks` MTrks (those symusic reads), it goes on for up to _MAX_PAIRING_EVENTS events
-    to the first note-off that ends a note the way symusic pairs them (first in, first out, at or after its start):
-    the channel of that note-off and the program its MTrk had set on that channel are the key of the part
-    symusic files the note under (see _assign_channels).
-    """
-    names: list[str] = []
-    instruments: list[str] = []
-    copyrights: list[str] = []
-    programs: list[dict[int, int]] = []  # per MTrk: channel -> program set before its first note
-    banks: list[dict[int, int]] = []  # per MTrk: channel -> bank select MSB set before its first note
-    firsts: list[tuple[int, int, int] | None] = []  # per MTrk: (tick, channel, pitch) of its first note
-    tracks: list[_Track] = []
-    n = len(smf)
-    while pos + 8 <= n:
-        length = int.from_bytes(smf[pos + 4 : pos + 8], "big")
-        start = pos + 8
-        end = min(start + length, n)
-        if smf[pos : pos + 4] == b"MTrk":
-            pair = ntrks is None or len(names) < ntrks  # symusic reads this one: find its first paired note
-            name = ""
-            progs: dict[int, int] = {}
-            bank: dict[int, int] = {}
-            head_progs = head_bank = None
-            first = None
-            key = None
-            explicit = decided = False
-            # (channel, pitch) of notes started and not ended: within a track ticks never go back, so a
-            # note-off always ends the oldest of them (symusic pairs first in, first out, at or after the start)
-            pending: set[int] = set()
-            head_open = True  # the leading events: texts and channel setup count until the first note
-            budget = _MAX_HEADER_EVENTS
-            try:
-                i = start
-                tick = 0
-                running = 0
-                while True:
-                    if budget == 0:
-                        if not head_open or not pair:
-                            break
-                        head_open = False  # no note yet: walk on to one, or to the end
-                        head_progs, head_bank = dict(progs), dict(bank)
-                        budget = _MAX_PAIRING_EVENTS
-                    budget -= 1
-                    delta, i = _vlq(smf, i)
-                    tick += delta
-                    if i >= end:
-                        decided = True
-                        break
-                    status = smf[i]
-                    if status == 0xFF:
-                        kind = smf[i + 1]
-                        size, i = _vlq(smf, i + 2)
-                        if kind == 0x2F:
-                            decided = True
-                            break
-                        if head_open and 2 <= kind <= 4:
-                            text = _text(smf[i : i + size])
-                            if kind == 3:
-                                name = text
-                            elif text:
-                                (instruments if kind == 4 else copyrights).append(text)
-                        i += size
-                    elif status in (0xF0, 0xF7):
-                        size, i = _vlq(smf, i + 1)
-                        i += size
-                    else:
-                        if status & 0x80:
-                            if status >= 0xF1:
-                                pair = False  # a system message inside a file: not read the way symusic does
-                            running = status
-                            i += 1
-                        elif not running:
-                            break
-                        kind = running & 0xF0
-                        channel = running & 0x0F
-                        if kind == 0x90 and smf[i + 1]:
-                            if head_open:
-                                first = (tick, channel, smf[i])  # the first sounding note ends the header
-                                head_open = False
-                                head_progs, head_bank = dict(progs), dict(bank)
-                                if not pair:
-                                    break
-                                budget = _MAX_PAIRING_EVENTS
-                            pending.add(channel << 8 | smf[i])
-                        elif kind == 0x80 or kind == 0x90:
-                            if channel << 8 | smf[i] in pending:
-                                key = (channel, progs.get(channel, 0))
-                                explicit = channel in progs
-                                decided = True
-                                break
-                        elif kind == 0xC0:
-                            progs[channel] = smf[i]
-                        elif kind == 0xB0 and smf[i] == 0:
-                            bank[channel] = smf[i + 1]
-                        i += 1 if kind in (0xC0, 0xD0) else 2
-            except IndexError:
-                pass  # a truncated header still gives what was read
-            names.append(name)
-            programs.append(progs if head_progs is None else head_progs)
-            banks.append(bank if head_bank is None else head_bank)
-            firsts.append(first)
-            if ntrks is None or len(tracks) < ntrks:
-                tracks.append(_Track(key, explicit, decided and pair, start, end))
-        pos = start + length
-    inherited = []
-    if len(firsts) > 1:
-        # per channel, what the last track that set it up set (tracks later in the file win at equal
-        # ticks): one pass, so a file of thousands of tracks costs n, not n squared
-        last_prog: dict[int, int] = {}
-        last_bank: dict[int, int] = {}
-        for set_programs, set_banks in zip(programs, banks, strict=True):
-            last_prog.update(set_programs)
-            last_bank.update(set_banks)
-        for j, first in enumerate(firsts):
-            if first is None:
-                continue
-            tick, channel, pitch = first
-            if channel in programs[j] or channel in banks[j]:
-                continue
-            # the last other track that set the channel up: never j itself, which did not
-            prog = last_prog.get(channel)
-            bnk = last_bank.get(channel)
-            if prog is not None or bnk is not None:
-                inherited.append(_Inherited(tick, pitch, channel, prog, bnk))
-    return _Headers(tuple(names), tuple(instruments), tuple(copyrights), tuple(inherited), tuple(tracks))
-
-
-def _inherit_channel_setup(score: Score, inherited: tuple[_Inherited, ...]) -> None:
+def _inherit_channel_setup(score: Score, inherited: tuple[Inherited, ...]) -> None:
     """Give symusic parts the program (and drum bank) their channel got from another track.
 
     symusic applies a program change only to notes of its own MTrk, but a synthesizer applies it to the
@@ -399,114 +217,8 @@ def _inherit_channel_setup(score: Score, inherited: tuple[_Inherited, ...]) -> N
     score.parts = tuple(parts)
 
 
-def _assign_channels(
-    found: list[tuple[int, bool]], tracks: tuple[_Track, ...], smf: bytes = b""
-) -> tuple[list[int | None], list[bool]]:
-    """Channels of symusic's parts (those with notes, in its order, as (program, is_drum)), and whether a
-    program change set each one's program; None where the bytes do not prove it (drum parts: 9).
 
-    symusic lists the parts of each MTrk together, MTrks in file order, an MTrk's parts sorted by
-    (channel, program); `tracks` says, per MTrk it reads, the (channel, program) of the part its first
-    paired note went to. When every MTrk was walked to that note or to its end, the MTrks with a note
-    each gave at least one part: if there are as many parts as such MTrks, each gave exactly one, in
-    order; otherwise, in a small file (_MAX_KEY_WALK_BYTES), each MTrk is walked whole to list the parts
-    symusic makes of it (_track_keys); else, if only one MTrk has notes, all parts are its own and the one
-    with the key's program and drum flag is the key's. Each match is checked against the part's program
-    and drum flag.
-    """
-    if len(found) == 1 and len(tracks) <= 2:  # the common loop: one part, maybe a conductor track
-        t = tracks[-1] if tracks[-1].key is not None else tracks[0]
-        (program, drum), other = found[0], tracks[0] if t is tracks[-1] else tracks[-1]
-        if (t.decided and other.decided and (other is t or other.key is None) and t.key is not None
-                and t.key[1] == program and (t.key[0] == 9) == drum):
-            return [t.key[0]], [t.explicit]
-    channels: list[int | None] = [9 if drum else None for _, drum in found]
-    explicit = [False] * len(found)
-    if not tracks or not all(t.decided for t in tracks):
-        return channels, explicit
-    keyed = [t for t in tracks if t.key is not None]
-    if len(keyed) == len(found):
-        for (prog, drum), t in zip(found, keyed, strict=True):
-            if prog != t.key[1] or drum != (t.key[0] == 9):
-                return channels, explicit
-        return [t.key[0] for t in keyed], [t.explicit for t in keyed]
-    if smf and sum(t.end - t.start for t in keyed) <= _MAX_KEY_WALK_BYTES:
-        listed: list[tuple[int, int, bool]] = []
-        for t in keyed:
-            keys = _track_keys(smf, t.start, t.end)
-            if keys is None:
-                break
-            listed += keys
-        else:
-            if len(listed) == len(found) and all(
-                prog == p and drum == (c == 9) for (prog, drum), (c, p, _) in zip(found, listed, strict=True)
-            ):
-                return [c for c, _, _ in listed], [e for _, _, e in listed]
-    if len(keyed) == 1:
-        (channel, program), set_by_change = keyed[0].key, keyed[0].explicit
-        match = [i for i, (prog, drum) in enumerate(found) if prog == program and drum == (channel == 9)]
-        if len(match) == 1:
-            channels[match[0]] = channel
-            explicit[match[0]] = set_by_change
-    return channels, explicit
-
-
-def _track_keys(smf: bytes, start: int, end: int) -> list[tuple[int, int, bool]] | None:
-    """The parts symusic makes of one MTrk, as it lists them: sorted (channel, program, set by a program
-    change) of every (channel, program) a paired note-off filed a note under (program: the MTrk's last
-    program change on the channel, else 0; notes paired first in, first out, at or after its start). None when
-    the track holds anything this walk might read differently from symusic (a system message, data
-    without a status, a cut)."""
-    keys: dict[tuple[int, int], bool] = {}
-    progs: dict[int, int] = {}
-    pending: dict[int, int] = {}  # channel << 8 | pitch -> notes started and not ended (see above)
-    i, tick, running = start, 0, 0
-    try:
-        while True:
-            delta, i = _vlq(smf, i)
-            tick += delta
-            if i >= end:
-                break
-            status = smf[i]
-            if status == 0xFF:
-                if smf[i + 1] == 0x2F:
-                    break
-                size, i = _vlq(smf, i + 2)
-                i += size
-                continue
-            if status in (0xF0, 0xF7):
-                size, i = _vlq(smf, i + 1)
-                i += size
-                continue
-            if status & 0x80:
-                if status >= 0xF1:
-                    return None
-                running = status
-                i += 1
-            elif not running:
-                return None
-            kind = running & 0xF0
-            channel = running & 0x0F
-            if kind == 0x90 and smf[i + 1]:
-                note = channel << 8 | smf[i]
-                pending[note] = pending.get(note, 0) + 1
-            elif kind == 0x80 or kind == 0x90:
-                note = channel << 8 | smf[i]
-                if pending.get(note):
-                    pending[note] -= 1
-                    key = (channel, progs.get(channel, 0))
-                    keys[key] = keys.get(key, True) and channel in progs
-            elif kind == 0xC0:
-                progs[channel] = smf[i]
-            i += 1 if kind in (0xC0, 0xD0) else 2
-        if i > end:
-            return None
-    except IndexError:
-        return None
-    return [(c, p, e) for (c, p), e in sorted(keys.items())]
-
-
-def _parse_symusic(smf: bytes, tpq: int, heads: _Headers) -> Score:
+def _parse_symusic(smf: bytes, tpq: int, heads: Headers) -> Score:
     """The fast path: symusic's C++ reader, one numpy copy per part."""
     score = _symusic_from_midi(smf, False)
     tracks = score.tracks
@@ -535,7 +247,7 @@ def _parse_symusic(smf: bytes, tpq: int, heads: _Headers) -> Score:
             msb = cc["value"][cc["number"] == 0]
             bank = len(msb) > 0 and not set(msb.tolist()).isdisjoint(_DRUM_BANKS)
         found.append((int(t.program), is_drum, bank, t.name))
-    channels, explicit = _assign_channels([(f[0], f[1]) for f in found], heads.tracks, smf)
+    channels, explicit = assign_channels([(f[0], f[1]) for f in found], heads.tracks, smf)
     # symusic's program 0 is also its default: a program only when a program change of the MTrk set it
     parts = [Part(-1, channel, program if program or set_by_change else None, is_drum, bank, name)
              for (program, is_drum, bank, name), channel, set_by_change in zip(found, channels, explicit, strict=True)]
@@ -592,7 +304,7 @@ def _mido_fits(size: int) -> None:
         raise MemoryError(f"mido would need about {need >> 20} MiB for {size} bytes; {(limit - used) >> 20} MiB left")
 
 
-def _parse_mido(smf: bytes, tpq: int, heads: _Headers | None = None) -> Score:  # noqa: ARG001 - one signature
+def _parse_mido(smf: bytes, tpq: int, heads: Headers | None = None) -> Score:  # noqa: ARG001 - one signature
     """The fallback: mido with clip=True, paired into notes here (FIFO per channel and pitch).
 
     Program and bank select are channel state over all tracks in time order, as a synthesizer sees them:

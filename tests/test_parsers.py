@@ -8,7 +8,8 @@ import mido
 import numpy as np
 import pytest
 
-from runner.parsers import ERROR_CLASSES, ParseError, Score, _scan_track_headers, parse
+from runner.parsers import ERROR_CLASSES, ParseError, Score, parse
+from runner.trackheads import scan_track_headers
 from tests import corpus
 from tests.midi_build import build
 
@@ -314,8 +315,8 @@ def test_truncated_file_fails_cleanly_and_its_header_walk_stops_at_the_end():
         parse(cut)
     assert info.value.error_class == "parse_failed"
     assert "symusic" in info.value.message and "mido" in info.value.message
-    assert _scan_track_headers(cut, 14)[:3] == (("Keys",), (), ())
-    assert _scan_track_headers(cut[:25], 14)[:3] == (("",), (), ())  # cut inside the name: nothing invented
+    assert scan_track_headers(cut, 14)[:3] == (("Keys",), (), ())
+    assert scan_track_headers(cut[:25], 14)[:3] == (("",), (), ())  # cut inside the name: nothing invented
 
 
 def test_non_utf8_names_are_read_as_latin1():
@@ -371,9 +372,9 @@ def test_a_channel_set_up_by_another_track_takes_the_last_setup():
     did (later tracks win), whichever order they come in."""
     setup = [b"\x00\xc0\x21\x00\xff\x2f\x00", b"\x00\xc0\x28\x00\xb0\x00\x7f\x00\xff\x2f\x00"]
     play = b"\x00\x90\x3c\x40\x60\x80\x3c\x40\x00\xff\x2f\x00"
-    heads = _scan_track_headers(_smf([setup[0], play, setup[1]]), 14)
+    heads = scan_track_headers(_smf([setup[0], play, setup[1]]), 14)
     assert [(i.channel, i.program, i.bank) for i in heads.inherited] == [(0, 40, 127)]
-    heads = _scan_track_headers(_smf([setup[1], setup[0], play]), 14)
+    heads = scan_track_headers(_smf([setup[1], setup[0], play]), 14)
     assert [(i.channel, i.program, i.bank) for i in heads.inherited] == [(0, 33, 127)]
 
 
@@ -385,6 +386,6 @@ def test_thousands_of_tracks_are_read_in_linear_time():
     tracks = [bytes((0, 0xC0 | (i % 15), i % 128, 0, 0x90 | ((i + 1) % 15), 60, 64, 0x60, 0x80 | ((i + 1) % 15),
                      60, 64, 0, 0xFF, 0x2F, 0)) for i in range(20_000)]
     started = time.perf_counter()
-    heads = _scan_track_headers(_smf(tracks), 14)
+    heads = scan_track_headers(_smf(tracks), 14)
     assert time.perf_counter() - started < 5  # was minutes
     assert len(heads.inherited) == 20_000
