@@ -27,7 +27,7 @@ import stat
 import threading
 import time
 import zipfile
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,24 +38,19 @@ import psycopg
 from blake3 import blake3
 from psycopg.types.json import Jsonb
 
-from runner import scan
-from runner.midifile import MAX_FILE_SIZE
 from runner.queries import queries
+from runner.sources import Fetched, Sources, fetch
 
 __all__ = [
     "ERROR_CLASSES",
     "MANIFEST",
     "MANIFEST_COLUMNS",
-    "CatalogResult",
     "DestinationError",
     "ExportOptions",
     "ExportResult",
-    "Fetched",
+    "fatal_destination_error",
     "Folder",
-    "Sources",
     "export",
-    "export_catalog",
-    "fetch",
     "name_stem",
     "result_dict",
     "suffixed",
@@ -79,9 +74,6 @@ BATCH_ROWS = 2000
 """Rows fetched per round trip of the server-side cursor."""
 THREADS = 4
 """Threads that read, check and write files at once (a folder export; a zip is written by one)."""
-ZIPS_OPEN = 8
-"""Source archives kept open at once (rows come ordered by path, so an archive's members come together)."""
-CATALOG_FORMATS = ("csv", "jsonl")
 
 # What a destination error means: one of these on a write is about the whole destination (fatal), any
 # other is about one file's name or path (that file's 'unwritable' row).
@@ -141,7 +133,8 @@ class ExportResult:
     zip_unchanged: bool | None = None
 
 
-def result_dict(result: ExportResult | CatalogResult) -> dict[str, Any]:
+def result_dict(result: Any) -> dict[str, Any]:
+    """An export's or a catalog's result as the JSON the CLI prints."""
     return dict(result.__dict__)
 
 
@@ -150,111 +143,11 @@ def name_stem(filename: str) -> str:
     return re.sub(r"\.(mid|midi|kar|rmi)$", "", filename, flags=re.IGNORECASE)
 
 
-# ---------------------------------------------------------------------------------------------- sources
-
-
-class Sources:
-    """Reads stored locations: plain files, and zip members (``a.zip!x.mid``, nested ``a.zip!b.zip!c.mid``)
-    from archives kept open while their members come (a few at a time, least recently used closed)."""
-
-    def __init__(self, keep_open: int = ZIPS_OPEN) -> None:
-        self._keep = keep_open
-        self._zips: OrderedDict[bytes, zipfile.ZipFile] = OrderedDict()
-
-    def read(self, path: str, path_bytes: bytes | None) -> bytes:
-        """The bytes at one stored location, or scan.ReadError saying why not (vanished, unreadable...)."""
-        raw = path_bytes if path_bytes is not None else path.encode("utf-8", "surrogateescape")
-        if b"!" not in raw:
-            return scan.read_path(path, path_bytes)
-        outer, inner = scan._split_archive(raw)  # noqa: SLF001 - the scanner's own rule for "a.zip!member"
-        if inner is None:
-            return scan.read_path(path, path_bytes)
-        zf = self._open(outer, path)
-        # the member is looked up by its name in the archive: a name like ../x.mid is never a file path
-        return scan._read_inner(zf, inner.decode("utf-8", "surrogateescape"), path,  # noqa: SLF001
-                                MAX_FILE_SIZE, scan.DEFAULT_MAX_RATIO)
-
-    def exists(self, path: str, path_bytes: bytes | None) -> bool:
-        """Whether a stored location (for a member: its archive) is there, without reading it."""
-        raw = path_bytes if path_bytes is not None else path.encode("utf-8", "surrogateescape")
-        if b"!" in raw:
-            raw = scan._split_archive(raw)[0]  # noqa: SLF001
-        return os.path.isfile(raw)
-
-    def _open(self, outer: bytes, path: str) -> zipfile.ZipFile:
-        zf = self._zips.get(outer)
-        if zf is not None:
-            self._zips.move_to_end(outer)
-            return zf
-        try:
-            fh = open(outer, "rb")  # noqa: SIM115 - closed with the ZipFile in close()
-        except FileNotFoundError as exc:
-            raise scan.ReadError("vanished", f"{path}: the archive no longer exists") from exc
-        except OSError as exc:
-            raise scan.ReadError("unreadable", f"{path}: {exc.strerror or exc}") from exc
-        try:
-            zf = zipfile.ZipFile(fh)
-        except Exception as exc:  # a damaged archive fails in many ways
-            fh.close()
-            raise scan.ReadError("bad_archive", f"{path}: not a readable zip ({exc})") from exc
-        self._zips[outer] = zf
-        while len(self._zips) > self._keep:
-            _, old = self._zips.popitem(last=False)
-            _close_zip(old)
-        return zf
-
-    def close(self) -> None:
-        while self._zips:
-            _close_zip(self._zips.popitem()[1])
-
-
-def _close_zip(zf: zipfile.ZipFile) -> None:
-    fh = zf.fp
-    zf.close()
-    if fh is not None:
-        fh.close()
-
-
-@dataclass
-class Fetched:
-    data: bytes | None
-    source: str = ""
-    source_raw: bytes | None = None
-    in_archive: bool = False
-    error_class: str | None = None
-    message: str = ""
-
-
-def fetch(sources: Sources, paths: Sequence[str], raws: Sequence[bytes | None], digest: bytes) -> Fetched:
-    """The bytes of a content from the first stored path that holds exactly them (BLAKE3 = digest).
-    Otherwise the reason: hash_mismatch when some path holds other bytes, missing when none exists any
-    more, unreadable when one exists but cannot be read."""
-    mismatch = ""
-    unreadable = ""
-    for p, b in zip(paths, raws, strict=True):
-        try:
-            data = sources.read(p, b)
-        except scan.ReadError as exc:
-            if exc.error_class != "vanished" and not unreadable:
-                unreadable = exc.message
-            continue
-        if blake3(data).digest() == digest:
-            raw = b if b is not None else p.encode("utf-8", "surrogateescape")
-            return Fetched(data, p, raw, b"!" in raw and scan._split_archive(raw)[1] is not None)  # noqa: SLF001
-        mismatch = mismatch or p
-    if mismatch:
-        return Fetched(None, mismatch, error_class="hash_mismatch",
-                        message=f"{mismatch}: its bytes differ from the catalog's content_hash {digest.hex()[:16]}...")
-    if unreadable:
-        return Fetched(None, error_class="unreadable", message=unreadable)
-    listed = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-    return Fetched(None, error_class="missing", message=f"no stored path exists any more ({listed or 'none stored'})")
-
-
 # ------------------------------------------------------------------------------------------ destination
 
 
-def _fatal(exc: OSError, what: str) -> DestinationError:
+def fatal_destination_error(exc: OSError, what: str) -> DestinationError:
+    """An error of the destination as a whole (permissions, a full or read-only disk): the run stops."""
     return DestinationError(f"cannot write {what}: {exc.strerror or exc}")
 
 
@@ -315,7 +208,7 @@ class Folder:
         except FileExistsError as exc:
             raise DestinationError(f"cannot write {os.fsdecode(self.root)}: it is a file, not a folder") from exc
         except OSError as exc:
-            raise _fatal(exc, os.fsdecode(self.root)) from exc
+            raise fatal_destination_error(exc, os.fsdecode(self.root)) from exc
         if not os.path.isdir(self.root):
             raise DestinationError(f"cannot write {os.fsdecode(self.root)}: it is not a folder")
         with os.scandir(self.root) as entries:
@@ -335,7 +228,7 @@ class Folder:
         except OSError as exc:
             if exc.errno == errno.ENAMETOOLONG:
                 return "free", ""  # the write says so, as this file's error
-            raise _fatal(exc, os.fsdecode(fs)) from exc
+            raise fatal_destination_error(exc, os.fsdecode(fs)) from exc
         mode = "symlink" if stat.S_ISLNK(st.st_mode) else ("hardlink" if st.st_nlink > 1 else "copy")
         if mode == "symlink":
             try:
@@ -533,7 +426,7 @@ def _export_folder(conn: psycopg.Connection, params: dict[str, Any], dest: Path,
     try:
         fh = open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
     except OSError as exc:
-        raise _fatal(exc, str(dest)) from exc
+        raise fatal_destination_error(exc, str(dest)) from exc
     run = _Run(result, fh, progress)
     workers = _Workers(opts.threads)
     pending: deque[tuple[Future[_Outcome], tuple[int, bytes, int]]] = deque()
@@ -555,7 +448,7 @@ def _export_folder(conn: psycopg.Connection, params: dict[str, Any], dest: Path,
             os.replace(tmp, manifest)
     except OSError as exc:  # per-file problems are rows of the manifest: what arrives here is the destination's
         tmp.unlink(missing_ok=True)
-        raise _fatal(exc, str(dest)) from exc
+        raise fatal_destination_error(exc, str(dest)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -642,7 +535,7 @@ def _export_zip(conn: psycopg.Connection, params: dict[str, Any], dest: Path, op
     try:
         zf = zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
     except OSError as exc:
-        raise _fatal(exc, str(dest)) from exc
+        raise fatal_destination_error(exc, str(dest)) from exc
     try:
         with zf:
             for fid, rel, digest, size, paths, raws, _total in _rows(conn, params, opts.batch_rows, progress):
@@ -672,7 +565,7 @@ def _export_zip(conn: psycopg.Connection, params: dict[str, Any], dest: Path, op
             os.replace(tmp, dest)
     except OSError as exc:  # per-file problems are rows of the manifest: what arrives here is the destination's
         tmp.unlink(missing_ok=True)
-        raise _fatal(exc, str(dest)) from exc
+        raise fatal_destination_error(exc, str(dest)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -687,68 +580,3 @@ def _member(name: str) -> zipfile.ZipInfo:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     return info
-
-
-# ----------------------------------------------------------------------------------------------- catalog
-
-
-@dataclass
-class CatalogResult:
-    format: str
-    output: str
-    rows: int
-    bytes: int
-    seconds: float
-    rows_per_second: float
-
-
-def export_catalog(dsn: str, out: BinaryIO | str | Path, *, fmt: str = "csv", filters: dict[str, Any] | None = None,
-                   ids: Sequence[int] | None = None, saved: str | None = None) -> CatalogResult:
-    """Stream the catalog (one row per file, midi.catalog's columns; only the files matching the filters,
-    ids or saved search when any is given) to ``out`` (a binary stream, or a file written through a
-    temporary name) as CSV with a header or as JSON lines, straight from COPY ... TO STDOUT."""
-    if fmt not in CATALOG_FORMATS:
-        raise ValueError(f"format must be one of {', '.join(CATALOG_FORMATS)}, not {fmt!r}")
-    started = time.perf_counter()
-    narrowed = bool(filters) or ids is not None or saved is not None
-    name = f"catalog_rows_{fmt}" if narrowed else f"catalog_{fmt}"
-    params = ({"ids": list(ids) if ids is not None else None, "saved": saved, "filters": Jsonb(filters or {})}
-              if narrowed else None)
-    target = None
-    if isinstance(out, str | Path):
-        target = Path(out).absolute()
-        tmp = target.parent / f".{target.name}.{os.getpid()}.partial"
-        try:
-            stream: BinaryIO = open(tmp, "wb")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise _fatal(exc, str(target)) from exc
-    else:
-        stream = out
-    nbytes = 0
-    newlines = 0
-    try:
-        with psycopg.connect(dsn) as conn, conn.cursor() as cur, cur.copy(queries[name], params) as copy:
-            for chunk in copy:
-                stream.write(chunk)
-                nbytes += len(chunk)
-                newlines += bytes(chunk).count(b"\n") if fmt == "jsonl" else 0
-            rows = cur.rowcount
-        stream.flush()
-        if target is not None:
-            stream.close()
-            os.replace(tmp, target)
-    except OSError as exc:
-        if target is not None:
-            stream.close()
-            tmp.unlink(missing_ok=True)
-            raise _fatal(exc, str(target)) from exc
-        raise
-    except BaseException:
-        if target is not None:
-            stream.close()
-            tmp.unlink(missing_ok=True)
-        raise
-    seconds = time.perf_counter() - started
-    rows = rows if rows is not None and rows >= 0 else newlines
-    return CatalogResult(fmt, str(target) if target else "-", rows, nbytes, round(seconds, 3),
-                         round(rows / seconds, 1) if seconds else 0.0)

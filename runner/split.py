@@ -24,7 +24,7 @@ import psycopg
 from blake3 import blake3
 from psycopg.types.json import Jsonb
 
-from runner import export, midifile
+from runner import export, midifile, sources
 from runner.queries import queries
 
 __all__ = ["CONDUCTOR", "Part", "SplitError", "split_bytes", "split_file"]
@@ -196,11 +196,11 @@ def split_file(dsn: str, file_id: int, dest: str | Path, *, do_import: bool = Fa
         row = conn.execute(queries["split_source"], {"id": file_id}).fetchone()
         gm = _gm_names(conn)
     _fid, _dest, digest, _size, paths, raws, _total = row
-    sources = export.Sources()
+    places = sources.Sources()
     try:
-        got = export.fetch(sources, paths, raws, bytes(digest))
+        got = sources.fetch(places, paths, raws, bytes(digest))
     finally:
-        sources.close()
+        places.close()
     if got.data is None:
         raise SplitError(f"file {file_id} cannot be read ({got.error_class}): {got.message}")
     fmt, parts = split_bytes(got.data, gm)
@@ -242,7 +242,7 @@ def _place(folder: export.Folder, name: str, data: bytes, digest: bytes) -> tupl
         if state == "same":
             return want, "present"
         if state == "free":
-            if folder.write(want, export.Fetched(data)) is not None:
+            if folder.write(want, sources.Fetched(data)) is not None:
                 return want, "written"
             continue  # taken meanwhile: look at it again
         n += 1

@@ -74,6 +74,7 @@ def export_cmd(ctx: click.Context, dest: Path | None, zip_path: Path | None, sav
     Exit 0 when the export ran, also when some files could not be had (they are counted and listed in
     the manifest); 1 when the destination cannot be written."""
     from runner import export
+    from runner.catalog import export_catalog
 
     given = filters.from_options(kw)
     if catalog:
@@ -81,7 +82,7 @@ def export_cmd(ctx: click.Context, dest: Path | None, zip_path: Path | None, sav
             raise click.UsageError("--catalog writes a table: --zip, --rename, --keep-tree and --link do not apply")
         dsn = catalog_dsn(ctx)
         out = dest if dest is not None else sys.stdout.buffer
-        result = export.export_catalog(dsn, out, fmt=fmt, filters=given, ids=ids, saved=saved)
+        result = export_catalog(dsn, out, fmt=fmt, filters=given, ids=ids, saved=saved)
         data = export.result_dict(result)
         if dest is None:
             if not quiet:
