@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, NoReturn, Protocol
 
 import psycopg
 from blake3 import blake3
@@ -442,16 +442,9 @@ def _export_folder(conn: psycopg.Connection, params: dict[str, Any], dest: Path,
             while pending:
                 _settle(run, rel_row=pending.popleft())
             run.tick(force=True)
-        if manifest.is_file() and filecmp.cmp(tmp, manifest, shallow=False):
-            tmp.unlink()  # the same export again: nothing changes, not even the manifest
-        else:
-            os.replace(tmp, manifest)
-    except OSError as exc:  # per-file problems are rows of the manifest: what arrives here is the destination's
-        tmp.unlink(missing_ok=True)
-        raise fatal_destination_error(exc, str(dest)) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        _publish(tmp, manifest)  # the same export again: nothing changes, not even the manifest
+    except BaseException as exc:
+        _discard(tmp, dest, exc)
     finally:
         for future, _ in pending:
             future.cancel()
@@ -558,21 +551,32 @@ def _export_zip(conn: psycopg.Connection, params: dict[str, Any], dest: Path, op
                 run.tick()
             run.tick(force=True)
             zf.writestr(_member(MANIFEST), listing.getvalue().encode("utf-8", "surrogateescape"))
-        result.zip_unchanged = dest.is_file() and filecmp.cmp(tmp, dest, shallow=False)
-        if result.zip_unchanged:
-            tmp.unlink()
-        else:
-            os.replace(tmp, dest)
-    except OSError as exc:  # per-file problems are rows of the manifest: what arrives here is the destination's
-        tmp.unlink(missing_ok=True)
-        raise fatal_destination_error(exc, str(dest)) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        result.zip_unchanged = _publish(tmp, dest)
+    except BaseException as exc:
+        _discard(tmp, dest, exc)
     finally:
         sources.close()
     result.error_classes = dict(sorted(run.classes.items()))
     return result
+
+
+def _publish(tmp: Path, final: Path) -> bool:
+    """Put a finished temporary file under its final name, unless the file there already has the same
+    bytes (then the temporary one goes and nothing changes). Returns whether it was unchanged."""
+    if final.is_file() and filecmp.cmp(tmp, final, shallow=False):
+        tmp.unlink()
+        return True
+    os.replace(tmp, final)
+    return False
+
+
+def _discard(tmp: Path, dest: Path, exc: BaseException) -> NoReturn:
+    """Remove a half-written temporary file and raise again. Per-file problems are rows of the manifest,
+    so an OSError that arrives here is the destination's: one DestinationError."""
+    tmp.unlink(missing_ok=True)
+    if isinstance(exc, OSError):
+        raise fatal_destination_error(exc, str(dest)) from exc
+    raise exc
 
 
 def _member(name: str) -> zipfile.ZipInfo:
