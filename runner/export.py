@@ -23,7 +23,9 @@ import io
 import itertools
 import os
 import re
+import shutil
 import stat
+import tempfile
 import threading
 import time
 import zipfile
@@ -523,7 +525,8 @@ def _export_zip(conn: psycopg.Connection, params: dict[str, Any], dest: Path, op
     tmp = dest.parent / f".{dest.name}.{os.getpid()}.partial"
     result = ExportResult(dest=str(dest), manifest=f"{dest}!{MANIFEST}")
     sources = Sources()
-    listing = io.StringIO()
+    # the manifest waits in a temporary file, not in memory: a zip of a million files holds enough already
+    listing = tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
     run = _Run(result, listing, progress)
     try:
         zf = zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
@@ -550,12 +553,15 @@ def _export_zip(conn: psycopg.Connection, params: dict[str, Any], dest: Path, op
                     run.row(name, fid, digest, size, "ok", "zip", got.source)
                 run.tick()
             run.tick(force=True)
-            zf.writestr(_member(MANIFEST), listing.getvalue().encode("utf-8", "surrogateescape"))
+            listing.seek(0)
+            with zf.open(_member(MANIFEST), "w") as out:
+                shutil.copyfileobj(listing.buffer, out)
         result.zip_unchanged = _publish(tmp, dest)
     except BaseException as exc:
         _discard(tmp, dest, exc)
     finally:
         sources.close()
+        listing.close()
     result.error_classes = dict(sorted(run.classes.items()))
     return result
 
