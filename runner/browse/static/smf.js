@@ -3,10 +3,12 @@
 //
 // Every note-on with a velocity above 0 is one note. It ends at the first matching note-off (or note-on
 // with velocity 0) of the same track, channel and key, first started first ended; a note never ended
-// lasts to the end of its track. Running status, SysEx and meta events are understood; a RIFF RMID
-// wrapper is looked through; a track cut short keeps the events read before the cut. Tempo changes of
-// every track apply to all tracks (format 1's conductor track; format 2 is read the same way); SMPTE
-// time division counts ticks in frames instead.
+// lasts to the end of its track. Running status carries over meta and SysEx events (the spec says they
+// cancel it, but files written otherwise are common, and mido reads them the same way). The header's
+// track count rules: MTrk chunks past it are not read (as in mido). A RIFF RMID wrapper is looked
+// through; a track cut short keeps the events read before the cut. Tempo changes of every track apply
+// to all tracks (format 1's conductor track; format 2 is read the same way); SMPTE time division
+// counts ticks in frames instead.
 
 const decoder = new TextDecoder("latin1");
 
@@ -43,6 +45,7 @@ export function parseSMF(buffer) {
   const programs = [];  // {tick, channel, program}
   const warnings = [];
   let trackCount = 0;
+  let extraTracks = 0;
   let lastTick = 0;
   let pos = start + 8 + headerLength;
   while (pos + 8 <= bytes.length) {
@@ -53,14 +56,17 @@ export function parseSMF(buffer) {
       warnings.push(`chunk ${trackCount + 1} is cut short`);
       length = bytes.length - begin;
     }
-    if (id === "MTrk") {
+    if (id === "MTrk" && trackCount >= declaredTracks) {
+      extraTracks++;  // the header's count rules (as in mido): chunks past it are not read
+    } else if (id === "MTrk") {
       const end = readTrack(bytes, begin, begin + length, trackCount, notes, tempos, timeSignatures, programs, warnings);
       lastTick = Math.max(lastTick, end);
       trackCount++;
     }
     pos = begin + length;
   }
-  if (trackCount !== declaredTracks) warnings.push(`header says ${declaredTracks} tracks, the file has ${trackCount}`);
+  if (trackCount < declaredTracks) warnings.push(`the header declares ${declaredTracks} tracks, the file has ${trackCount}`);
+  if (extraTracks) warnings.push(`${extraTracks} track chunk${extraTracks > 1 ? "s" : ""} past the header's ${declaredTracks} not read`);
 
   // tick -> seconds through the tempo map (120 BPM until the first tempo event)
   tempos.sort((a, b) => a.tick - b.tick);
@@ -150,8 +156,7 @@ function readTrack(bytes, begin, end, track, notes, tempos, timeSignatures, prog
       } else {
         throw new MidiError("data byte without a status");
       }
-      if (status === 0xff) {
-        running = 0;
+      if (status === 0xff) {  // meta and SysEx keep the running status: files written that way are common
         if (state.pos >= end) throw new MidiError("cut short");
         const type = bytes[state.pos++];
         const length = readVarLen(bytes, state, end);
@@ -167,7 +172,6 @@ function readTrack(bytes, begin, end, track, notes, tempos, timeSignatures, prog
         continue;
       }
       if (status === 0xf0 || status === 0xf7) {
-        running = 0;
         state.pos += readVarLen(bytes, state, end);
         continue;
       }
