@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -74,6 +75,15 @@ class Browse:
 
     def stderr(self) -> str:
         return "".join(self._err)
+
+    def said(self, text: str, timeout: float = 60) -> str:
+        """Wait until stderr holds text (the terminal lines come after the URL); return all of stderr."""
+        deadline = time.monotonic() + timeout
+        while text not in self.stderr():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"midicenter browse never said {text!r}; it said: {self.stderr()!r}")
+            time.sleep(0.05)
+        return self.stderr()
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict | bytes, dict[str, str]]:
         return request(self.url + path.lstrip("/"), headers=headers)

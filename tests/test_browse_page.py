@@ -150,6 +150,7 @@ def test_the_page_as_a_user(dsn: str, tmp_path: Path) -> None:
         assert audio[0] == "running"
         assert d.find_element(By.ID, "play").get_attribute("aria-pressed") == "true"
         shot = tmp_path / "browse.png"
+        d.execute_script("document.getElementById('filters').scrollTop = 0")  # the picture shows the panel's top
         d.save_screenshot(str(shot))
         viewport = tuple(d.execute_script("return [window.innerWidth, window.innerHeight]"))
         d.find_element(By.ID, "list").send_keys(" ")
@@ -226,7 +227,7 @@ def test_a_database_without_the_schema_is_said_and_the_page_recovers(server_dsn,
 
     dsn = server_dsn()
     with bs.browse("--dsn", dsn) as b, bs.chromium(tmp_path) as d:
-        wait("the terminal's message", lambda: "has no midicenter schema yet; run: midicenter db migrate" in b.stderr())
+        b.said("has no midicenter schema yet; run: midicenter db migrate")
         d.get(b.url)
         kind, title, text = banner(d)
         assert kind == "schema" and title == "The database has no midicenter schema."
@@ -247,8 +248,8 @@ def free_port() -> int:
 def test_a_dead_database_server_is_said_in_the_terminal_and_on_the_page(tmp_path: Path) -> None:
     dead = f"host=127.0.0.1 port={free_port()} dbname=midi user=nobody connect_timeout=3"
     with bs.browse("--dsn", dead) as b, bs.chromium(tmp_path) as d:
-        wait("the terminal's message", lambda: "cannot connect to --dsn" in b.stderr())
-        assert "serving anyway" in b.stderr()
+        b.said("cannot connect to --dsn")
+        b.said("serving anyway")
         d.get(b.url)
         kind, title, text = banner(d)
         assert kind == "connection" and title == "The database cannot be reached."

@@ -44,7 +44,7 @@ def sql(name: str) -> str:
 
 
 class Unavailable(Exception):
-    """The database cannot serve the page now: ``kind`` is "connection" or "schema"."""
+    """The database cannot serve the page now: ``kind`` is "connection", "schema" or "privilege"."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -186,33 +186,33 @@ class Library:
 
     def _probe(self) -> Session:
         with self._connect() as conn:
-            row = conn.execute(sql("probe")).fetchone()
-            login, has_schema, missing, may_read, may_write, has_similar, version = row
+            login, has_schema, may_read, may_write, version = conn.execute(sql("probe")).fetchone()
             if not has_schema and self.target.source == "embedded" and self.migrate_embedded:
                 from runner import schema
 
                 schema.migrate(connect.target_dsn(self.target))
-                login, has_schema, missing, may_read, may_write, has_similar, version = conn.execute(
-                    sql("probe")).fetchone()
+                login, has_schema, may_read, may_write, version = conn.execute(sql("probe")).fetchone()
             where = self.target.describe()
             if not has_schema:
                 raise Unavailable("schema", f"{where} has no midicenter schema yet; run: midicenter db migrate")
+            read_role = READER if may_read and _can_set(conn, "as_reader") else None
+            if read_role:
+                conn.execute(sql("as_reader"))
+            may_use, missing, similar = conn.execute(sql("probe_api")).fetchone()
+            conn.execute(sql("reset_role"))
+            if not may_use:
+                raise Unavailable("privilege", f"{where}: {login} may not use the midicenter schema; grant it the "
+                                               f"reader role: GRANT midi_reader TO {login}")
             if missing:
                 raise Unavailable("schema", f"{where} has an older midicenter schema (no {', '.join(missing)}); "
                                             "run: midicenter db migrate")
-            read_role = READER if may_read and _can_set(conn, "as_reader") else None
             write_role = None
             if not self.read_only:
                 if may_write and _can_set(conn, "as_writer", check="can_write"):
                     write_role = WRITER
                 elif conn.execute(sql("can_write")).fetchone()[0]:
                     write_role = ""
-            similar = False
-            if has_similar:
-                if read_role:
-                    conn.execute(sql("as_reader"))
-                similar = bool(conn.execute(sql("can_similar")).fetchone()[0])
-            return Session(where, login, read_role, write_role, similar, version)
+            return Session(where, login, read_role, write_role, bool(similar), version)
 
     def forget(self) -> None:
         """Drop the probe and every pooled session (after the database went away or changed)."""

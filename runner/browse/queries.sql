@@ -2,18 +2,24 @@
 -- endpoints are one call of a midi.* function each, with bound parameters; the rest set up a session
 -- (its role and timeout) and say what the database offers.
 
--- name: probe  what this login may do and what the schema offers (no table is read)
+-- name: probe  who this login is, whether the schema is there and which midicenter roles it may take
 SELECT current_user::text AS login,
        EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'midi') AS has_schema,
-       ARRAY(SELECT f FROM unnest(ARRAY['midi.search', 'midi.search_count', 'midi.facets', 'midi.file_details',
-                                        'midi.file_sources']) AS f
-              WHERE to_regproc(f) IS NULL) AS missing,
        CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'midi_reader')
             THEN pg_has_role(current_user, 'midi_reader', 'MEMBER') ELSE false END AS may_be_reader,
        CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'midi_writer')
             THEN pg_has_role(current_user, 'midi_writer', 'MEMBER') ELSE false END AS may_be_writer,
-       to_regproc('midi.similar') IS NOT NULL AS has_similar,
        current_setting('server_version') AS server_version
+
+-- name: probe_api  what the current role may use of the schema: the API functions the page calls (the
+-- missing ones listed) and midi.similar (present and executable, or not)
+SELECT has_schema_privilege('midi', 'USAGE') AS may_use,
+       CASE WHEN has_schema_privilege('midi', 'USAGE') THEN
+           ARRAY(SELECT f FROM unnest(ARRAY['midi.search', 'midi.search_count', 'midi.facets', 'midi.file_details',
+                                            'midi.file_sources']) AS f
+                  WHERE to_regproc(f) IS NULL) END AS missing,
+       CASE WHEN has_schema_privilege('midi', 'USAGE') AND to_regproc('midi.similar') IS NOT NULL
+            THEN has_function_privilege(to_regproc('midi.similar')::oid, 'EXECUTE') ELSE false END AS similar
 
 -- name: can_write  whether the current role may run the page's writes (favorites and ratings) itself
 SELECT CASE WHEN to_regprocedure('midi.favorite_toggle(bigint)') IS NULL OR to_regprocedure('midi.rate(bigint,integer)') IS NULL
@@ -22,9 +28,6 @@ SELECT CASE WHEN to_regprocedure('midi.favorite_toggle(bigint)') IS NULL OR to_r
                  AND has_function_privilege('midi.rate(bigint,integer)', 'EXECUTE')
                  AND has_table_privilege('midi.favorites', 'INSERT, DELETE')
                  AND has_table_privilege('midi.ratings', 'INSERT, UPDATE, DELETE') END AS can_write
-
--- name: can_similar  whether the current role may call midi.similar
-SELECT has_function_privilege(to_regproc('midi.similar')::oid, 'EXECUTE') AS can_similar
 
 -- name: role_timeout  the statement timeout a role gets at login (SET ROLE does not apply role settings)
 SELECT coalesce((SELECT substr(c, length('statement_timeout=') + 1)

@@ -79,7 +79,7 @@ let retryTimer = null;
 
 function unavailable(err) {
   const titles = {connection: "The database cannot be reached.", schema: "The database has no midicenter schema.",
-                  server: "The page's server is gone."};
+                  privilege: "This database login may not read the library.", server: "The page's server is gone."};
   $("banner-title").textContent = titles[err.kind] || "Something went wrong.";
   $("banner-text").textContent = err.message;
   $("banner").hidden = false;
