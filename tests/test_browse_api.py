@@ -132,12 +132,12 @@ def test_reads_run_as_midi_reader_and_writes_as_midi_writer(lib_dsn: str) -> Non
         _, status, _ = b.get("/api/status")
         assert (status["read_role"], status["write_role"], status["can_write"]) == ("midi_reader", "midi_writer", True)
         library = b.srv.library
-        with library._pools["read"].connection() as conn:
+        with library._current()[1]["read"].connection() as conn:
             assert conn.execute("SELECT current_user, current_setting('statement_timeout')").fetchone() == \
                    ("midi_reader", "30s")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute("SELECT midi.favorite_toggle(%s)", [file_id])
-        with library._pools["write"].connection() as conn:
+        with library._current()[1]["write"].connection() as conn:
             assert conn.execute("SELECT current_user, current_setting('statement_timeout')").fetchone() == \
                    ("midi_writer", "5min")
         assert b.post(f"/api/files/{file_id}/favorite", {})[1] == {"favorite": True}
@@ -316,3 +316,24 @@ def test_the_embedded_default(tmp_path: Path, songs_dir: Path) -> None:
             assert b.post(f"/api/files/{hit['id']}/favorite", {})[1] == {"favorite": True}
     finally:
         connect.EmbeddedServer(home).stop()
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_everything_the_page_loads(tmp_path: Path) -> None:
+    """Every file the page references (index.html's links, each module's imports) is in the wheel, with the
+    browse queries: no network, no build step at run time."""
+    import re
+
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(bs.REPO)],
+                   check=True, capture_output=True, timeout=300)
+    names = set(zipfile.ZipFile(next(dist.glob("midicenter-*.whl"))).namelist())
+    assert "runner/browse/queries.sql" in names and "runner/browse/static/index.html" in names
+    static = server.STATIC
+    wanted = set(re.findall(r'"/static/([^"]+)"', (static / "index.html").read_text()))
+    for js in static.glob("*.js"):
+        wanted |= set(re.findall(r'from "\./([^"]+)"', js.read_text()))
+    assert {"app.js", "browse.css", "smf.js", "roll.js", "synth.js"} <= wanted
+    assert {f"runner/browse/static/{w}" for w in wanted} <= names
+    for path in static.iterdir():  # nothing fetched from elsewhere: no absolute URL in any asset
+        assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", path.read_text()), path.name

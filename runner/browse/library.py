@@ -105,6 +105,7 @@ class _Pool:
         self._open = opener
         self._idle: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(size)
+        self.closed = False
 
     @contextlib.contextmanager
     def connection(self, fresh: bool = False) -> Iterator[psycopg.Connection]:
@@ -125,13 +126,15 @@ class _Pool:
             raise
         finally:
             if conn is not None:
-                if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                if self.closed or conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                     conn.close()
                 else:
                     self._idle.put(conn)
             self._slots.release()
 
     def close(self) -> None:
+        """Close the idle sessions now, and each busy one when it is handed back."""
+        self.closed = True
         while True:
             try:
                 self._idle.get_nowait().close()
@@ -149,8 +152,7 @@ class Library:
         self.migrate_embedded = migrate_embedded
         self.pool_size = pool_size
         self._lock = threading.Lock()
-        self._session: Session | None = None
-        self._pools: dict[str, _Pool] = {}
+        self._state: tuple[Session, dict[str, _Pool]] | None = None
 
     # ------------------------------------------------------------------------------------ sessions
 
@@ -174,15 +176,18 @@ class Library:
 
     def session(self) -> Session:
         """The probe's findings, probing (and, for the embedded default, migrating) when there are none."""
+        return self._current()[0]
+
+    def _current(self) -> tuple[Session, dict[str, _Pool]]:
+        """The session's findings and its pools, together (another thread may forget them meanwhile)."""
         with self._lock:
-            if self._session is None:
-                self._session = self._probe()
-                self._pools = {
-                    "read": _Pool(lambda: self._open_as(self._session.read_role), self.pool_size),
-                }
-                if self._session.write_role is not None:
-                    self._pools["write"] = _Pool(lambda: self._open_as(self._session.write_role or None), 2)
-            return self._session
+            if self._state is None:
+                found = self._probe()
+                pools = {"read": _Pool(lambda: self._open_as(found.read_role), self.pool_size)}
+                if found.write_role is not None:
+                    pools["write"] = _Pool(lambda: self._open_as(found.write_role or None), 2)
+                self._state = (found, pools)
+            return self._state
 
     def _probe(self) -> Session:
         with self._connect() as conn:
@@ -217,10 +222,10 @@ class Library:
     def forget(self) -> None:
         """Drop the probe and every pooled session (after the database went away or changed)."""
         with self._lock:
-            self._session = None
-            for pool in self._pools.values():
+            state, self._state = self._state, None
+        if state is not None:
+            for pool in state[1].values():
                 pool.close()
-            self._pools = {}
 
     close = forget
 
@@ -231,12 +236,12 @@ class Library:
 
     def call(self, name: str, params: dict[str, Any], *, write: bool = False) -> list[dict[str, Any]]:
         """Run one named statement (one midi.* call) in a session of the reader (or writer) role."""
-        session = self.session()
+        session, pools = self._current()
         if write and not session.can_write:
             raise Refused("this page may not write: the database role has no rights to favorites and ratings"
                           + (" (started with --read-only)" if self.read_only else ""))
-        pool = self._pools["write" if write else "read"]
         for attempt in (0, 1):
+            pool = pools["write" if write else "read"]
             try:
                 with pool.connection(fresh=attempt == 1) as conn:
                     cur = conn.cursor(row_factory=dict_row)
@@ -263,8 +268,10 @@ class Library:
                 if attempt == 1:
                     raise Unavailable("connection", f"lost the database ({self.target.describe()}): "
                                                     f"{first_line(exc)}") from None
-                session = self.session()
-                pool = self._pools["write" if write else "read"]
+                session, pools = self._current()
+                if write and not session.can_write:
+                    raise Refused("this page may not write any more: the database role has no rights to "
+                                  "favorites and ratings") from None
         raise AssertionError("unreachable")
 
     def file_bytes(self, file_id: int) -> tuple[str, bytes]:

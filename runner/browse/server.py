@@ -153,6 +153,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, body, "application/json; charset=utf-8", extra)
 
     def _error(self, status: int, message: str, kind: str = "request") -> None:
+        self.close_connection = True  # a refused request's body may be unread: never reuse its connection
         self._json(status, {"error": message, "kind": kind})
 
     def _allowed(self) -> bool:

@@ -25,7 +25,7 @@ const state = {
   rows: [],
   after: null,
   pages: 0,
-  loading: false,
+  loading: 0,  // the generation whose next page is on its way (0: none)
   generation: 0,
   selected: -1,
   details: null,
@@ -218,8 +218,9 @@ function tick(facet, value, on, widen) {
 // --------------------------------------------------------------------------------------- results
 
 async function loadPage(generation = state.generation) {
-  if (state.loading || (state.pages > 0 && !state.after)) return;
-  state.loading = true;
+  // one page at a time per result list; a newer list (a changed filter) never waits for an older one
+  if (state.loading === generation || (state.pages > 0 && !state.after)) return;
+  state.loading = generation;
   $("list-end").textContent = "loading…";
   try {
     const page = await api("/api/search", {filters: filters(), sort: state.sort || null, after: state.after});
@@ -235,9 +236,9 @@ async function loadPage(generation = state.generation) {
     report(err);
     if (generation === state.generation) $("list-end").textContent = "";
   } finally {
-    state.loading = false;
+    if (state.loading === generation) state.loading = 0;
   }
-  if (state.after && nearEnd()) loadPage(generation);  // a short page that does not fill the view
+  if (generation === state.generation && state.after && nearEnd()) loadPage(generation);  // a short page that does not fill the view
 }
 
 function nearEnd() {
