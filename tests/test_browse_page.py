@@ -60,6 +60,20 @@ def shown_ids(d) -> list[int]:
     return d.execute_script("return [...document.querySelectorAll('#list .row')].map(r => Number(r.dataset.id))")
 
 
+def facet_rows(dsn: str, given: dict) -> set[tuple[str, str, str]]:
+    """midi.facets under the filters, as the page prints them (facet, value, count)."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute("SELECT facet, value, files, exact FROM midi.facets(facet_limit => 12, filters => %s)",
+                            [json.dumps(given)]).fetchall()
+    return {(f, v, f"{'' if exact else '≈'}{n:,}") for f, v, n, exact in rows}
+
+
+def shown_facets(d) -> set[tuple[str, str, str]]:
+    return {tuple(x) for x in d.execute_script(
+        "return [...document.querySelectorAll('fieldset.facet label')].map(l => [l.closest('fieldset').dataset.facet,"
+        " l.querySelector('input').value, l.querySelector('.n').textContent])")}
+
+
 def png_facts(data: bytes) -> tuple[int, int, int]:
     """Width, height and number of distinct pixel rows of a PNG (a blank page has one)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -105,17 +119,9 @@ def test_the_page_as_a_user(dsn: str, tmp_path: Path) -> None:
         first = sql_page(dsn, given)
         assert len(first) == 50, "the test library must fill two pages for this query and facet"
         wait("the faceted results", lambda: shown_ids(d) == [r[0] for r in first])
-        with psycopg.connect(dsn) as conn:
-            facets = conn.execute("SELECT facet, value, files FROM midi.facets(facet_limit => 12, filters => %s)",
-                                  [json.dumps(given)]).fetchall()
 
-        def shown_facets():
-            return {tuple(x) for x in d.execute_script(
-                "return [...document.querySelectorAll('fieldset.facet label')].map(l => [l.closest('fieldset').dataset.facet,"
-                " l.querySelector('input').value, l.querySelector('.n').textContent])")}
-        expected = {(f, v, f"{n:,}") for f, v, n in facets}
-        wait("the facet counts under the new filters", lambda: shown_facets() == expected)
-        assert sum(f == "category" for f, _, _ in facets) > 1, "ticking a category keeps the others countable"
+        wait("the facet counts under the new filters", lambda: shown_facets(d) == facet_rows(dsn, given))
+        assert sum(f == "category" for f, _, _ in facet_rows(dsn, given)) > 1, "ticking bass keeps other categories"
 
         # scroll to the end of the list: the second page comes by the first page's last cursor (keyset)
         second = sql_page(dsn, given, first[-1][1])
@@ -181,6 +187,58 @@ def test_the_page_as_a_user(dsn: str, tmp_path: Path) -> None:
         assert drag == [f"audio/midi:{name.replace(':', '_')}:{url}", url, path]
         status, body, headers = bs.request(url)
         assert status == 200 and body == Path(path).read_bytes() and headers["Content-Type"] == "audio/midi"
+
+        # the tempo range, half/double tempo, compatible keys, a BPM bucket and the sort are midi.search's filters
+        from selenium.webdriver.support.select import Select
+
+        d.find_element(By.ID, "clear").click()
+        wait("the cleared list", lambda: shown_ids(d) == [r[0] for r in sql_page(dsn, {})])
+        d.find_element(By.ID, "bpm-min").send_keys("120", Keys.TAB)
+        d.find_element(By.ID, "bpm-max").send_keys("130", Keys.TAB)
+        given = {"bpm_min": 120, "bpm_max": 130}
+        wait("the tempo range", lambda: shown_ids(d) == [r[0] for r in sql_page(dsn, given)])
+        d.find_element(By.ID, "halfdouble").click()
+        given["bpm_halfdouble"] = True
+        wait("half and double tempo", lambda: shown_ids(d) == [r[0] for r in sql_page(dsn, given)])
+        Select(d.find_element(By.ID, "compatible")).select_by_value("Am")
+        given["compatible_key"] = "Am"
+        wait("keys that mix with Am", lambda: shown_ids(d) == [r[0] for r in sql_page(dsn, given)])
+        Select(d.find_element(By.ID, "sort")).select_by_value("bpm")
+        with psycopg.connect(dsn) as conn:
+            by_bpm = [r[0] for r in conn.execute("SELECT id FROM midi.search(sort => 'bpm', lim => 50, filters => %s)",
+                                                 [json.dumps(given)])]
+        wait("the list by tempo", lambda: shown_ids(d) == by_bpm)
+        Select(d.find_element(By.ID, "sort")).select_by_value("")
+        d.find_element(By.ID, "halfdouble").click()
+        del given["bpm_halfdouble"]
+        wait("the list without half/double tempo", lambda: shown_ids(d) == [r[0] for r in sql_page(dsn, given)])
+        wait("the facets of the new filters", lambda: shown_facets(d) == facet_rows(dsn, given))
+
+        # a BPM bucket of midi.facets is a tempo range: a click sets the range to it, shift-click widens it
+        for field in ("bpm-min", "bpm-max"):
+            d.find_element(By.ID, field).clear()
+            d.find_element(By.ID, field).send_keys(Keys.TAB)
+        given = {"compatible_key": "Am"}
+        wait("the facets without a tempo range", lambda: shown_facets(d) == facet_rows(dsn, given))
+        buckets = sorted(int(v) for f, v, _ in facet_rows(dsn, given) if f == "bpm")
+        assert len(buckets) >= 2, buckets
+        low, high = buckets[0], buckets[-1]
+        d.find_element(By.CSS_SELECTOR, f'fieldset[data-facet="bpm"] input[value="{high}"]').click()
+        given |= {"bpm_min": high, "bpm_max": high + 9.99}
+        wait(f"the {high} BPM bucket as the range", lambda: d.find_element(By.ID, "bpm-max").get_attribute("value")
+             == str(high + 9.99) and shown_ids(d) == [r[0] for r in sql_page(dsn, given)])
+        wait("the bucket ticked", lambda: d.find_element(
+            By.CSS_SELECTOR, f'fieldset[data-facet="bpm"] input[value="{high}"]').is_selected())
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        ActionChains(d).key_down(Keys.SHIFT).click(d.find_element(
+            By.CSS_SELECTOR, f'fieldset[data-facet="bpm"] input[value="{low}"]')).key_up(Keys.SHIFT).perform()
+        given |= {"bpm_min": low}
+        wait(f"the range widened to {low}", lambda: d.find_element(By.ID, "bpm-min").get_attribute("value") == str(low)
+             and shown_ids(d) == [r[0] for r in sql_page(dsn, given)])
+        with psycopg.connect(dsn) as conn:
+            files, exact = conn.execute("SELECT * FROM midi.search_count(filters => %s)", [json.dumps(given)]).fetchone()
+        wait("the widened count", lambda: d.find_element(By.ID, "count").text == f"{'' if exact else '≈ '}{files:,} files")
 
         # real songs (several tracks, drums on their own lane): as many shapes as mido counts, drums apart
         d.find_element(By.ID, "clear").click()
