@@ -239,9 +239,6 @@ def test_similar_and_collect_appear_only_when_the_schema_and_runner_have_them(li
         assert status["similar"] is False
         assert status["collect"] is (importlib.util.find_spec("runner.export") is not None)
         assert b.post(f"/api/files/{file_id}/similar", {})[0] == 404
-        if not status["collect"]:
-            status, err, _ = b.post("/api/collect", {"filters": {}, "options": {"to": "/tmp/x"}})
-            assert status == 404 and "midicenter export" in err["error"]
     # a database whose schema has midi.similar (a stand-in with the documented call shape) lights it up
     with psycopg.connect(lib_dsn, autocommit=True) as conn:
         conn.execute("CREATE FUNCTION midi.similar(file_id bigint, lim integer DEFAULT 20)"
@@ -253,6 +250,60 @@ def test_similar_and_collect_appear_only_when_the_schema_and_runner_have_them(li
         status, rows, _ = b.post(f"/api/files/{file_id}/similar", {"lim": 3})
         assert status == 200 and [r["id"] for r in rows] == [r[0] for r in sql(
             lib_dsn, "SELECT id FROM midi.files WHERE id <> %s ORDER BY id LIMIT 3", file_id)]
+
+
+def test_collect_exports_the_result_list_as_the_export_command_does(lib_dsn: str, tmp_path: Path) -> None:
+    """With `midicenter export` present, collect writes exactly the files midi.search finds under the page's
+    filters, each with its content's bytes (to a folder or one zip); without it, collect says what it needs."""
+    given = {"q": "loop", "bpm_min": 90, "bpm_max": 140}
+    with serving(lib_dsn) as b:
+        has_export = b.get("/api/status")[1]["collect"]
+        assert has_export is (server.export_module() is not None)
+        if not has_export:
+            status, err, _ = b.post("/api/collect", {"filters": given, "options": {"to": str(tmp_path / "out")}})
+            assert status == 404 and "midicenter export" in err["error"]
+            assert not (tmp_path / "out").exists()
+            return
+        found = sql(lib_dsn, "SELECT f.id, f.content_hash FROM midi.search(lim => 10000, filters => %s) s"
+                             " JOIN midi.files f USING (id)", json.dumps(given))
+        assert 5 <= len(found) < 150, "the filters must pick some files of the library, not all"
+        want = sorted(bytes(h) for _, h in found)
+
+        def hashes(blobs) -> list[bytes]:
+            import blake3
+
+            return sorted(blake3.blake3(x).digest() for x in blobs)
+
+        status, out, _ = b.post("/api/collect", {"filters": given, "sort": "bpm",
+                                                 "options": {"to": str(tmp_path / "out"), "keep_tree": True}})
+        assert status == 200, out
+        assert (out["files"], out["errors"]) == (len(found), 0) and out["written"] == len(found)
+        mids = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.name != "manifest.csv"]
+        assert hashes(p.read_bytes() for p in mids) == want
+        assert any(p.parent != tmp_path / "out" for p in mids), "keep_tree puts files in folders"
+        status, again, _ = b.post("/api/collect", {"filters": given, "options": {"to": str(tmp_path / "out"),
+                                                                                 "keep_tree": True}})
+        assert status == 200 and (again["written"], again["present"]) == (0, len(found))
+
+        status, out, _ = b.post("/api/collect", {"filters": given, "options": {"zip": str(tmp_path / "pack.zip"),
+                                                                               "rename": "{bpm}_{name}"}})
+        assert status == 200 and out["files"] == len(found), out
+        with zipfile.ZipFile(tmp_path / "pack.zip") as z:
+            members = [n for n in z.namelist() if not n.endswith("manifest.csv")]
+            assert hashes(z.read(n) for n in members) == want
+
+        # the caller's mistakes, in one line each, before anything is written
+        for options, says in [({}, "say where to"), ({"to": "relative/dir"}, "absolute path"),
+                              ({"to": str(tmp_path / "x"), "zip": str(tmp_path / "x.zip")}, "one of them"),
+                              ({"to": str(tmp_path / "x"), "dry_run": True}, "unknown export option(s): dry_run"),
+                              ({"to": str(tmp_path / "x"), "rename": "{nope}"}, "nope")]:
+            status, err, _ = b.post("/api/collect", {"filters": given, "options": options})
+            assert status == 400 and says in err["error"], (options, err)
+        assert not (tmp_path / "x").exists() and not (tmp_path / "x.zip").exists()
+        library_root = sql(lib_dsn, "SELECT filepath FROM midi.files ORDER BY id LIMIT 1")[0][0]
+        status, err, _ = b.post("/api/collect", {"filters": given, "options": {
+            "to": str(Path(library_root).parent / "collected")}})
+        assert status == 400 and "inside the imported folder" in err["error"], err
 
 
 def test_a_lost_session_reconnects_and_a_lost_database_is_said(server_dsn) -> None:

@@ -52,25 +52,60 @@ class PortInUse(Exception):
 
 
 def export_module():
-    """runner.export when it exists (another part of midicenter builds it), else None."""
+    """runner.export when this midicenter has `midicenter export` (export() and ExportOptions), else None."""
     if importlib.util.find_spec("runner.export") is None:
         return None
     module = importlib.import_module("runner.export")
-    return module if callable(getattr(module, "export", None)) else None
+    return module if callable(getattr(module, "export", None)) and callable(getattr(module, "ExportOptions", None)) else None
+
+
+COLLECT_OPTIONS = {"to": "a folder to write the files to", "zip": "a zip archive to write instead of a folder",
+                   "rename": "a --rename template", "keep_tree": "manufacturer/collection folders",
+                   "link": "links instead of copies", "inside_library": "a destination inside an imported folder"}
+"""The export command's options the page may give (--to, --zip, --rename, --keep-tree, --link,
+--inside-library), by the names the page sends."""
+COLLECT_SUMMARY = ("dest", "manifest", "files", "written", "present", "errors", "error_classes")
 
 
 def collect(target, request: dict[str, Any]) -> dict[str, Any]:
-    """Export the page's current result list with the export command's options: the one place that
-    calls runner.export (wire its signature here). ``request`` holds the page's ``filters`` (the
-    midi.search_filters JSON object), ``sort`` and ``options`` (the export command's option names)."""
+    """Export the page's current result list as `midicenter export` does: ``request`` holds the page's
+    ``filters`` (the midi.search_filters JSON object) and ``options`` (the export command's options by
+    COLLECT_OPTIONS' names). The sort does not matter to an export and is ignored. Answers the export's
+    summary; a destination that cannot be written or a bad template is the caller's error (BadInput)."""
     module = export_module()
     if module is None:
         raise lib.NotFound("collect needs `midicenter export`, which this midicenter does not have")
+    import psycopg
+
     from runner import connect
 
-    result = module.export(connect.target_dsn(target), filters=request.get("filters") or {},
-                           sort=request.get("sort"), **(request.get("options") or {}))
-    return result if isinstance(result, dict) else {"result": result}
+    opts = request.get("options") or {}
+    if not isinstance(opts, dict):
+        raise lib.BadInput("options must be an object of the export command's options")
+    unknown = sorted(set(opts) - set(COLLECT_OPTIONS))
+    if unknown:
+        raise lib.BadInput(f"unknown export option(s): {', '.join(unknown)} (known: {', '.join(COLLECT_OPTIONS)})")
+    places = [k for k in ("to", "zip") if opts.get(k)]
+    if len(places) != 1:
+        raise lib.BadInput("say where to: a folder (to) or a zip archive (zip), one of them")
+    dest = opts[places[0]]
+    if not isinstance(dest, str) or not Path(dest).is_absolute():
+        raise lib.BadInput(f"the {places[0]} destination must be an absolute path, not {dest!r}")
+    if places[0] == "zip" and opts.get("link"):
+        raise lib.BadInput("link makes links in a folder; a zip archive holds copies")
+    options = module.ExportOptions(template=opts.get("rename") or None, keep_tree=bool(opts.get("keep_tree")),
+                                   link=bool(opts.get("link")), zip=places[0] == "zip",
+                                   inside_library=bool(opts.get("inside_library")))
+    try:
+        result = module.export(connect.target_dsn(target), request.get("filters") or {}, dest, options)
+    except module.DestinationError as exc:
+        raise lib.BadInput(str(exc)) from None
+    except psycopg.errors.InvalidParameterValue as exc:  # a --rename template with an unknown field
+        raise lib.BadInput(exc.diag.message_primary or str(exc)) from None
+    except psycopg.OperationalError as exc:
+        raise lib.Unavailable("connection", f"collect: {str(exc).strip()}") from None
+    data = module.result_dict(result)
+    return {k: data[k] for k in COLLECT_SUMMARY if k in data}
 
 
 class Reporter:

@@ -461,14 +461,16 @@ function openCollect() {
 async function runCollect(ev) {
   ev.preventDefault();
   const form = new FormData($("collect-form"));
-  const options = {to: form.get("to")};
+  const options = {[form.get("zip") ? "zip" : "to"]: form.get("to")};
   if (form.get("rename")) options.rename = form.get("rename");
   if (form.get("link")) options.link = true;
   if (form.get("keep_tree")) options.keep_tree = true;
   $("collect-result").textContent = "collecting…";
   try {
     const out = await api("/api/collect", {filters: filters(), sort: state.sort || null, options});
-    $("collect-result").textContent = Object.entries(out).map(([k, v]) => `${k}: ${v}`).join(" · ");
+    const said = (v) => (v && typeof v === "object" ? Object.entries(v).map(([k, n]) => `${k}=${n}`).join(", ") || "-" : v);
+    $("collect-result").textContent = Object.entries(out).map(([k, v]) => `${k}: ${said(v)}`).join(" · ");
+    $("collect-result").dataset.files = String(out.files);
   } catch (err) {
     $("collect-result").textContent = err.message;
   }
