@@ -22,6 +22,7 @@ import psycopg
 import pytest
 
 from runner import schema
+from runner.browse import server
 from tests import browse_support as bs
 
 pytestmark = pytest.mark.slow
@@ -259,6 +260,27 @@ def test_the_page_as_a_user(dsn: str, tmp_path: Path) -> None:
                         if m.type == "note_on" and m.velocity > 0 and m.channel == 9)
             assert len(d.find_elements(By.CSS_SELECTOR, "#roll .note")) == mid, filename
             assert len(d.find_elements(By.CSS_SELECTOR, "#roll .drums .note")) == drums, filename
+
+        # collect: the button is there exactly when `midicenter export` is; it exports the current result list
+        has_export = server.export_module() is not None
+        assert d.execute_script("return document.getElementById('collect-bar').hidden") is (not has_export)
+        if has_export:
+            q = d.find_element(By.ID, "q")
+            q.clear()
+            q.send_keys("bass -trap")
+            given = {"q": "bass -trap"}
+            wait("the query's results", lambda: shown_ids(d) == [r[0] for r in sql_page(dsn, given)])
+            with psycopg.connect(dsn) as conn:
+                files, exact = conn.execute("SELECT * FROM midi.search_count(filters => %s)",
+                                            [json.dumps(given)]).fetchone()
+            assert exact and files > 50
+            d.find_element(By.ID, "collect").click()
+            d.find_element(By.CSS_SELECTOR, '#collect-form input[name="to"]').send_keys(str(tmp_path / "collected"))
+            d.find_element(By.ID, "collect-go").click()
+            wait("the collected files", lambda: d.find_element(By.ID, "collect-result").get_attribute("data-files")
+                 == str(files), timeout=60)
+            assert len([p for p in (tmp_path / "collected").iterdir() if p.suffix.lower() == ".mid"]) == files
+            d.find_element(By.ID, "collect-cancel").click()
 
         # nothing came from anywhere but this server, and the console stayed clean
         origins = d.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
