@@ -14,12 +14,14 @@ import os
 import socket
 import struct
 import time
+import uuid
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import conninfo
 
 from runner import schema
 from runner.browse import server
@@ -189,6 +191,19 @@ def test_the_page_as_a_user(dsn: str, tmp_path: Path) -> None:
         status, body, headers = bs.request(url)
         assert status == 200 and body == Path(path).read_bytes() and headers["Content-Type"] == "audio/midi"
 
+        # a second value of the same facet widens the list (OR within a facet), as midi.facets counted it
+        given = {"q": "bass -trap", "categories": ["bass"]}
+        other = sorted((v for f, v, _ in facet_rows(dsn, given) if f == "category" and v != "bass"))[0]
+        d.find_element(By.CSS_SELECTOR, f'fieldset[data-facet="category"] input[value="{other}"]').click()
+        given["categories"] = ["bass", other]
+        wait(f"bass or {other}", lambda: shown_ids(d) == [r[0] for r in sql_page(dsn, given)])
+        with psycopg.connect(dsn) as conn:
+            count = {tuple(c): conn.execute("SELECT files FROM midi.search_count(filters => %s)",
+                                            [json.dumps({"q": "bass -trap", "categories": list(c)})]).fetchone()[0]
+                     for c in (["bass"], [other], ["bass", other])}
+        assert count[("bass", other)] == count[("bass",)] + count[(other,)] > count[("bass",)]
+        wait("the widened count", lambda: d.find_element(By.ID, "count").text.endswith(f"{count[('bass', other)]:,} files"))
+
         # the tempo range, half/double tempo, compatible keys, a BPM bucket and the sort are midi.search's filters
         from selenium.webdriver.support.select import Select
 
@@ -334,3 +349,40 @@ def test_a_dead_database_server_is_said_in_the_terminal_and_on_the_page(tmp_path
         kind, title, text = banner(d)
         assert kind == "connection" and title == "The database cannot be reached."
         assert text.startswith("cannot connect to --dsn") and "check the server is running" in text
+
+
+def test_a_login_that_may_only_read_gets_no_toggles(dsn: str, tmp_path: Path) -> None:
+    """Favorite and rating are hidden for a login that may only read, and its keys write nothing."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    bs.fill(dsn, bs.real_songs(tmp_path / "songs", n=3))
+    login = f"reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {login} LOGIN IN ROLE midi_reader")
+    try:
+        with bs.browse("--dsn", conninfo.make_conninfo(dsn, user=login)) as b, bs.chromium(tmp_path) as d:
+            d.get(b.url)
+            wait("the page to start", lambda: d.execute_script("return document.body.dataset.state") == "ready")
+            wait("the songs listed", lambda: len(shown_ids(d)) == 3)
+            assert "read-only" in d.find_element(By.ID, "database").text
+            first = d.find_elements(By.CSS_SELECTOR, "#list .row")[0]
+            first.click()
+            wait("the details", lambda: d.find_element(By.ID, "details").get_attribute("data-loaded") == "true")
+            star = first.find_element(By.CSS_SELECTOR, ".c-fav")
+            assert star.text == "" and "toggle" not in star.get_attribute("class")  # no favorite yet, no toggle
+            d.execute_script("arguments[0].click()", star)  # an empty cell: clicked by script
+            assert not d.find_element(By.ID, "stars").is_displayed()
+            d.find_element(By.ID, "list").send_keys("f", "4")
+            d.find_element(By.ID, "list").send_keys(Keys.ARROW_DOWN)  # a later key is handled: the earlier were
+            wait("the next song", lambda: d.find_element(By.ID, "details").get_attribute("data-file")
+                 == str(shown_ids(d)[1]))
+            sent = d.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+            assert not [u for u in sent if u.endswith(("/favorite", "/rating"))], sent
+            with psycopg.connect(dsn) as conn:
+                assert conn.execute("SELECT (SELECT count(*) FROM midi.favorites) + (SELECT count(*) FROM midi.ratings)"
+                                    ).fetchone()[0] == 0
+            assert [e for e in d.get_log("browser") if e["level"] in ("SEVERE", "ERROR")] == []
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {login}")

@@ -263,7 +263,8 @@ function row(r, index) {
   li.setAttribute("aria-selected", "false");
   li.draggable = true;
   li.title = r.filepath;
-  const fav = cell("c-fav", r.is_favorite ? "★" : "☆");
+  // a login that may not write sees a favorite's star as a mark, and no toggle (no empty star to click)
+  const fav = cell("c-fav", r.is_favorite ? "★" : (state.status.can_write ? "☆" : ""));
   fav.classList.toggle("on", r.is_favorite);
   if (state.status.can_write) {
     fav.classList.add("toggle");
