@@ -112,9 +112,10 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @contextmanager
-def browse(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Iterator[Browse]:
-    """Run `midicenter [args] browse --port 0` until the block ends; yields once it printed its URL."""
-    cmd = [sys.executable, "-m", "runner.cli", *args, "browse", "--port", "0"]
+def browse(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+           options: tuple[str, ...] = ()) -> Iterator[Browse]:
+    """Run `midicenter [args] browse --port 0 [options]` until the block ends; yields once it printed its URL."""
+    cmd = [sys.executable, "-m", "runner.cli", *args, "browse", "--port", "0", *options]
     proc = subprocess.Popen(cmd, cwd=REPO, env=cli_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, text=True)
     lines: queue.Queue[str] = queue.Queue()

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -340,6 +341,26 @@ def test_a_taken_port_is_refused_in_one_line(dsn: str) -> None:
     assert out.returncode == 1 and out.stdout == ""
     assert out.stderr == (f"midicenter: error: port {port} on 127.0.0.1 is in use; choose another with --port N "
                           "(--port 0 picks a free one)\n")
+
+
+def test_open_hands_the_url_to_the_browser_and_only_loopback_listens(dsn: str, tmp_path: Path) -> None:
+    """--open gives the printed URL to the user's browser ($BROWSER, as Python's webbrowser finds it); the
+    server answers on 127.0.0.1 and on no other address of the machine (127.0.0.2 is loopback too, but not
+    the bound one)."""
+    opened = tmp_path / "opened"
+    opener = tmp_path / "opener.sh"
+    opener.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    opener.chmod(0o755)
+    with bs.browse("--dsn", dsn, options=("--open",), env={"BROWSER": str(opener)}) as b:
+        b.said("Ctrl-C stops it")
+        deadline = time.monotonic() + 20
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert opened.read_text() == b.url
+        port = int(b.url.rsplit(":", 1)[1].strip("/"))
+        assert b.get("/api/status")[0] == 200
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.2", port), timeout=5):
+            pass
 
 
 @pytest.mark.slow
