@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test demo venv system-packages embedded-pgtap lint clean corpus fuzz
+.PHONY: test demo venv system-packages embedded-pgtap lint clean corpus fuzz screenshot
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ demo: venv
 # built into the cache folder by the test tooling: the installed package never downloads anything.
 corpus: venv
 	$(PY) -m tests.corpus songs
+
+# docs/browse.png, the README's picture of `midicenter browse`, as the browser test takes it
+screenshot: venv system-packages
+	MIDICENTER_UPDATE_SCREENSHOT=1 $(PY) -m pytest -q tests/test_browse_page.py -k as_a_user
 
 lint: venv
 	$(VENV)/bin/ruff check runner tests

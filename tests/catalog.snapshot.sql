@@ -2207,6 +2207,16 @@ CREATE FUNCTION midi.file_search_vector(filename text, manufacturer text, collec
     SELECT midi.name_vector(filename) || midi.place_vector(manufacturer, collection_name, folder_tags)
 $$;
 COMMENT ON FUNCTION midi.file_search_vector(filename text, manufacturer text, collection_name text, folder_tags text[]) IS 'Weighted tsvector of a file: filename (A), manufacturer + collection (B), folder tags (C)';
+CREATE FUNCTION midi.file_sources(file_id bigint) RETURNS TABLE(path text, path_bytes bytea, is_canonical boolean, missing_since timestamp with time zone, content_hash text)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT p.path::text, p.path_bytes, p.path = f.filepath, p.missing_since,
+           encode(f.content_hash, 'hex')
+      FROM midi.files f JOIN midi.file_paths p ON p.file_id = f.id
+     WHERE f.id = file_sources.file_id
+     ORDER BY p.path = f.filepath DESC, p.missing_since IS NOT NULL, p.path, p.path_bytes
+$$;
+COMMENT ON FUNCTION midi.file_sources(file_id bigint) IS 'Where a file''s bytes can be read (canonical first, then present paths; exact bytes of odd names) and the hash they must have';
 CREATE FUNCTION midi.filename_facts(name text, vocabulary jsonb DEFAULT NULL::jsonb, phrases text DEFAULT NULL::text) RETURNS TABLE(bpm numeric, key midi.musical_key, genres text[], structure text[])
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $_$

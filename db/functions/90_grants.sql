@@ -108,6 +108,8 @@ GRANT EXECUTE ON FUNCTION
     -- projections (43_projections, 45_sync)
     midi.file_essential(bigint), midi.file_for_analysis(bigint[]), midi.load_tracks(bigint[]),
     midi.file_details(bigint), midi.duplicates_of(bigint),
+    -- where a file's bytes are (60_browse)
+    midi.file_sources(bigint),
     -- library reads (50_library)
     midi.tag_list(bigint), midi.saved_search_run(text, integer, text), midi.saved_search_list(),
     -- export (47_export): the rows and names an export writes, the catalog rows of a search

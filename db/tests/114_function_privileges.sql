@@ -85,6 +85,7 @@ INSERT INTO expected VALUES
     ('midi.load_tracks(bigint[])', 'reader'),
     ('midi.file_details(bigint)', 'reader'),
     ('midi.duplicates_of(bigint)', 'reader'),
+    ('midi.file_sources(bigint)', 'reader'),
     ('midi.tag_list(bigint)', 'reader'),
     ('midi.saved_search_run(text,integer,text)', 'reader'),
     ('midi.saved_search_list()', 'reader'),
