@@ -1019,13 +1019,19 @@ CREATE FUNCTION midi._search_count(a midi._search_args, cap integer) RETURNS TAB
 DECLARE
     n bigint;
     est double precision;
+    share double precision;  -- sampled documents per library file
+    direct boolean;          -- the estimate is a sampled count, not a combination
 BEGIN
     IF cap IS NULL OR cap < 0 THEN
         RAISE EXCEPTION 'cap must be 0 or more, not %', cap USING ERRCODE = 'invalid_parameter_value';
     END IF;
     cap := least(cap, 100000);
     est := midi._filter_rows(a);
-    IF est IS NULL OR est < greatest(10.0 * (cap + 1), 1000) THEN
+    SELECT w.sampled::double precision / greatest(w.files, 1) INTO share FROM midi.search_word_sample w;
+    direct := est IS NOT NULL AND (a.tsq IS NULL OR numnode(a.tsq) = 1)
+              AND midi._filter_rows(a, 'text') >= (SELECT l.files FROM midi.library_stats l)
+              AND est * least(share, 1) >= 100;
+    IF NOT coalesce(direct, false) OR est < greatest(2.0 * (cap + 1), 1000) THEN
         a := (midi._search_plan(a, 'newest', cap + 1)).args;  -- the text query through its index or not
         EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM midi.files f WHERE ' || midi._search_where(a) || ' LIMIT $2) s'
            INTO n USING a, cap + 1;
