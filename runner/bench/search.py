@@ -498,7 +498,7 @@ def format_table(result: dict[str, Any]) -> str:
     if result.get("sqlite"):
         lite = result["sqlite"]
         lines += ["", f"The same questions to an SQLite {lite['sqlite_version']} FTS5 copy of the catalog (in process), "
-                  "p95 ms, one run, both sides interleaved", "",
+                  f"p95 ms, median of {result['runs']} runs, both sides interleaved run by run", "",
                   "| question | midi.search p95 | SQLite FTS5 p95 | ratio |", "| --- | ---: | ---: | ---: |"]
         for r in lite["shapes"]:
             lines.append(f"| {r['shape']} | {r['p95']:.2f} | {r['sqlite_p95']:.2f} | {r['ratio_p95']:.2f}x |")
