@@ -99,61 +99,111 @@ TAG_FILL = ("loop", "drums", "bass", "chords", "melody", "lead", "pad", "arp", "
 
 @dataclass
 class Shape:
-    """One canonical question: our SQL API call and, where the seed has one, the seed's query."""
+    """One canonical question: our SQL API call and, where the seed has one, the seed's query. A sort variant
+    (``sort`` set) is a search filter shape (``base``, its default-order shape) in another sort order."""
 
     name: str
     ours: str
     params: Callable[[random.Random], dict[str, Any]]
     seed: str | None = None
     seed_params: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    sort: str | None = None
+    base: str | None = None
+
+
+@dataclass
+class SearchShape:
+    """A midi.search filter shape: its name (that of its default-order call), its arguments (psycopg
+    placeholders), their parameters, and whether it has a text query (then relevance is its default order)."""
+
+    name: str
+    args: str
+    params: Callable[[random.Random], dict[str, Any]]
+    text: bool
+
+    def call(self, sort: str | None = None, paged: bool = False) -> str:
+        """The midi.search call of this shape in the given order; paged adds lim => and after =>."""
+        args = [a for a in (self.args, f"sort => '{sort}'" if sort else "",
+                            "lim => %(lim)s, after => %(after)s" if paged else "") if a]
+        return f"SELECT * FROM midi.search({', '.join(args)})"
+
+    def default_sort(self) -> str:
+        return "relevance" if self.text else "newest"
+
+    def sorts(self) -> tuple[str, ...]:
+        """Every sort order that is a distinct question for this shape (relevance without a text query is newest)."""
+        return SORTS if self.text else tuple(s for s in SORTS if s != "relevance")
+
+
+SORTS = ("relevance", "newest", "bpm", "name", "duration")
+"""midi.search's sort orders."""
+PAGE_SIZES = (50, 500)
+"""The page sizes `bench search` times every sort order at (50 is midi.search's default, 500 its largest)."""
 
 
 def _seed_args(q=None, lo=None, hi=None, key=None, maker=None, lim=50, offset=0) -> dict[str, Any]:
     return {"p1": q, "p2": lo, "p3": hi, "p4": key, "p5": maker, "p6": None, "p7": lim, "p8": offset}
 
 
-def shapes(lib: Sample) -> list[Shape]:
-    """The canonical calls, in the order they are timed and explained."""
-    search = "SELECT * FROM midi.search({})"
-    bpm = lambda r: float(r.choice([90, 100, 110, 120, 124, 128, 140, 170]))  # noqa: E731
+_BPM = (90, 100, 110, 120, 124, 128, 140, 170)
+
+
+def search_shapes(lib: Sample) -> list[SearchShape]:
+    """The midi.search filter shapes of the canonical calls (each also timed in every sort order)."""
 
     def text_bpm_key(r: random.Random) -> dict[str, Any]:
-        lo = bpm(r)
+        lo = float(r.choice(_BPM))
         return {"q": r.choice([BROAD, *lib.common_words[:6]]), "lo": lo, "hi": lo + 8, "k": [r.choice(KEYS)]}
 
     def filters(r: random.Random) -> dict[str, Any]:
-        lo = bpm(r)
+        lo = float(r.choice(_BPM))
         return {"lo": lo, "hi": lo + 8, "k": [r.choice(KEYS)], "m": [r.choice(lib.makers[:8])]}
+
+    return [
+        SearchShape("text, rare word", "q => %(q)s", lambda r: {"q": r.choice(lib.rare_words)}, True),
+        SearchShape("text, broad word 'bass'", "q => %(q)s", lambda r: {"q": BROAD}, True),
+        SearchShape("text + BPM + key", "q => %(q)s, bpm_min => %(lo)s::numeric, bpm_max => %(hi)s::numeric, "
+                    "keys => %(k)s::midi.musical_key[]", text_bpm_key, True),
+        SearchShape("filters: BPM + key + manufacturer",
+                    "bpm_min => %(lo)s::numeric, bpm_max => %(hi)s::numeric, keys => %(k)s::midi.musical_key[], "
+                    "manufacturer => %(m)s::text[]", filters, False),
+        SearchShape("tags (all of two)", "tags_all => %(t)s::text[]",
+                    lambda r: {"t": r.sample(lib.tags[:12], 1) + r.sample(lib.tags[12:40], 1)}, False),
+        SearchShape("newest page", "", lambda r: {}, False),
+    ]
+
+
+def shapes(lib: Sample) -> list[Shape]:
+    """The canonical calls, in the order they are timed and explained: every shape in its default order,
+    then the search filter shapes in each other sort order (one page of 50)."""
+    seed_search = dollar_to_named(SEED_SEARCH)
+    seed_count = dollar_to_named(SEED_COUNT)
+    by_name = {s.name: s for s in search_shapes(lib)}
 
     def ids(r: random.Random, k: int) -> list[int]:
         return [r.randint(1, lib.max_id) for _ in range(k)]
 
-    return [
-        Shape("text, rare word", search.format("q => %(q)s"), lambda r: {"q": r.choice(lib.rare_words)},
-              dollar_to_named(SEED_SEARCH), lambda p: _seed_args(q=p["q"])),
-        Shape("text, broad word 'bass'", search.format("q => %(q)s"), lambda r: {"q": BROAD},
-              dollar_to_named(SEED_SEARCH), lambda p: _seed_args(q=p["q"])),
-        Shape("text + BPM + key",
-              search.format("q => %(q)s, bpm_min => %(lo)s::numeric, bpm_max => %(hi)s::numeric, "
-                            "keys => %(k)s::midi.musical_key[]"), text_bpm_key,
-              dollar_to_named(SEED_SEARCH), lambda p: _seed_args(q=p["q"], lo=p["lo"], hi=p["hi"], key=p["k"][0])),
-        Shape("filters: BPM + key + manufacturer",
-              search.format("bpm_min => %(lo)s::numeric, bpm_max => %(hi)s::numeric, keys => %(k)s::midi.musical_key[], "
-                            "manufacturer => %(m)s::text[]"), filters,
-              dollar_to_named(SEED_SEARCH),
-              lambda p: _seed_args(lo=p["lo"], hi=p["hi"], key=p["k"][0], maker=p["m"][0])),
-        Shape("tags (all of two)", search.format("tags_all => %(t)s::text[]"),
-              lambda r: {"t": r.sample(lib.tags[:12], 1) + r.sample(lib.tags[12:40], 1)}),
-        Shape("newest page", search.format(""), lambda r: {},
-              dollar_to_named(SEED_SEARCH), lambda p: _seed_args()),
-        Shape("page 100 of 'bass' (keyset)", search.format("q => %(q)s, after => %(after)s"),
+    def search(name: str, seed_params: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Shape:
+        s = by_name[name]
+        return Shape(name, s.call(), s.params, seed_search if seed_params else None, seed_params)
+
+    filters = by_name["filters: BPM + key + manufacturer"].params
+    base = [
+        search("text, rare word", lambda p: _seed_args(q=p["q"])),
+        search("text, broad word 'bass'", lambda p: _seed_args(q=p["q"])),
+        search("text + BPM + key", lambda p: _seed_args(q=p["q"], lo=p["lo"], hi=p["hi"], key=p["k"][0])),
+        search("filters: BPM + key + manufacturer",
+               lambda p: _seed_args(lo=p["lo"], hi=p["hi"], key=p["k"][0], maker=p["m"][0])),
+        search("tags (all of two)"),
+        search("newest page", lambda p: _seed_args()),
+        Shape("page 100 of 'bass' (keyset)", "SELECT * FROM midi.search(q => %(q)s, after => %(after)s)",
               lambda r: {"q": BROAD, "after": r.choice(lib.page99_cursors)},
-              dollar_to_named(SEED_SEARCH), lambda p: _seed_args(q=p["q"], offset=99 * 50)),
+              seed_search, lambda p: _seed_args(q=p["q"], offset=99 * 50)),
         Shape("count, broad word", "SELECT * FROM midi.search_count(q => %(q)s)", lambda r: {"q": BROAD},
-              dollar_to_named(SEED_COUNT), lambda p: _seed_args(q=p["q"])),
+              seed_count, lambda p: _seed_args(q=p["q"])),
         Shape("count, BPM + key", "SELECT * FROM midi.search_count(bpm_min => %(lo)s::numeric, "
               "bpm_max => %(hi)s::numeric, keys => %(k)s::midi.musical_key[])", filters,
-              dollar_to_named(SEED_COUNT), lambda p: _seed_args(lo=p["lo"], hi=p["hi"], key=p["k"][0])),
+              seed_count, lambda p: _seed_args(lo=p["lo"], hi=p["hi"], key=p["k"][0])),
         Shape("facets, no filter", "SELECT * FROM midi.facets()", lambda r: {}),
         Shape("facets, BPM + key", "SELECT * FROM midi.facets(bpm_min => %(lo)s::numeric, bpm_max => %(hi)s::numeric, "
               "keys => %(k)s::midi.musical_key[])", filters),
@@ -162,9 +212,12 @@ def shapes(lib: Sample) -> list[Shape]:
               dollar_to_named(SEED_DETAILS), lambda p: {"p1": p["id"]}),
         Shape("load_tracks of 10", "SELECT * FROM midi.load_tracks(%(ids)s::bigint[])", lambda r: {"ids": ids(r, 10)},
               dollar_to_named(SEED_LOAD), lambda p: {"p1": p["ids"]}),
-        Shape("fuzzy name (typo)", search.format("q => %(q)s, fuzzy => true"),
+        Shape("fuzzy name (typo)", "SELECT * FROM midi.search(q => %(q)s, fuzzy => true)",
               lambda r: {"q": r.choice(["basline", "chrods", "melodey", "arpegio", "plukc"])}),
     ]
+    variants = [Shape(f"{s.name} / sort {sort}", s.call(sort), s.params, sort=sort, base=s.name)
+                for s in by_name.values() for sort in s.sorts() if sort != s.default_sort()]
+    return base + variants
 
 
 def page99_cursors(conn: psycopg.Connection, n: int = 3) -> list[str]:

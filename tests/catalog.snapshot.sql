@@ -105,7 +105,8 @@ CREATE TYPE midi._search_args AS (
 	cur_num numeric,
 	cur_text text,
 	cur_real real,
-	cur_id bigint
+	cur_id bigint,
+	name_rows double precision
 );
 COMMENT ON TYPE midi._search_args IS 'Internal: resolved search filters and keyset cursor (one parameter of the built SQL)';
 CREATE TYPE midi.search_hit AS (
@@ -508,6 +509,12 @@ CREATE FUNCTION midi._dot12(a double precision[], b double precision[]) RETURNS 
          + a[7] * b[7] + a[8] * b[8] + a[9] * b[9] + a[10] * b[10] + a[11] * b[11] + a[12] * b[12]
 $$;
 COMMENT ON FUNCTION midi._dot12(a double precision[], b double precision[]) IS 'Dot product of two 12-element arrays (inlined)';
+CREATE FUNCTION midi._estimate_matches(a midi._search_args, skip text DEFAULT NULL::text) RETURNS double precision
+    LANGUAGE sql
+    AS $$  -- VOLATILE: the fallback runs EXPLAIN
+    SELECT coalesce(midi._filter_rows(a, skip), midi._estimate_rows(a, skip))
+$$;
+COMMENT ON FUNCTION midi._estimate_matches(a midi._search_args, skip text) IS 'Internal: estimated files matching a resolved filter set: from statistics when possible, else the planner''s estimate';
 CREATE FUNCTION midi._estimate_rows(a midi._search_args, skip text DEFAULT NULL::text) RETURNS double precision
     LANGUAGE plpgsql
     AS $$  -- VOLATILE: STABLE code may not run EXPLAIN
@@ -681,7 +688,7 @@ CREATE FUNCTION midi._facet_query(a midi._search_args, dims text[], skip text, l
     LANGUAGE plpgsql
     AS $$  -- VOLATILE: EXPLAIN estimates; reads only
 DECLARE
-    est double precision := midi._estimate_rows(a, skip);
+    est double precision := midi._estimate_matches(a, skip);
     exact_sql text := midi._facet_sql(a, dims, skip);
     sample_sql text;
     pct real;
@@ -825,6 +832,64 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._files_search_vector() IS 'Trigger function: recomputes files.search_vector from filename, manufacturer, collection and folder tags (keeps weight D)';
+CREATE FUNCTION midi._filter_rows(a midi._search_args, skip text DEFAULT NULL::text) RETURNS double precision
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    n double precision;
+    sel double precision := 1;
+    x double precision;
+BEGIN
+    IF (a.f).fuzzy OR a.ts_num IS NOT NULL OR (a.f).duration_min IS NOT NULL OR (a.f).duration_max IS NOT NULL
+       OR (a.f).notes_min IS NOT NULL OR (a.f).notes_max IS NOT NULL OR (a.f).percussive IS NOT NULL
+       OR (a.f).favorites_only OR (a.f).min_rating IS NOT NULL
+       OR NOT EXISTS (SELECT 1 FROM midi.search_word_sample) THEN
+        RETURN NULL;
+    END IF;
+    SELECT l.files INTO n FROM midi.library_stats l;
+    IF coalesce(n, 0) = 0 THEN
+        RETURN NULL;
+    END IF;
+    IF a.tsq IS NOT NULL AND skip IS DISTINCT FROM 'text' THEN
+        sel := sel * least(1, a.text_rows / n);
+    END IF;
+    IF a.key_set IS NOT NULL AND skip IS DISTINCT FROM 'key' THEN
+        SELECT coalesce(sum(k.files), 0) INTO x FROM midi.key_counts k WHERE k.key = ANY (a.key_set);
+        sel := sel * least(1, x / n);
+    END IF;
+    IF a.bpm_ranges IS NOT NULL AND skip IS DISTINCT FROM 'bpm' THEN
+        -- a range covers its share of each 10-BPM bucket it overlaps (its upper tempo counted whole)
+        SELECT coalesce(sum(b.files * greatest(0, least(upper(r) + 1, b.bucket + 10) - greatest(lower(r), b.bucket)) / 10), 0)
+          INTO x FROM midi.bpm_bucket_counts b, unnest(a.bpm_ranges) r
+         WHERE b.bucket + 10 > lower(r) AND b.bucket <= upper(r);
+        sel := sel * least(1, x / n);
+    END IF;
+    IF (a.f).manufacturer IS NOT NULL AND skip IS DISTINCT FROM 'manufacturer' THEN
+        SELECT coalesce(sum(m.files), 0) INTO x FROM midi.manufacturer_counts m WHERE m.manufacturer = ANY ((a.f).manufacturer);
+        sel := sel * least(1, x / n);
+    END IF;
+    IF (a.f).collection IS NOT NULL AND skip IS DISTINCT FROM 'collection' THEN
+        SELECT coalesce(sum(c.files), 0) INTO x FROM midi.collection_counts c WHERE c.collection_name = ANY ((a.f).collection);
+        sel := sel * least(1, x / n);
+    END IF;
+    IF (a.f).categories IS NOT NULL AND skip IS DISTINCT FROM 'category' THEN
+        SELECT coalesce(sum(c.files), 0) INTO x FROM midi.category_counts c WHERE c.category = ANY ((a.f).categories);
+        sel := sel * least(1, x / n);
+    END IF;
+    IF a.tag_all_ids IS NOT NULL AND skip IS DISTINCT FROM 'tag' THEN
+        SELECT exp(sum(ln(least(1, greatest(coalesce(t.files, 0), 1e-9) / n)))) INTO x
+          FROM unnest(a.tag_all_ids) i LEFT JOIN midi.tag_counts t ON t.tag_id = i;
+        sel := sel * coalesce(x, 1);
+    END IF;
+    IF a.tag_any_ids IS NOT NULL AND skip IS DISTINCT FROM 'tag' THEN
+        SELECT 1 - exp(sum(ln(greatest(1e-9, 1 - least(1, coalesce(t.files, 0) / n))))) INTO x
+          FROM unnest(a.tag_any_ids) i LEFT JOIN midi.tag_counts t ON t.tag_id = i;
+        sel := sel * coalesce(x, 0);
+    END IF;
+    RETURN n * sel;
+END;
+$$;
+COMMENT ON FUNCTION midi._filter_rows(a midi._search_args, skip text) IS 'Internal: estimated files matching a resolved filter set from the word statistics and facet views, no planning; NULL when not countable so';
 CREATE FUNCTION midi._filters(filters jsonb, named midi.search_filters DEFAULT NULL::midi.search_filters, also text[] DEFAULT '{}'::text[]) RETURNS midi.search_filters
     LANGUAGE plpgsql STABLE
     AS $$
@@ -868,14 +933,6 @@ CREATE FUNCTION midi._import_refuse_sql() RETURNS text
       FROM midi.import_refusals() r
 $_$;
 COMMENT ON FUNCTION midi._import_refuse_sql() IS 'The UPDATE that import_merge runs on a staged chunk to turn rows files would refuse into rejected error rows';
-CREATE FUNCTION midi._in_name(search_vector tsvector, tsq_a tsquery) RETURNS boolean
-    LANGUAGE plpgsql IMMUTABLE STRICT COST 1 PARALLEL SAFE
-    AS $$
-BEGIN
-    RETURN search_vector @@ tsq_a;
-END;
-$$;
-COMMENT ON FUNCTION midi._in_name(search_vector tsvector, tsq_a tsquery) IS 'Internal: whether a search document matches the query in the file name (first relevance tier)';
 CREATE FUNCTION midi._key_profiles_changed() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -968,12 +1025,17 @@ DECLARE
     want integer;
     got integer;
     q text;
+    plan record;
+    ranked boolean;
 BEGIN
     IF lim IS NOT NULL AND lim < 1 THEN
         RAISE EXCEPTION 'lim must be at least 1, not %', lim USING ERRCODE = 'invalid_parameter_value';
     END IF;
     want := least(coalesce(lim, 50), 500);
-    FOREACH q IN ARRAY midi._search_sql(a, sort, midi._search_ranked(a, sort)) LOOP
+    plan := midi._search_plan(a, sort, want);
+    a := plan.args;
+    ranked := plan.ranked;
+    FOREACH q IN ARRAY midi._search_sql(a, sort, ranked) LOOP
         RETURN QUERY EXECUTE q USING a, want;
         GET DIAGNOSTICS got = ROW_COUNT;
         want := want - got;
@@ -984,7 +1046,7 @@ $$;
 COMMENT ON FUNCTION midi._search(a midi._search_args, sort text, lim integer) IS 'Internal: runs a search''s queries until lim rows are returned';
 CREATE FUNCTION midi._search_args(flt midi.search_filters, sort text DEFAULT NULL::text, after text DEFAULT NULL::text) RETURNS midi._search_args
     LANGUAGE plpgsql
-    AS $_$  -- VOLATILE: asks the planner (EXPLAIN) how broad the text query is
+    AS $_$  -- VOLATILE: may ask the planner (EXPLAIN) how broad the text query is
 DECLARE
     a midi._search_args;
     ts text[];
@@ -1003,12 +1065,18 @@ BEGIN
             -- The GIN index finds a rare word's files in microseconds, but turning a broad word's
             -- hundred thousand postings into a bitmap costs tens of milliseconds (and the planner prices
             -- it as nearly free): above 10,000 estimated matches the text test becomes a filter, and the
-            -- query reads the newest-first index, or another filter's index, instead.
-            a.text_rows := midi._estimate_text_rows(a);
+            -- query reads the newest-first index, or another filter's index, instead. The estimates come
+            -- from the word statistics (midi.search_words: a few index probes); a library never sampled
+            -- asks the planner (an EXPLAIN each).
+            -- (midi._search_plan refines both choices for a search: its sort, page size and other filters)
+            SELECT t.files, t.name_files INTO a.text_rows, a.name_rows FROM midi._text_rows(a.tsq) t;
+            IF a.text_rows IS NULL THEN
+                a.text_rows := midi._estimate_text_rows(a);
+                a.name_rows := midi._estimate_text_rows(a, in_names => true);
+            END IF;
             a.text_indexed := a.text_rows <= 10000;
             -- the same for the file-name words (the first relevance tier) of a broad word
-            a.name_indexed := a.text_indexed
-                              OR midi._estimate_text_rows(a, in_names => true) <= 10000;
+            a.name_indexed := a.text_indexed OR a.name_rows <= 10000;
         END IF;
     ELSIF btrim(coalesce(flt.q, '')) = '' THEN
         a.f.q := NULL;
@@ -1107,39 +1175,90 @@ CREATE FUNCTION midi._search_count(a midi._search_args, cap integer) RETURNS TAB
     SET jit TO 'off'
     AS $_$  -- compiling a count of a few thousand rows costs more than it saves
 DECLARE
-    w text := midi._search_where(a);
     n bigint;
-    plan json;
+    est double precision;
+    share double precision;  -- sampled documents per library file
+    direct boolean;          -- the estimate is a sampled count, not a combination
 BEGIN
     IF cap IS NULL OR cap < 0 THEN
         RAISE EXCEPTION 'cap must be 0 or more, not %', cap USING ERRCODE = 'invalid_parameter_value';
     END IF;
     cap := least(cap, 100000);
-    EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM midi.files f WHERE ' || w || ' LIMIT $2) s' INTO n USING a, cap + 1;
-    IF n <= cap THEN
-        RETURN QUERY SELECT n, true;
-        RETURN;
+    est := midi._filter_rows(a);
+    SELECT w.sampled::double precision / greatest(w.files, 1) INTO share FROM midi.search_word_sample w;
+    direct := est IS NOT NULL AND (a.tsq IS NULL OR numnode(a.tsq) = 1)
+              AND midi._filter_rows(a, 'text') >= (SELECT l.files FROM midi.library_stats l)
+              AND est * least(share, 1) >= 100;
+    IF NOT coalesce(direct, false) OR est < greatest(2.0 * (cap + 1), 1000) THEN
+        a := (midi._search_plan(a, 'newest', cap + 1)).args;  -- the text query through its index or not
+        EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM midi.files f WHERE ' || midi._search_where(a) || ' LIMIT $2) s'
+           INTO n USING a, cap + 1;
+        IF n <= cap THEN
+            RETURN QUERY SELECT n, true;
+            RETURN;
+        END IF;
+        est := coalesce(est, midi._estimate_rows(a));
     END IF;
-    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE ' || w INTO plan USING a;
-    RETURN QUERY SELECT greatest((plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric::bigint, cap + 1::bigint), false;
+    RETURN QUERY SELECT greatest(round(est)::bigint, cap + 1::bigint), false;
 END;
 $_$;
-COMMENT ON FUNCTION midi._search_count(a midi._search_args, cap integer) IS 'Internal: exact match count up to cap, else a planner estimate flagged exact = false';
-CREATE FUNCTION midi._search_ranked(a midi._search_args, sort text) RETURNS boolean
+COMMENT ON FUNCTION midi._search_count(a midi._search_args, cap integer) IS 'Internal: exact match count up to cap, else an estimate flagged exact = false (statistics say: no rows read)';
+CREATE FUNCTION midi._search_plan(a midi._search_args, sort text, want integer, OUT args midi._search_args, OUT ranked boolean) RETURNS record
     LANGUAGE plpgsql
-    AS $$  -- VOLATILE: asks the planner (EXPLAIN)
+    AS $$  -- VOLATILE: may ask the planner (EXPLAIN) about filters the views do not count
+DECLARE
+    n double precision;
+    cand double precision;   -- files matching the filters but the text query
+    m double precision;      -- ... and the text query
+    m1 double precision;     -- ... with every word in the file name (first relevance tier)
+    gin double precision;    -- cost of the text query through its index
+    scan double precision;   -- cost of the text query as a filter until the page is full
+    tiers double precision;
+    flat double precision;
 BEGIN
-    IF a.tsq IS NULL OR midi._search_sort(a, sort) <> 'relevance' THEN
-        RETURN false;
-    ELSIF midi._search_where(a, 'text') = 'true' THEN
-        RETURN a.text_rows <= 5000;  -- only the text query: its estimate is already known
+    args := a;
+    ranked := false;
+    IF a.tsq IS NULL THEN
+        RETURN;
     END IF;
-    -- few matches, and (when the text test is a filter) few candidates to test it on
-    RETURN midi._estimate_rows(a) <= 5000
-       AND (a.text_indexed OR midi._estimate_rows(a, 'text') <= 5000);
+    SELECT s.files INTO n FROM midi.search_word_sample s;
+    IF n IS NULL THEN  -- never sampled: the planner's count of the table
+        SELECT c.reltuples INTO n FROM pg_catalog.pg_class c WHERE c.oid = 'midi.files'::regclass;
+    END IF;
+    n := greatest(n, a.text_rows, 1);
+    IF a.key_set IS NULL AND a.bpm_ranges IS NULL AND a.tag_all_ids IS NULL AND a.tag_any_ids IS NULL
+       AND a.ts_num IS NULL AND (a.f).manufacturer IS NULL AND (a.f).collection IS NULL
+       AND (a.f).categories IS NULL AND (a.f).duration_min IS NULL AND (a.f).duration_max IS NULL
+       AND (a.f).notes_min IS NULL AND (a.f).notes_max IS NULL AND (a.f).percussive IS NULL
+       AND NOT (a.f).favorites_only AND (a.f).min_rating IS NULL THEN
+        cand := n;  -- no other filter
+    ELSE
+        cand := greatest(midi._estimate_matches(a, 'text'), 1);
+    END IF;
+    m := cand * least(1, a.text_rows / n);
+    m1 := cand * least(1, coalesce(a.name_rows, a.text_rows) / n);
+    -- the text query in general (every sort, the second relevance tier, counts)
+    gin := a.text_rows * 0.2 + m * 0.7;
+    scan := 1.5 * CASE WHEN m < want THEN cand ELSE want * cand / m END;
+    args.text_indexed := gin < scan;
+    IF midi._search_sort(a, sort) <> 'relevance' THEN
+        RETURN;
+    END IF;
+    -- tier 1, on the file-name words
+    args.name_indexed := coalesce(a.name_rows, a.text_rows) * 0.2 + m1 * 0.7
+                         < 1.5 * CASE WHEN m1 < want THEN cand ELSE want * cand / m1 END;
+    tiers := least(coalesce(a.name_rows, a.text_rows) * 0.2 + m1 * 0.7,
+                   1.5 * CASE WHEN m1 < want THEN cand ELSE want * cand / m1 END);
+    IF m1 < want THEN  -- tier 2 runs too
+        tiers := tiers + least(gin, 1.5 * CASE WHEN m - m1 < want - m1 THEN cand
+                                               ELSE (want - m1) * cand / greatest(m - m1, 1) END);
+    END IF;
+    -- one ranked query: every match (through the index, or every candidate tested), then a sort
+    flat := CASE WHEN args.text_indexed THEN gin ELSE 1.5 * cand END + 0.05 * m;
+    ranked := flat < tiers;
 END;
 $$;
-COMMENT ON FUNCTION midi._search_ranked(a midi._search_args, sort text) IS 'Internal: whether a relevance search has few enough matches to rank them in one query';
+COMMENT ON FUNCTION midi._search_plan(a midi._search_args, sort text, want integer, OUT args midi._search_args, OUT ranked boolean) IS 'Internal: a text search''s strategy from the estimates: text and name words through their index or as filters, ranked or tier by tier';
 CREATE FUNCTION midi._search_sort(a midi._search_args, sort text) RETURNS text
     LANGUAGE sql IMMUTABLE
     AS $$
@@ -1159,7 +1278,7 @@ DECLARE
     base_notext text := midi._search_where(a, 'text');
     sim text;
     rank text;
-    tier text := 'CASE WHEN midi._in_name(f.search_vector, ($1).tsq_a) THEN 1 ELSE 2 END';
+    tier text := 'CASE WHEN f.search_vector @@ ($1).tsq_a THEN 1 ELSE 2 END';
     cols text := 'f.id, f.filename, f.filepath::text AS filepath, f.manufacturer, f.collection_name AS collection,'
                  || E'\n       f.cached_bpm AS bpm, f.cached_key AS key, f.cached_category AS category, f.duration_seconds AS duration,'
                  -- a correlated probe per returned row, never a hash of all favorites
@@ -1208,16 +1327,15 @@ BEGIN
     END IF;
     CASE s
         WHEN 'relevance' THEN
-            -- Tier 1 is tested on the file-name words (midi.name_tsvector, the unweighted weight-A part of
-            -- search_vector): a word rare in names (a manufacturer's name) is found by their index, one
-            -- common in names is a filter on a newest-first or other filter's scan (as for the text
-            -- test, a bitmap of its postings would cost more than the planner thinks). Tier 2 is a
-            -- filter: the rest of the matches.
-            -- (tier 1 leaves the text test out: a name match is a text match, and the planner would
-            -- multiply the two as if they were independent)
-            seg_cond := ARRAY['midi._in_name(f.search_vector, ($1).tsq_a) AND '
-                              || CASE WHEN a.name_indexed THEN 'midi.name_tsvector(f.filename) @@ ($1).tsq'
-                                      ELSE '(midi.name_tsvector(f.filename) @@ ($1).tsq) IS TRUE' END,
+            -- Tier 1 (the file name holds every word) is either found by the file-name word index
+            -- (midi.name_tsvector, the unweighted weight-A part of search_vector: a word rare in names, such
+            -- as a manufacturer's name), or tested on each file of a newest-first or other filter's scan as
+            -- the weight-A test, written "IS TRUE" so the index is not asked (a bitmap of a word common in
+            -- names costs more than the planner thinks; _search_plan chooses). Tier 2 is the rest of the
+            -- matches: the text test and not the weight-A test (_outside_name). (Tier 1 leaves the text test out: a name
+            -- match is a text match, and the planner would multiply the two as if they were independent.)
+            seg_cond := ARRAY[CASE WHEN a.name_indexed THEN 'midi.name_tsvector(f.filename) @@ ($1).tsq'
+                                   ELSE '(f.search_vector @@ ($1).tsq_a) IS TRUE' END,
                               'midi._outside_name(f.search_vector, ($1).tsq_a)'];
             seg_order := array_fill('f.created_at DESC, f.id DESC'::text, ARRAY[2]);
             seg_value := array_fill('to_jsonb(f.created_at)'::text, ARRAY[2]);
@@ -1342,6 +1460,43 @@ BEGIN
 END;
 $_$;
 COMMENT ON FUNCTION midi._search_where(a midi._search_args, skip text) IS 'Internal: WHERE clause of a resolved filter set (values read from $1), optionally without one facet dimension';
+CREATE FUNCTION midi._search_words_refresh(force boolean DEFAULT false) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n bigint;
+    an bigint;
+    s midi.search_word_sample;
+    pct double precision;
+    got bigint;
+BEGIN
+    SELECT l.files, l.analyzed INTO n, an FROM midi.library_stats l;
+    n := coalesce(n, 0);
+    an := coalesce(an, 0);
+    SELECT * INTO s FROM midi.search_word_sample;
+    IF NOT force AND s.singleton IS NOT NULL
+       AND abs(n - s.files) <= 0.1 * greatest(s.files, 1000)
+       AND abs(an - s.analyzed) <= 0.1 * greatest(s.files, 1000) THEN
+        RETURN false;
+    END IF;
+    pct := least(100, 100.0 * 10000 / greatest(n, 1));
+    -- documents read: the sample's rows (REPEATABLE: the same pages as below; a document without words counts)
+    SELECT count(*) INTO got FROM midi.files f TABLESAMPLE SYSTEM (pct) REPEATABLE (0);
+    DELETE FROM midi.search_words;  -- not TRUNCATE: searches keep reading the old rows until commit
+    INSERT INTO midi.search_words (word, files, name_files)
+    SELECT w.lexeme, count(*)::real * n / greatest(got, 1),
+           count(*) FILTER (WHERE 'A' = ANY (w.weights))::real * n / greatest(got, 1)
+      FROM (SELECT f.search_vector FROM midi.files f TABLESAMPLE SYSTEM (pct) REPEATABLE (0)) d
+     CROSS JOIN LATERAL unnest(d.search_vector) AS w
+     GROUP BY w.lexeme;
+    INSERT INTO midi.search_word_sample (singleton, files, analyzed, sampled, taken_at)
+    VALUES (true, n, an, got, now())
+    ON CONFLICT (singleton) DO UPDATE
+       SET files = excluded.files, analyzed = excluded.analyzed, sampled = excluded.sampled, taken_at = excluded.taken_at;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION midi._search_words_refresh(force boolean) IS 'Internal: re-samples midi.search_words when the library changed by more than a tenth (or force); true when it sampled';
 CREATE UNLOGGED TABLE midi.import_staging (
     batch_id bigint NOT NULL,
     chunk integer NOT NULL,
@@ -1431,6 +1586,110 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._tag_name(name text) IS 'Internal: canonical tag name (trimmed, lower case); empty is an error';
+CREATE FUNCTION midi._text_rows(tsq tsquery, OUT files double precision, OUT name_files double precision) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $_$
+DECLARE
+    s midi.search_word_sample;
+    n double precision;
+    unseen double precision;
+    tok text[];
+    ops text[] := '{}';      -- operator stack (shunting-yard)
+    rpn text[] := '{}';      -- the query in postfix: 'w<lexeme>', 'p<prefix>', '&', '|', '!'
+    op text;
+    prec integer;
+    x text;
+    d double precision[] := '{}';   -- value stacks: selectivity over documents and over names
+    m double precision[] := '{}';
+    a1 double precision; a2 double precision; b1 double precision; b2 double precision;
+    lex text;
+BEGIN
+    SELECT * INTO s FROM midi.search_word_sample;
+    IF s.singleton IS NULL OR tsq IS NULL THEN
+        RETURN;
+    END IF;
+    n := greatest(s.files, 1);
+    unseen := CASE WHEN s.sampled >= s.files THEN 0 ELSE n / greatest(s.sampled, 1) END;
+    IF tsq::text !~ '[|!()]' THEN
+        -- words joined by "and" or phrases only (the common case): the product, in one statement
+        -- (each factor at least 1e-12, the product at least 1e-300: no underflow for a thousand words)
+        SELECT n * exp(greatest(sum(ln(greatest(least(1, (coalesce(c.files, 0) + unseen) / n), 1e-12))), -690)),
+               n * exp(greatest(sum(ln(greatest(least(1, (coalesce(c.name_files, 0) + unseen) / n), 1e-12))), -690))
+          INTO files, name_files
+          FROM (SELECT replace(r.m[1], '''''', '''') AS lex, coalesce(r.m[2], '') LIKE '%*%' AS prefix
+                  FROM regexp_matches(tsq::text, $re$'((?:[^']|'')*)'(?::([*A-D]+))?$re$, 'g') AS r(m)) t
+         CROSS JOIN LATERAL (
+               SELECT sum(w.files) AS files, sum(w.name_files) AS name_files FROM midi.search_words w
+                WHERE w.word >= t.lex AND w.word <= CASE WHEN t.prefix THEN t.lex || chr(1114111) ELSE t.lex END) c;
+        RETURN;
+    END IF;
+    FOR tok IN SELECT regexp_matches(tsq::text, $re$'((?:[^']|'')*)'(?::([*A-D]+))?|(<(?:-|\d+)>|[&|!()])$re$, 'g') LOOP
+        IF tok[1] IS NOT NULL THEN
+            rpn := rpn || ((CASE WHEN strpos(coalesce(tok[2], ''), '*') > 0 THEN 'p' ELSE 'w' END) || replace(tok[1], '''''', ''''));
+            CONTINUE;
+        END IF;
+        op := CASE WHEN tok[3] LIKE '<%' THEN '&' ELSE tok[3] END;  -- a phrase counts as "and"
+        IF op = '(' OR op = '!' THEN
+            ops := ops || op;
+        ELSIF op = ')' THEN
+            WHILE cardinality(ops) > 0 AND ops[cardinality(ops)] <> '(' LOOP
+                rpn := rpn || ops[cardinality(ops)];
+                ops := trim_array(ops, 1);
+            END LOOP;
+            ops := trim_array(ops, least(1, cardinality(ops)));
+        ELSE
+            prec := CASE op WHEN '&' THEN 2 ELSE 1 END;
+            WHILE cardinality(ops) > 0 AND ops[cardinality(ops)] <> '('
+                  AND CASE ops[cardinality(ops)] WHEN '!' THEN 3 WHEN '&' THEN 2 ELSE 1 END >= prec LOOP
+                rpn := rpn || ops[cardinality(ops)];
+                ops := trim_array(ops, 1);
+            END LOOP;
+            ops := ops || op;
+        END IF;
+    END LOOP;
+    WHILE cardinality(ops) > 0 LOOP
+        IF ops[cardinality(ops)] <> '(' THEN
+            rpn := rpn || ops[cardinality(ops)];
+        END IF;
+        ops := trim_array(ops, 1);
+    END LOOP;
+    FOREACH x IN ARRAY rpn LOOP
+        CASE left(x, 1)
+            WHEN 'w', 'p' THEN
+                lex := substr(x, 2);
+                IF left(x, 1) = 'w' THEN
+                    SELECT w.files, w.name_files INTO a1, b1 FROM midi.search_words w WHERE w.word = lex;
+                ELSE
+                    SELECT sum(w.files), sum(w.name_files) INTO a1, b1 FROM midi.search_words w
+                     WHERE w.word >= lex AND w.word < lex || chr(1114111);
+                END IF;
+                d := d || least(1, (coalesce(a1, 0) + unseen) / n);
+                m := m || least(1, (coalesce(b1, 0) + unseen) / n);
+            WHEN '!' THEN
+                d[cardinality(d)] := 1 - d[cardinality(d)];
+                m[cardinality(m)] := 1 - m[cardinality(m)];
+            ELSE
+                a2 := d[cardinality(d)]; b2 := m[cardinality(m)];
+                d := trim_array(d, 1); m := trim_array(m, 1);
+                a1 := d[cardinality(d)]; b1 := m[cardinality(m)];
+                -- every product of two operands at least 1e-150 each: never below 1e-300, no underflow
+                -- (an "or" of two vanishing operands multiplies them too)
+                a1 := greatest(a1, 1e-150); a2 := greatest(a2, 1e-150);
+                b1 := greatest(b1, 1e-150); b2 := greatest(b2, 1e-150);
+                IF x = '&' THEN
+                    d[cardinality(d)] := a1 * a2;
+                    m[cardinality(m)] := b1 * b2;
+                ELSE
+                    d[cardinality(d)] := a1 + a2 - a1 * a2;
+                    m[cardinality(m)] := b1 + b2 - b1 * b2;
+                END IF;
+        END CASE;
+    END LOOP;
+    files := n * d[1];
+    name_files := n * m[1];
+END;
+$_$;
+COMMENT ON FUNCTION midi._text_rows(tsq tsquery, OUT files double precision, OUT name_files double precision) IS 'Internal: estimated files matching a tsquery (whole documents, file names) from midi.search_words; NULL if never sampled';
 CREATE FUNCTION midi._touch_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -2027,12 +2286,19 @@ CREATE FUNCTION midi.explain_search(q text DEFAULT NULL::text, bpm_min numeric D
     AS $$
 DECLARE
     a midi._search_args := midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters), sort, after);
-    sql text[] := midi._search_sql(a, sort, midi._search_ranked(a, sort));
+    want integer := least(coalesce(lim, 50), 500);
+    plan record;
+    ranked boolean;
+    sql text[];
 BEGIN
+    plan := midi._search_plan(a, sort, want);
+    a := plan.args;
+    ranked := plan.ranked;
+    sql := midi._search_sql(a, sort, ranked);
     FOR i IN 1 .. cardinality(sql) LOOP
-        RETURN NEXT CASE WHEN cardinality(sql) = 1 AND midi._search_ranked(a, sort) THEN '-- ranked'
+        RETURN NEXT CASE WHEN cardinality(sql) = 1 AND ranked THEN '-- ranked'
                          ELSE '-- segment ' || (coalesce(a.cur_seg, 1) + i - 1) END;
-        RETURN QUERY EXECUTE 'EXPLAIN ' || sql[i] USING a, least(coalesce(lim, 50), 500);
+        RETURN QUERY EXECUTE 'EXPLAIN ' || sql[i] USING a, want;
     END LOOP;
 END;
 $$;
@@ -2771,10 +3037,12 @@ BEGIN
     REFRESH MATERIALIZED VIEW CONCURRENTLY midi.category_counts;
     REFRESH MATERIALIZED VIEW CONCURRENTLY midi.bpm_bucket_counts;
     REFRESH MATERIALIZED VIEW CONCURRENTLY midi.tag_counts;
+    -- the word statistics of the search strategy, re-sampled when the library changed by a tenth
+    PERFORM midi._search_words_refresh();
     RETURN 7;
 END;
 $$;
-COMMENT ON FUNCTION midi.refresh_views() IS 'Refreshes library_stats and the facet views (manufacturer, collection, key, category, bpm bucket, tag) concurrently';
+COMMENT ON FUNCTION midi.refresh_views() IS 'Refreshes library_stats and the facet views (manufacturer, collection, key, category, bpm bucket, tag) concurrently, and the search word statistics when due';
 CREATE FUNCTION midi.relabel(ids bigint[] DEFAULT NULL::bigint[]) RETURNS integer
     LANGUAGE plpgsql
     AS $$
@@ -2861,7 +3129,7 @@ CREATE FUNCTION midi.search_count(q text DEFAULT NULL::text, bpm_min numeric DEF
     AS $$
     SELECT * FROM midi._search_count(midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters)), cap)
 $$;
-COMMENT ON FUNCTION midi.search_count(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, cap integer, filters jsonb) IS 'Number of matching files: exact up to cap (default 5000), else a planner estimate with exact = false';
+COMMENT ON FUNCTION midi.search_count(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, cap integer, filters jsonb) IS 'Number of matching files: exact up to cap (default 5000), else an estimate with exact = false';
 CREATE FUNCTION midi.short_label(label text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -3223,6 +3491,29 @@ ALTER TABLE midi.saved_searches ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDEN
     NO MAXVALUE
     CACHE 1
 );
+CREATE TABLE midi.search_word_sample (
+    singleton boolean DEFAULT true NOT NULL,
+    files bigint NOT NULL,
+    analyzed bigint NOT NULL,
+    sampled bigint NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT search_word_sample_analyzed_check CHECK ((analyzed >= 0)),
+    CONSTRAINT search_word_sample_files_check CHECK ((files >= 0)),
+    CONSTRAINT search_word_sample_sampled_check CHECK ((sampled >= 0)),
+    CONSTRAINT search_word_sample_singleton_check CHECK (singleton)
+);
+COMMENT ON TABLE midi.search_word_sample IS 'The sample behind midi.search_words: files and analyzed files in the library then, documents read, when';
+CREATE TABLE midi.search_words (
+    word text NOT NULL COLLATE pg_catalog."C",
+    files real NOT NULL,
+    name_files real NOT NULL,
+    CONSTRAINT search_words_check CHECK (((name_files >= (0)::double precision) AND (name_files <= files))),
+    CONSTRAINT search_words_files_check CHECK ((files >= (0)::double precision))
+);
+COMMENT ON TABLE midi.search_words IS 'Estimated files per search word (whole document, and file names alone), from the last sample of the library';
+COMMENT ON COLUMN midi.search_words.word IS 'A lexeme of the midi.names configuration (C collation: prefix ranges)';
+COMMENT ON COLUMN midi.search_words.files IS 'Estimated files whose search document holds the word';
+COMMENT ON COLUMN midi.search_words.name_files IS 'Estimated files whose file name holds the word (weight A)';
 CREATE MATERIALIZED VIEW midi.tag_counts AS
  SELECT ft.tag_id,
     count(*) AS files
@@ -3286,6 +3577,10 @@ ALTER TABLE ONLY midi.saved_searches
     ADD CONSTRAINT saved_searches_name_key UNIQUE (name);
 ALTER TABLE ONLY midi.saved_searches
     ADD CONSTRAINT saved_searches_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY midi.search_word_sample
+    ADD CONSTRAINT search_word_sample_pkey PRIMARY KEY (singleton);
+ALTER TABLE ONLY midi.search_words
+    ADD CONSTRAINT search_words_pkey PRIMARY KEY (word);
 ALTER TABLE ONLY midi.tags
     ADD CONSTRAINT tags_name_key UNIQUE (name);
 ALTER TABLE ONLY midi.tags
@@ -3315,12 +3610,19 @@ CREATE INDEX idx_files_collection ON midi.files USING btree (collection_name) WH
 CREATE UNIQUE INDEX idx_files_content_hash ON midi.files USING btree (content_hash);
 CREATE INDEX idx_files_created ON midi.files USING btree (created_at DESC);
 CREATE INDEX idx_files_duration ON midi.files USING btree (duration_seconds) WHERE (duration_seconds IS NOT NULL);
+CREATE INDEX idx_files_duration_id ON midi.files USING btree (duration_seconds, id);
+COMMENT ON INDEX midi.idx_files_duration_id IS 'serves: midi.search sort=duration -- (duration, id) order, and the files of unknown duration by id';
 CREATE INDEX idx_files_filename_trgm ON midi.files USING gin (filename midi.gin_trgm_ops);
 CREATE INDEX idx_files_filepath ON midi.files USING hash (filepath);
 COMMENT ON INDEX midi.idx_files_filepath IS 'The seed''s idx_files_filepath: files WHERE filepath = $1 (a file looked up by its canonical path)';
 CREATE INDEX idx_files_folder_tags ON midi.files USING gin (folder_tags);
 CREATE INDEX idx_files_format ON midi.files USING btree (format);
-CREATE INDEX idx_files_key_bpm ON midi.files USING btree (cached_key, cached_bpm) INCLUDE (cached_category, manufacturer, collection_name, tag_ids);
+CREATE INDEX idx_files_key_bpm ON midi.files USING btree (cached_key, cached_bpm, id) INCLUDE (cached_category, manufacturer, collection_name, tag_ids);
+COMMENT ON INDEX midi.idx_files_key_bpm IS 'serves: filters: BPM + key + manufacturer; count, BPM + key; facets, BPM + key; midi.search sort=bpm with keys -- key equality and a tempo range in (bpm, id) order; covers the facet columns';
+CREATE INDEX idx_files_key_duration ON midi.files USING btree (cached_key, duration_seconds, id, cached_bpm);
+COMMENT ON INDEX midi.idx_files_key_duration IS 'serves: midi.search sort=duration with keys -- one key''s files in (duration, id) order, the tempo tested in the index';
+CREATE INDEX idx_files_key_name ON midi.files USING btree (cached_key, filename, id, cached_bpm);
+COMMENT ON INDEX midi.idx_files_key_name IS 'serves: midi.search sort=name with keys -- one key''s files in (filename, id) order, the tempo tested in the index';
 CREATE INDEX idx_files_key_newest ON midi.files USING btree (cached_key, created_at DESC, id DESC, cached_bpm);
 CREATE INDEX idx_files_manufacturer ON midi.files USING btree (manufacturer) WHERE (manufacturer IS NOT NULL);
 CREATE INDEX idx_files_manufacturer_newest ON midi.files USING btree (manufacturer, created_at DESC, id DESC);
@@ -3351,6 +3653,8 @@ CREATE UNIQUE INDEX key_counts_key ON midi.key_counts USING btree (key);
 CREATE UNIQUE INDEX key_profiles_one_default ON midi.key_profiles USING btree (is_default) WHERE is_default;
 CREATE UNIQUE INDEX library_stats_key ON midi.library_stats USING btree (singleton);
 CREATE UNIQUE INDEX manufacturer_counts_key ON midi.manufacturer_counts USING btree (manufacturer);
+COMMENT ON INDEX midi.search_word_sample_pkey IS 'serves: text, rare word; text, broad word ''bass''; count, broad word -- one row: the scale of the word estimates';
+COMMENT ON INDEX midi.search_words_pkey IS 'serves: text, rare word; text, broad word ''bass''; text + BPM + key; count, broad word -- the strategy of a text query looks up its words (and prefixes) here';
 CREATE UNIQUE INDEX tag_counts_key ON midi.tag_counts USING btree (tag_id);
 COMMENT ON INDEX midi.track_splits_part_key IS 'serves: midi.split_register (one row per part of a parent); foreign key track_splits.parent_file_id -- the parts of a song';
 CREATE TRIGGER file_categories_sync_del AFTER DELETE ON midi.file_categories REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();

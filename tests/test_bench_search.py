@@ -43,6 +43,25 @@ def test_small_run_end_to_end(dsn: str) -> None:
     assert all(s["p50"] <= s["p95"] <= s["p99"] for s in out["shapes"])
     assert all("seed_p95" in s for s in out["shapes"] if s["shape"] in ("text, broad word 'bass'", "file details"))
     assert out["concurrency"]["ours"]["qps"] > 0 and out["concurrency"]["seed"]["qps"] > 0
+    # both protocols: every shape has the simple protocol's figures too, and pgbench ran in each
+    assert out["protocols"] == ["prepared", "simple"]
+    assert all(s["simple_p95"] > 0 for s in out["shapes"])
+    assert out["concurrency"]["ours_simple"]["protocol"] == "simple" and out["concurrency"]["ours_simple"]["qps"] > 0
+    # every search filter shape in every sort order, at 50 and 500 rows, pages 1 and 10
+    timed = {(r["shape"], r["sort"], r["lim"], r["page"]) for r in out["sorts"]}
+    for shape in ("text, broad word 'bass'", "text + BPM + key", "filters: BPM + key + manufacturer", "newest page"):
+        sorts = canonical.SORTS if shape.startswith("text") else [s for s in canonical.SORTS if s != "relevance"]
+        for sort in sorts:
+            for lim in canonical.PAGE_SIZES:
+                assert {(shape, sort, lim, 1), (shape, sort, lim, 10)} <= timed, (shape, sort, lim)
+    # the whole library by name: 3,000 files are 60 pages of 50 (page 10 timed) but 6 pages of 500 (none timed)
+    by_name = {(r["lim"], r["page"]): r for r in out["sorts"] if r["shape"] == "newest page" and r["sort"] == "name"}
+    assert by_name[(50, 10)]["p95"] > 0 and by_name[(500, 1)]["p95"] > 0
+    assert by_name[(500, 10)]["reached"] == 0 and "p95" not in by_name[(500, 10)]
+    # the SQLite FTS5 copy: both sides of each question, side by side
+    lite = out["sqlite"]
+    assert len(lite["shapes"]) == 5 and lite["bytes"] > 0
+    assert all(r["p95"] > 0 and r["sqlite_p95"] > 0 and r["ratio_p95"] > 0 for r in lite["shapes"])
     assert _databases(dsn) == before, "the bench database is dropped"
 
 

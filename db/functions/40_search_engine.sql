@@ -57,20 +57,13 @@ COMMENT ON FUNCTION midi._tsquery_in(tsquery, text) IS 'Internal: a tsquery with
 
 -- ---------------------------------------------------------------------------------- search engine
 
-/* _in_name / _outside_name: whether a search document matches the query at weight A (the file name),
-   the first relevance tier, or not. Functions, so the planner gives them a neutral estimate: written as
-   "(search_vector @@ q_a) IS TRUE" the test would be estimated from the unweighted word statistics and
-   multiplied with the text test it is part of (a 3 percent word would count as 0.1 percent), and the
-   tiers would be planned as full scans and sorts. COST 1: they are cheap, so they are tested first. */
-CREATE OR REPLACE FUNCTION midi._in_name(search_vector tsvector, tsq_a tsquery) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT COST 1 AS $$
-BEGIN
-    RETURN search_vector @@ tsq_a;
-END;
-$$;
-COMMENT ON FUNCTION midi._in_name(tsvector, tsquery) IS
-    'Internal: whether a search document matches the query in the file name (first relevance tier)';
-
+/* _outside_name: whether a search document misses the query in the file name (at weight A): the second
+   relevance tier, the text matches outside the first. A function, so the planner gives it a neutral
+   estimate: written as "(search_vector @@ q_a) IS NOT TRUE" it would be estimated from the unweighted word
+   statistics and multiplied with the text test it is part of (a word in every document would leave no
+   row outside the names), and the tier would be planned as a full scan and a sort. COST 1: it is cheap,
+   so it is tested first. (The first tier is written inline: "(search_vector @@ q_a) IS TRUE", estimated
+   as the word's frequency, is what the planner should think of it, and saves a function call per row.) */
 CREATE OR REPLACE FUNCTION midi._outside_name(search_vector tsvector, tsq_a tsquery) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT COST 1 AS $$
 BEGIN
@@ -93,7 +86,7 @@ COMMENT ON FUNCTION midi._trgm_schema() IS 'Internal: schema of the pg_trgm exte
    one-line reason on a bad sort, time signature or cursor. */
 CREATE OR REPLACE FUNCTION midi._search_args(flt midi.search_filters, sort text DEFAULT NULL, after text DEFAULT NULL)
 RETURNS midi._search_args
-LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: asks the planner (EXPLAIN) how broad the text query is
+LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: may ask the planner (EXPLAIN) how broad the text query is
 DECLARE
     a midi._search_args;
     ts text[];
@@ -112,12 +105,18 @@ BEGIN
             -- The GIN index finds a rare word's files in microseconds, but turning a broad word's
             -- hundred thousand postings into a bitmap costs tens of milliseconds (and the planner prices
             -- it as nearly free): above 10,000 estimated matches the text test becomes a filter, and the
-            -- query reads the newest-first index, or another filter's index, instead.
-            a.text_rows := midi._estimate_text_rows(a);
+            -- query reads the newest-first index, or another filter's index, instead. The estimates come
+            -- from the word statistics (midi.search_words: a few index probes); a library never sampled
+            -- asks the planner (an EXPLAIN each).
+            -- (midi._search_plan refines both choices for a search: its sort, page size and other filters)
+            SELECT t.files, t.name_files INTO a.text_rows, a.name_rows FROM midi._text_rows(a.tsq) t;
+            IF a.text_rows IS NULL THEN
+                a.text_rows := midi._estimate_text_rows(a);
+                a.name_rows := midi._estimate_text_rows(a, in_names => true);
+            END IF;
             a.text_indexed := a.text_rows <= 10000;
             -- the same for the file-name words (the first relevance tier) of a broad word
-            a.name_indexed := a.text_indexed
-                              OR midi._estimate_text_rows(a, in_names => true) <= 10000;
+            a.name_indexed := a.text_indexed OR a.name_rows <= 10000;
         END IF;
     ELSIF btrim(coalesce(flt.q, '')) = '' THEN
         a.f.q := NULL;
@@ -314,6 +313,80 @@ $$;
 COMMENT ON FUNCTION midi._estimate_text_rows(midi._search_args, boolean) IS
     'Internal: planner estimate of the files matching a search''s text query (whole document or file names)';
 
+/* _filter_rows: estimated files matching a resolved filter set (but the skipped dimension, see
+   _search_where) without planning: the text query from the word statistics (_text_rows, already in the
+   resolved set), keys, tempo, manufacturers, collections, categories and tags from the facet views of the
+   last midi.refresh_views(), combined as independent (as the planner would). NULL when a filter is set
+   that the views do not count (duration, notes, time signature, percussive, favorites, rating, fuzzy) or
+   the library was never sampled: then the caller asks the planner (_estimate_rows). */
+CREATE OR REPLACE FUNCTION midi._filter_rows(a midi._search_args, skip text DEFAULT NULL) RETURNS double precision
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    n double precision;
+    sel double precision := 1;
+    x double precision;
+BEGIN
+    IF (a.f).fuzzy OR a.ts_num IS NOT NULL OR (a.f).duration_min IS NOT NULL OR (a.f).duration_max IS NOT NULL
+       OR (a.f).notes_min IS NOT NULL OR (a.f).notes_max IS NOT NULL OR (a.f).percussive IS NOT NULL
+       OR (a.f).favorites_only OR (a.f).min_rating IS NOT NULL
+       OR NOT EXISTS (SELECT 1 FROM midi.search_word_sample) THEN
+        RETURN NULL;
+    END IF;
+    SELECT l.files INTO n FROM midi.library_stats l;
+    IF coalesce(n, 0) = 0 THEN
+        RETURN NULL;
+    END IF;
+    IF a.tsq IS NOT NULL AND skip IS DISTINCT FROM 'text' THEN
+        sel := sel * least(1, a.text_rows / n);
+    END IF;
+    IF a.key_set IS NOT NULL AND skip IS DISTINCT FROM 'key' THEN
+        SELECT coalesce(sum(k.files), 0) INTO x FROM midi.key_counts k WHERE k.key = ANY (a.key_set);
+        sel := sel * least(1, x / n);
+    END IF;
+    IF a.bpm_ranges IS NOT NULL AND skip IS DISTINCT FROM 'bpm' THEN
+        -- a range covers its share of each 10-BPM bucket it overlaps (its upper tempo counted whole)
+        SELECT coalesce(sum(b.files * greatest(0, least(upper(r) + 1, b.bucket + 10) - greatest(lower(r), b.bucket)) / 10), 0)
+          INTO x FROM midi.bpm_bucket_counts b, unnest(a.bpm_ranges) r
+         WHERE b.bucket + 10 > lower(r) AND b.bucket <= upper(r);
+        sel := sel * least(1, x / n);
+    END IF;
+    IF (a.f).manufacturer IS NOT NULL AND skip IS DISTINCT FROM 'manufacturer' THEN
+        SELECT coalesce(sum(m.files), 0) INTO x FROM midi.manufacturer_counts m WHERE m.manufacturer = ANY ((a.f).manufacturer);
+        sel := sel * least(1, x / n);
+    END IF;
+    IF (a.f).collection IS NOT NULL AND skip IS DISTINCT FROM 'collection' THEN
+        SELECT coalesce(sum(c.files), 0) INTO x FROM midi.collection_counts c WHERE c.collection_name = ANY ((a.f).collection);
+        sel := sel * least(1, x / n);
+    END IF;
+    IF (a.f).categories IS NOT NULL AND skip IS DISTINCT FROM 'category' THEN
+        SELECT coalesce(sum(c.files), 0) INTO x FROM midi.category_counts c WHERE c.category = ANY ((a.f).categories);
+        sel := sel * least(1, x / n);
+    END IF;
+    IF a.tag_all_ids IS NOT NULL AND skip IS DISTINCT FROM 'tag' THEN
+        SELECT exp(sum(ln(least(1, greatest(coalesce(t.files, 0), 1e-9) / n)))) INTO x
+          FROM unnest(a.tag_all_ids) i LEFT JOIN midi.tag_counts t ON t.tag_id = i;
+        sel := sel * coalesce(x, 1);
+    END IF;
+    IF a.tag_any_ids IS NOT NULL AND skip IS DISTINCT FROM 'tag' THEN
+        SELECT 1 - exp(sum(ln(greatest(1e-9, 1 - least(1, coalesce(t.files, 0) / n))))) INTO x
+          FROM unnest(a.tag_any_ids) i LEFT JOIN midi.tag_counts t ON t.tag_id = i;
+        sel := sel * coalesce(x, 0);
+    END IF;
+    RETURN n * sel;
+END;
+$$;
+COMMENT ON FUNCTION midi._filter_rows(midi._search_args, text) IS
+    'Internal: estimated files matching a resolved filter set from the word statistics and facet views, no planning; NULL when not countable so';
+
+/* _estimate_matches: estimated files matching a resolved filter set (but the skipped dimension): the
+   cheap estimate (_filter_rows) when there is one, else the planner's (_estimate_rows). */
+CREATE OR REPLACE FUNCTION midi._estimate_matches(a midi._search_args, skip text DEFAULT NULL) RETURNS double precision
+LANGUAGE sql VOLATILE AS $$  -- VOLATILE: the fallback runs EXPLAIN
+    SELECT coalesce(midi._filter_rows(a, skip), midi._estimate_rows(a, skip))
+$$;
+COMMENT ON FUNCTION midi._estimate_matches(midi._search_args, text) IS
+    'Internal: estimated files matching a resolved filter set: from statistics when possible, else the planner''s estimate';
+
 /* _search_sql: the queries one search runs, in output order, from the cursor's segment on. A sort is a
    list of segments, each one index-ordered query:
      relevance  two tiers: files whose name holds every word (rank 1.0), then files that match elsewhere
@@ -341,7 +414,7 @@ DECLARE
     base_notext text := midi._search_where(a, 'text');
     sim text;
     rank text;
-    tier text := 'CASE WHEN midi._in_name(f.search_vector, ($1).tsq_a) THEN 1 ELSE 2 END';
+    tier text := 'CASE WHEN f.search_vector @@ ($1).tsq_a THEN 1 ELSE 2 END';
     cols text := 'f.id, f.filename, f.filepath::text AS filepath, f.manufacturer, f.collection_name AS collection,'
                  || E'\n       f.cached_bpm AS bpm, f.cached_key AS key, f.cached_category AS category, f.duration_seconds AS duration,'
                  -- a correlated probe per returned row, never a hash of all favorites
@@ -393,16 +466,15 @@ BEGIN
 
     CASE s
         WHEN 'relevance' THEN
-            -- Tier 1 is tested on the file-name words (midi.name_tsvector, the unweighted weight-A part of
-            -- search_vector): a word rare in names (a manufacturer's name) is found by their index, one
-            -- common in names is a filter on a newest-first or other filter's scan (as for the text
-            -- test, a bitmap of its postings would cost more than the planner thinks). Tier 2 is a
-            -- filter: the rest of the matches.
-            -- (tier 1 leaves the text test out: a name match is a text match, and the planner would
-            -- multiply the two as if they were independent)
-            seg_cond := ARRAY['midi._in_name(f.search_vector, ($1).tsq_a) AND '
-                              || CASE WHEN a.name_indexed THEN 'midi.name_tsvector(f.filename) @@ ($1).tsq'
-                                      ELSE '(midi.name_tsvector(f.filename) @@ ($1).tsq) IS TRUE' END,
+            -- Tier 1 (the file name holds every word) is either found by the file-name word index
+            -- (midi.name_tsvector, the unweighted weight-A part of search_vector: a word rare in names, such
+            -- as a manufacturer's name), or tested on each file of a newest-first or other filter's scan as
+            -- the weight-A test, written "IS TRUE" so the index is not asked (a bitmap of a word common in
+            -- names costs more than the planner thinks; _search_plan chooses). Tier 2 is the rest of the
+            -- matches: the text test and not the weight-A test (_outside_name). (Tier 1 leaves the text test out: a name
+            -- match is a text match, and the planner would multiply the two as if they were independent.)
+            seg_cond := ARRAY[CASE WHEN a.name_indexed THEN 'midi.name_tsvector(f.filename) @@ ($1).tsq'
+                                   ELSE '(f.search_vector @@ ($1).tsq_a) IS TRUE' END,
                               'midi._outside_name(f.search_vector, ($1).tsq_a)'];
             seg_order := array_fill('f.created_at DESC, f.id DESC'::text, ARRAY[2]);
             seg_value := array_fill('to_jsonb(f.created_at)'::text, ARRAY[2]);
@@ -454,27 +526,76 @@ $$;
 COMMENT ON FUNCTION midi._search_sql(midi._search_args, text, boolean) IS
     'Internal: the index-ordered segment queries of a search (or one ranked query), in output order, from the cursor on';
 
-/* _search_ranked: whether a relevance search sorts all its matches in one query (few matches: at most
-   5,000 estimated) rather than walking the tiers newest-first (many). */
-CREATE OR REPLACE FUNCTION midi._search_ranked(a midi._search_args, sort text) RETURNS boolean
-LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: asks the planner (EXPLAIN)
+/* _search_plan: how a search with a text query runs, chosen by a cost model over the estimates (word
+   statistics and facet views: no planning). A text query is answered either by its GIN index (a bitmap of
+   every posting of its words: about 0.2 us a posting, then one heap visit of 0.7 us per match) or as a
+   filter on an ordered scan of the other filters' candidates (1.5 us a candidate: a heap visit and the
+   test), which stops when the page is full. The same choice is made for the file-name words of the first
+   relevance tier, and a relevance search either ranks all its matches in one query (cheapest when the
+   first tier cannot fill the page: the tier walk would read the candidates twice) or walks the tiers
+   newest-first. Returns the resolved filters with text_indexed and name_indexed set, and whether to rank.
+   want is the number of rows the page needs (or a count's cap + 1). */
+CREATE OR REPLACE FUNCTION midi._search_plan(a midi._search_args, sort text, want integer,
+                                             OUT args midi._search_args, OUT ranked boolean)
+LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: may ask the planner (EXPLAIN) about filters the views do not count
+DECLARE
+    n double precision;
+    cand double precision;   -- files matching the filters but the text query
+    m double precision;      -- ... and the text query
+    m1 double precision;     -- ... with every word in the file name (first relevance tier)
+    gin double precision;    -- cost of the text query through its index
+    scan double precision;   -- cost of the text query as a filter until the page is full
+    tiers double precision;
+    flat double precision;
 BEGIN
-    IF a.tsq IS NULL OR midi._search_sort(a, sort) <> 'relevance' THEN
-        RETURN false;
-    ELSIF midi._search_where(a, 'text') = 'true' THEN
-        RETURN a.text_rows <= 5000;  -- only the text query: its estimate is already known
+    args := a;
+    ranked := false;
+    IF a.tsq IS NULL THEN
+        RETURN;
     END IF;
-    -- few matches, and (when the text test is a filter) few candidates to test it on
-    RETURN midi._estimate_rows(a) <= 5000
-       AND (a.text_indexed OR midi._estimate_rows(a, 'text') <= 5000);
+    SELECT s.files INTO n FROM midi.search_word_sample s;
+    IF n IS NULL THEN  -- never sampled: the planner's count of the table
+        SELECT c.reltuples INTO n FROM pg_catalog.pg_class c WHERE c.oid = 'midi.files'::regclass;
+    END IF;
+    n := greatest(n, a.text_rows, 1);
+    IF a.key_set IS NULL AND a.bpm_ranges IS NULL AND a.tag_all_ids IS NULL AND a.tag_any_ids IS NULL
+       AND a.ts_num IS NULL AND (a.f).manufacturer IS NULL AND (a.f).collection IS NULL
+       AND (a.f).categories IS NULL AND (a.f).duration_min IS NULL AND (a.f).duration_max IS NULL
+       AND (a.f).notes_min IS NULL AND (a.f).notes_max IS NULL AND (a.f).percussive IS NULL
+       AND NOT (a.f).favorites_only AND (a.f).min_rating IS NULL THEN
+        cand := n;  -- no other filter
+    ELSE
+        cand := greatest(midi._estimate_matches(a, 'text'), 1);
+    END IF;
+    m := cand * least(1, a.text_rows / n);
+    m1 := cand * least(1, coalesce(a.name_rows, a.text_rows) / n);
+    -- the text query in general (every sort, the second relevance tier, counts)
+    gin := a.text_rows * 0.2 + m * 0.7;
+    scan := 1.5 * CASE WHEN m < want THEN cand ELSE want * cand / m END;
+    args.text_indexed := gin < scan;
+    IF midi._search_sort(a, sort) <> 'relevance' THEN
+        RETURN;
+    END IF;
+    -- tier 1, on the file-name words
+    args.name_indexed := coalesce(a.name_rows, a.text_rows) * 0.2 + m1 * 0.7
+                         < 1.5 * CASE WHEN m1 < want THEN cand ELSE want * cand / m1 END;
+    tiers := least(coalesce(a.name_rows, a.text_rows) * 0.2 + m1 * 0.7,
+                   1.5 * CASE WHEN m1 < want THEN cand ELSE want * cand / m1 END);
+    IF m1 < want THEN  -- tier 2 runs too
+        tiers := tiers + least(gin, 1.5 * CASE WHEN m - m1 < want - m1 THEN cand
+                                               ELSE (want - m1) * cand / greatest(m - m1, 1) END);
+    END IF;
+    -- one ranked query: every match (through the index, or every candidate tested), then a sort
+    flat := CASE WHEN args.text_indexed THEN gin ELSE 1.5 * cand END + 0.05 * m;
+    ranked := flat < tiers;
 END;
 $$;
-COMMENT ON FUNCTION midi._search_ranked(midi._search_args, text) IS
-    'Internal: whether a relevance search has few enough matches to rank them in one query';
+COMMENT ON FUNCTION midi._search_plan(midi._search_args, text, integer) IS
+    'Internal: a text search''s strategy from the estimates: text and name words through their index or as filters, ranked or tier by tier';
 
 /* _search: runs the queries of a search until the page is full, without parallel workers. */
 CREATE OR REPLACE FUNCTION midi._search(a midi._search_args, sort text, lim integer) RETURNS SETOF midi.search_hit
-LANGUAGE plpgsql VOLATILE  -- VOLATILE: plans with EXPLAIN estimates; reads only
+LANGUAGE plpgsql VOLATILE  -- VOLATILE: may ask the planner for an estimate; reads only
 -- a page is a few index probes: starting parallel workers would cost more than it saves, and with many
 -- clients at once it takes their cores
 SET max_parallel_workers_per_gather = 0 SET jit = off AS $$
@@ -482,12 +603,17 @@ DECLARE
     want integer;
     got integer;
     q text;
+    plan record;
+    ranked boolean;
 BEGIN
     IF lim IS NOT NULL AND lim < 1 THEN
         RAISE EXCEPTION 'lim must be at least 1, not %', lim USING ERRCODE = 'invalid_parameter_value';
     END IF;
     want := least(coalesce(lim, 50), 500);
-    FOREACH q IN ARRAY midi._search_sql(a, sort, midi._search_ranked(a, sort)) LOOP
+    plan := midi._search_plan(a, sort, want);
+    a := plan.args;
+    ranked := plan.ranked;
+    FOREACH q IN ARRAY midi._search_sql(a, sort, ranked) LOOP
         RETURN QUERY EXECUTE q USING a, want;
         GET DIAGNOSTICS got = ROW_COUNT;
         want := want - got;

@@ -115,49 +115,73 @@ SELECT pg_temp.declare_filtered('explain_search',
     $$
 DECLARE
     a midi._search_args := midi._search_args({filters}, sort, after);
-    sql text[] := midi._search_sql(a, sort, midi._search_ranked(a, sort));
+    want integer := least(coalesce(lim, 50), 500);
+    plan record;
+    ranked boolean;
+    sql text[];
 BEGIN
+    plan := midi._search_plan(a, sort, want);
+    a := plan.args;
+    ranked := plan.ranked;
+    sql := midi._search_sql(a, sort, ranked);
     FOR i IN 1 .. cardinality(sql) LOOP
-        RETURN NEXT CASE WHEN cardinality(sql) = 1 AND midi._search_ranked(a, sort) THEN '-- ranked'
+        RETURN NEXT CASE WHEN cardinality(sql) = 1 AND ranked THEN '-- ranked'
                          ELSE '-- segment ' || (coalesce(a.cur_seg, 1) + i - 1) END;
-        RETURN QUERY EXECUTE 'EXPLAIN ' || sql[i] USING a, least(coalesce(lim, 50), 500);
+        RETURN QUERY EXECUTE 'EXPLAIN ' || sql[i] USING a, want;
     END LOOP;
 END;
 $$,
     'EXPLAIN of the queries midi.search runs for the same arguments, one block per segment');
 
-/* _search_count: exact count up to cap, else the planner's estimate (never below cap + 1), flagged. cap
-   is bounded: above 100,000 it counts as 100,000, so no caller can ask for an unbounded exact count (an
-   exact count reads every match it counts). */
+/* _search_count: exact count up to cap, else an estimate (never below cap + 1), flagged exact = false.
+   cap is bounded: above 100,000 it counts as 100,000, so no caller can ask for an unbounded exact count (an
+   exact count reads every match it counts). Nothing is read when the estimate is a sampled count itself
+   (one word or prefix, or no text query, and no other filter that narrows the library; not a product of
+   independent guesses, which can put a thousand files on a combination that no file has), resting on at
+   least 100 sampled documents, and at least twice cap + 1 (and 1,000): then a broad word's count up to
+   5,000, which would visit some 30,000 rows, takes what the statistics say (as fresh as the last
+   midi.refresh_views()). Otherwise the count reads up to cap + 1 matches; the estimate beyond cap is the
+   word statistics' and the facet views' (_filter_rows), or the planner's. */
 CREATE OR REPLACE FUNCTION midi._search_count(a midi._search_args, cap integer)
 RETURNS TABLE (files bigint, exact boolean)
-LANGUAGE plpgsql VOLATILE  -- VOLATILE: the estimate comes from EXPLAIN, which STABLE code may not run
+LANGUAGE plpgsql VOLATILE  -- VOLATILE: the estimate may come from EXPLAIN, which STABLE code may not run
 SET jit = off AS $$  -- compiling a count of a few thousand rows costs more than it saves
 DECLARE
-    w text := midi._search_where(a);
     n bigint;
-    plan json;
+    est double precision;
+    share double precision;  -- sampled documents per library file
+    direct boolean;          -- the estimate is a sampled count, not a combination
 BEGIN
     IF cap IS NULL OR cap < 0 THEN
         RAISE EXCEPTION 'cap must be 0 or more, not %', cap USING ERRCODE = 'invalid_parameter_value';
     END IF;
     cap := least(cap, 100000);
-    EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM midi.files f WHERE ' || w || ' LIMIT $2) s' INTO n USING a, cap + 1;
-    IF n <= cap THEN
-        RETURN QUERY SELECT n, true;
-        RETURN;
+    est := midi._filter_rows(a);
+    SELECT w.sampled::double precision / greatest(w.files, 1) INTO share FROM midi.search_word_sample w;
+    direct := est IS NOT NULL AND (a.tsq IS NULL OR numnode(a.tsq) = 1)
+              AND midi._filter_rows(a, 'text') >= (SELECT l.files FROM midi.library_stats l)
+              AND est * least(share, 1) >= 100;
+    IF NOT coalesce(direct, false) OR est < greatest(2.0 * (cap + 1), 1000) THEN
+        a := (midi._search_plan(a, 'newest', cap + 1)).args;  -- the text query through its index or not
+        EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM midi.files f WHERE ' || midi._search_where(a) || ' LIMIT $2) s'
+           INTO n USING a, cap + 1;
+        IF n <= cap THEN
+            RETURN QUERY SELECT n, true;
+            RETURN;
+        END IF;
+        est := coalesce(est, midi._estimate_rows(a));
     END IF;
-    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM midi.files f WHERE ' || w INTO plan USING a;
-    RETURN QUERY SELECT greatest((plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric::bigint, cap + 1::bigint), false;
+    RETURN QUERY SELECT greatest(round(est)::bigint, cap + 1::bigint), false;
 END;
 $$;
 COMMENT ON FUNCTION midi._search_count(midi._search_args, integer) IS
-    'Internal: exact match count up to cap, else a planner estimate flagged exact = false';
+    'Internal: exact match count up to cap, else an estimate flagged exact = false (statistics say: no rows read)';
 
 /* search_count: how many files match the filters (same filters as midi.search): exact up to cap
-   (default 5000: a broad word's exact count up to there reads about 30,000 rows), beyond that the
-   planner's estimate with exact = false, so a count never scans a million matches. cap => 0 gives the
-   estimate alone (or an exact 0 when nothing matches); a cap above 100,000 counts as 100,000. */
+   (default 5000), beyond that an estimate with exact = false, so a count never scans a million matches.
+   When the library's word statistics count the matches themselves (one word, no other narrowing filter)
+   at twice cap + 1 or more (and at least 1,000), the estimate comes without reading any match. cap => 0 gives the estimate alone (or an
+   exact 0 when nothing matches); a cap above 100,000 counts as 100,000. */
 SELECT pg_temp.declare_filtered('search_count',
     ARRAY['cap integer DEFAULT 5000'],
     'TABLE (files bigint, exact boolean)',
@@ -165,4 +189,4 @@ SELECT pg_temp.declare_filtered('search_count',
     $$
     SELECT * FROM midi._search_count(midi._search_args({filters}), cap)
 $$,
-    'Number of matching files: exact up to cap (default 5000), else a planner estimate with exact = false');
+    'Number of matching files: exact up to cap (default 5000), else an estimate with exact = false');

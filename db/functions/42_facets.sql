@@ -58,7 +58,7 @@ CREATE OR REPLACE FUNCTION midi._facet_query(a midi._search_args, dims text[], s
 RETURNS TABLE (facet text, value text, files bigint, exact boolean)
 LANGUAGE plpgsql VOLATILE AS $$  -- VOLATILE: EXPLAIN estimates; reads only
 DECLARE
-    est double precision := midi._estimate_rows(a, skip);
+    est double precision := midi._estimate_matches(a, skip);
     exact_sql text := midi._facet_sql(a, dims, skip);
     sample_sql text;
     pct real;

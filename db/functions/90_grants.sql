@@ -91,12 +91,13 @@ GRANT EXECUTE ON FUNCTION
     midi.analysis_transient(text), midi.analysis_max_attempts(),
     -- search (40_search_engine, 41_search_api, 42_facets)
     midi._clip_query(text), midi.parse_query(text), midi._tsquery_in(tsquery, text),
-    midi._in_name(tsvector, tsquery), midi._outside_name(tsvector, tsquery), midi._trgm_schema(),
+    midi._outside_name(tsvector, tsquery), midi._trgm_schema(), midi._text_rows(tsquery),
     midi._search_args(midi.search_filters, text, text), midi._filters(jsonb, midi.search_filters, text[]),
     midi._search_sort(midi._search_args, text),
     midi._search_where(midi._search_args, text), midi._estimate_rows(midi._search_args, text),
     midi._estimate_text_rows(midi._search_args, boolean), midi._search_sql(midi._search_args, text, boolean),
-    midi._search_ranked(midi._search_args, text), midi._search(midi._search_args, text, integer),
+    midi._filter_rows(midi._search_args, text), midi._estimate_matches(midi._search_args, text),
+    midi._search_plan(midi._search_args, text, integer), midi._search(midi._search_args, text, integer),
     midi.search,
     midi.explain_search,
     midi._search_count(midi._search_args, integer),
@@ -165,7 +166,8 @@ GRANT EXECUTE ON FUNCTION
     midi.split_register(bigint, jsonb)
 TO midi_writer;
 
--- Executable by no role (only by their owner): the trigger functions, which PostgreSQL runs itself
+-- Executable by no role (only by their owner): midi._search_words_refresh(boolean), which
+-- midi.refresh_views runs as the owner; the trigger functions, which PostgreSQL runs itself
 -- whoever writes the row: midi._touch_updated_at(), midi._files_search_vector(),
 -- midi._key_profiles_changed(), midi._sync_from_children(), midi._sync_from_tags(),
 -- midi._files_cached_from_name().

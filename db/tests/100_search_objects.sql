@@ -11,8 +11,8 @@ SELECT col_not_null('midi', 'files', 'tag_ids', 'files.tag_ids is NOT NULL');
 SELECT has_index('midi', 'files', 'idx_files_newest', ARRAY['created_at', 'id'], 'newest-first index');
 SELECT has_index('midi', 'files', 'idx_files_key_newest', ARRAY['cached_key', 'created_at', 'id', 'cached_bpm'], 'key, newest-first index');
 SELECT has_index('midi', 'files', 'idx_files_key_bpm',
-                 ARRAY['cached_key', 'cached_bpm', 'cached_category', 'manufacturer', 'collection_name', 'tag_ids'],
-                 'key + bpm composite, covering the facet columns');
+                 ARRAY['cached_key', 'cached_bpm', 'id', 'cached_category', 'manufacturer', 'collection_name', 'tag_ids'],
+                 'key + bpm composite in (bpm, id) order (migration 0012), covering the facet columns');
 SELECT has_index('midi', 'files', 'idx_files_bpm', ARRAY['cached_bpm', 'id', 'cached_key', 'cached_category'],
                  'bpm index, covering key and category');
 SELECT has_index('midi', 'files', 'idx_files_manufacturer_newest', ARRAY['manufacturer', 'created_at', 'id'], 'manufacturer listing index');
@@ -70,8 +70,8 @@ SELECT is(ARRAY(SELECT p.proname::text FROM pg_proc p
                   WHERE p.pronamespace = 'midi'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
                     AND p.proname = ANY (ARRAY['key_pitch_class', 'key_is_minor', 'key_name', 'relative_key',
                         'fifths_neighbours', 'compatible_keys', 'half_double_tempo', 'tempo_ranges', 'parse_query',
-                        '_tsquery_in', '_in_name', '_outside_name', 'name_tsvector', '_trgm_schema', '_search_args', '_clip_query', '_estimate_rows', '_estimate_text_rows', '_search_sort', '_search_where',
-                        '_search_sql', '_search_ranked', '_search', 'search', 'explain_search', '_search_count',
+                        '_tsquery_in', '_outside_name', '_text_rows', '_search_words_refresh', '_filter_rows', '_estimate_matches', 'name_tsvector', '_trgm_schema', '_search_args', '_clip_query', '_estimate_rows', '_estimate_text_rows', '_search_sort', '_search_where',
+                        '_search_sql', '_search_plan', '_search', 'search', 'explain_search', '_search_count',
                         'search_count', '_has_filter', '_facet_sql', '_facet_query', '_facets_from_views', '_facets', 'facets', 'file_essential',
                         'file_for_analysis', 'load_tracks', 'file_details', 'duplicates_of', 'refresh_views',
                         '_search_columns', 'sync_files', '_sync_deferred', '_sync_from_children', '_sync_from_tags',

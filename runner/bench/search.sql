@@ -237,3 +237,11 @@ SELECT t.name FROM midi.tag_counts c JOIN midi.tags t ON t.id = c.tag_id ORDER B
 
 -- name: match_count  how many files a word query matches (to report the shape's breadth)
 SELECT count(*) FROM midi.files WHERE search_vector @@ midi.parse_query(%s)
+
+-- name: mid_words  descriptor words that may hold a few thousand matches per million files (counted after)
+SELECT lower(word) FROM bench_words WHERE idx BETWEEN 20 AND 160 AND idx % 4 = 0 ORDER BY idx
+
+-- name: sqlite_copy  the catalog as the SQLite FTS5 copy takes it: name words as midi.name_words splits them
+SELECT f.id, f.filename, midi.name_words(f.filename), f.manufacturer, f.cached_key::text, f.cached_bpm::float8
+  FROM midi.files f
+ ORDER BY f.id

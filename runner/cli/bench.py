@@ -41,14 +41,25 @@ def bench_import(ctx: click.Context, n_files: int, runs: int, seed: int, baselin
 @click.option("--clients", type=click.IntRange(min=1), default=10, show_default=True, help="pgbench clients.")
 @click.option("--seconds", type=click.IntRange(min=1), default=10, show_default=True, help="pgbench duration.")
 @click.option("--no-seed-concurrency", is_flag=True, help="Skip the pgbench run of the seed query.")
+@click.option("--protocol", type=click.Choice(["both", "prepared", "simple"]), default="both", show_default=True,
+              help="Query protocol: prepared statements (extended protocol), simple (values in the query text, "
+                   "as psql sends it), or both (each shape and the pgbench mix in each; the sort orders in the first).")
+@click.option("--sort-repeat", type=click.IntRange(min=10), default=50, show_default=True,
+              help="Queries per sort order, page size and page, per run.")
+@click.option("--no-sorts", is_flag=True, help="Skip timing every sort order at 50 and 500 rows, pages 1 and 10.")
+@click.option("--no-sqlite", is_flag=True, help="Skip the SQLite FTS5 copy of the catalog and its side-by-side times.")
 @click.option("--keep", is_flag=True, help="Keep the filled database (its name is logged).")
 def bench_search(ctx: click.Context, n_files: int, repeat: int, runs: int, clients: int, seconds: int,
-                 no_seed_concurrency: bool, keep: bool, as_json: bool) -> None:
-    """Fill a fresh database with N files; time every search shape, the seed query and 10 clients."""
+                 no_seed_concurrency: bool, protocol: str, sort_repeat: int, no_sorts: bool, no_sqlite: bool,
+                 keep: bool, as_json: bool) -> None:
+    """Fill a fresh database with N files; time every search shape (each sort order, two page sizes), the seed
+    query, an SQLite FTS5 copy of the catalog, and 10 clients."""
     from runner.bench import search as search_bench
 
+    protocols = ("prepared", "simple") if protocol == "both" else (protocol,)
     result = search_bench.run(dsn_of(ctx), files=n_files, repeat=repeat, runs=runs, clients=clients,
                               seconds=seconds, seed_concurrency=not no_seed_concurrency, keep=keep,
+                              protocols=protocols, sorts=not no_sorts, sort_repeat=sort_repeat, sqlite=not no_sqlite,
                               log=lambda s: click.echo(s, err=True))
     if as_json:
         emit(result, True)
