@@ -86,6 +86,10 @@ INSERT INTO expected VALUES
     ('midi._estimate_rows(midi._search_args,text)', 'reader'),
     ('midi._estimate_text_rows(midi._search_args,boolean)', 'reader'),
     ('midi._facet_sql(midi._search_args,text[],text,boolean)', 'reader'),
+    ('midi._strategy_indexes(text[],text[],text[],text)', 'reader'),
+    ('midi._import_lock(bigint)', 'reader'),
+    ('midi.import_alive(bigint)', 'reader'),
+    ('midi.profile_history(integer)', 'reader'),
     -- import, analysis, keeping search columns current, library writes
     ('midi._rebuild_key_templates()', 'writer'),
     ('midi.import_begin(text[],text)', 'writer'),
@@ -93,6 +97,9 @@ INSERT INTO expected VALUES
     ('midi.import_merge(bigint,integer)', 'writer'),
     ('midi._under_roots(text,text[])', 'writer'),
     ('midi.import_finish(bigint,bigint,boolean)', 'writer'),
+    ('midi.import_hold(bigint)', 'writer'),
+    ('midi.import_mark_interrupted()', 'writer'),
+    ('midi.profile_record(jsonb,text,integer,bigint,integer)', 'writer'),
     ('midi._apply_categories(bigint[])', 'writer'),
     ('midi._apply_tags(bigint[])', 'writer'),
     ('midi.relabel(bigint[])', 'writer'),
@@ -143,15 +150,15 @@ INSERT INTO expected VALUES
 -- the public functions that take the search filters: their argument lists are generated from the type
 -- midi.search_filters (41_search_api.sql), so they are listed by name; one overload each
 INSERT INTO expected SELECT p.oid::regprocedure::text, 'reader' FROM pg_proc p
- WHERE p.pronamespace = 'midi'::regnamespace AND p.proname IN ('search', 'explain_search', 'search_count', 'facets');
+ WHERE p.pronamespace = 'midi'::regnamespace AND p.proname IN ('search', 'explain_search', 'search_count', 'facets', 'search_strategy');
 
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'midi'::regnamespace
                    AND p.oid NOT IN (SELECT to_regprocedure(e.sig) FROM expected e WHERE to_regprocedure(e.sig) IS NOT NULL)
                  ORDER BY 1),
           '{}'::text[], 'every function of schema midi is in the list (place a new one: reader, writer or none)');
-SELECT is((SELECT count(*) FROM expected WHERE sig ~ '^midi\.(search|explain_search|search_count|facets)\('), 4::bigint,
-          'search, explain_search, search_count and facets exist, one overload each');
+SELECT is((SELECT count(*) FROM expected WHERE sig ~ '^midi\.(search|explain_search|search_count|facets|search_strategy)\('), 5::bigint,
+          'search, explain_search, search_count, facets and search_strategy exist, one overload each');
 SELECT is(ARRAY(SELECT e.sig FROM expected e WHERE to_regprocedure(e.sig) IS NULL ORDER BY 1),
           '{}'::text[], 'every function in the list exists');
 SELECT is(ARRAY(SELECT e.sig FROM expected e WHERE to_regprocedure(e.sig) IS NOT NULL
