@@ -2,15 +2,15 @@
 
 ``common`` holds the root group and the plumbing every command shares; each other module is one group of
 commands: ``db`` (migrations, the embedded server, where the database is), ``catalog`` (import, analyze,
-demo), ``search`` (search, show, facets, favorites, ratings, tags, saved searches) and ``bench``
-(benchmarks and the profile).
+demo), ``search`` (search, show, facets, favorites, ratings, tags, saved searches), ``bench``
+(benchmarks) and ``profile`` (the health report and its monitoring modes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from runner.cli import bench, catalog, db, search  # noqa: F401 - each registers its commands on `cli`
+from runner.cli import bench, catalog, db, profile, search  # noqa: F401 - each registers its commands on `cli`
 from runner.cli.common import cli
 
 __all__ = ["cli", "main"]
