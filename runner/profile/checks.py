@@ -40,7 +40,8 @@ CHECKS: dict[str, Check] = {c.name: c for c in (
     Check("p95", "p95 of each canonical call, as a multiple of its target", "x target", True, 1.0, 2.0),
     Check("cache_hit", "share of block reads served by shared_buffers (when 10,000 or more)", "ratio", False,
           0.99, 0.95),
-    Check("dead_share", "share of dead rows in a table (one with over 1,000 dead rows)", "ratio", True, 0.2, 0.5),
+    Check("dead_share", "share of dead rows in a table (one with over 1,000 dead rows and some live ones)", "ratio",
+          True, 0.2, 0.5),
     Check("invalid_indexes", "indexes left invalid by a failed concurrent build", "count", True, None, 1),
     Check("long_transaction", "seconds a statement has run, or a transaction stayed idle and open", "seconds", True,
           300, 3600),
@@ -195,7 +196,8 @@ def evaluate(report: dict, thresholds: Thresholds) -> list[Result]:
         ratio = db.get("cache_hit_ratio")
         add("cache_hit", [(ratio, "cache hit ratio")] if ratio is not None and blocks >= MIN_CACHE_BLOCKS else [])
         add("dead_share", [(t["dead_ratio"], f"{t['schema']}.{t['name']} dead rows")
-                           for t in db.get("tables", []) if int(t.get("dead_rows") or 0) > MIN_DEAD_ROWS])
+                           for t in db.get("tables", [])
+                           if int(t.get("dead_rows") or 0) > MIN_DEAD_ROWS and t["dead_ratio"] < 1])
         invalid = [i["name"] for i in db.get("indexes", []) if not i["is_valid"]]
         add("invalid_indexes", [(len(invalid), f"invalid indexes ({', '.join(invalid) or 'none'}):")])
     else:

@@ -288,10 +288,11 @@ def section(indexes: list[dict], foreign_keys: list[dict], table_rows: dict[str,
             missing.append({"name": name, "used_by": declared(ship.comment) or [], "state": "absent",
                             "migration": ship.migration, "fix": rebuild_sql(ship, trgm_schema)})
     dups = duplicates(indexes)
+    to_drop = {(d["schema"], d["name"]) for d in dups if d["fix"]}  # one finding is enough for one index
     unused, kept = [], []
     for i in indexes:
         if ((i["scans"] or 0) > 0 or i["name"] in used_now or not i["is_valid"] or i["is_unique"] or i["is_primary"]
-                or i["constraint_name"]):
+                or i["constraint_name"] or (i["schema"], i["name"]) in to_drop):
             continue
         if int(table_rows.get(f"{i['schema']}.{i['table_name']}") or 0) == 0:
             continue  # an empty table has not been queried: no evidence either way

@@ -218,7 +218,9 @@ def _table_findings(state: _State) -> None:
     dead: dict[str, list[dict]] = {}
     stale, unpopulated = [], []
     for t in state.tables.values():
-        if int(t["dead_rows"] or 0) > checks.MIN_DEAD_ROWS:
+        # a table with no live rows (a staging table between loads) has nothing its dead rows slow down; the
+        # next vacuum or load recycles them
+        if int(t["dead_rows"] or 0) > checks.MIN_DEAD_ROWS and t["dead_ratio"] < 1:
             level = th.status("dead_share", t["dead_ratio"])
             if level != OK:
                 dead.setdefault(level, []).append(t)
@@ -268,7 +270,7 @@ def _imports(state: _State) -> dict:
         if v["refreshed_at"] is not None:
             age = (v["now"] - v["refreshed_at"]).total_seconds() / 3600
             behind = v["changed_at"] is not None and v["changed_at"] > v["refreshed_at"] and not running
-            views.update(age_hours=round(age, 3), behind_hours=round(age, 3) if behind else 0.0)
+            views.update(age_hours=round(age, 6), behind_hours=round(age, 6) if behind else 0.0)
             if running and v["changed_at"] is not None and v["changed_at"] > v["refreshed_at"]:
                 notes.append("an import is running: the views are refreshed when it ends")
     except psycopg.errors.ObjectNotInPrerequisiteState:
