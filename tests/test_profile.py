@@ -9,6 +9,7 @@ tests/test_profile_monitoring.py.)"""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -333,6 +334,17 @@ def test_cli_markdown_to_stdout(filled: str) -> None:
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("# midicenter profile: ") and "**Health score: " in run.stdout
+
+
+def test_no_word_of_the_tracker_in_the_output_or_the_docs(filled: str) -> None:
+    """Targets are stated as midicenter's own: the report and the manual never speak of a tracker."""
+    report = valid(profile.run(filled, **FAST))
+    root = Path(__file__).resolve().parents[1]
+    texts = {"report": profile_markdown.render(report) + json.dumps(report),
+             **{str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in [root / "README.md",
+                                                                                  *(root / "docs").glob("*.md")]}}
+    for name, text in texts.items():
+        assert not re.search(r"\bissues?\b", text, re.IGNORECASE), name
 
 
 # ------------------------------------------------------------------------------------- no database

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -180,7 +181,7 @@ def _database(state: _State) -> dict:
         state.tables[f"{t['schema']}.{t['name']}"] = t
     state.indexes = rows(conn, queries["profile_indexes"])
     state.foreign_keys = rows(conn, queries["profile_foreign_keys"])
-    since = db.get("stats_reset") or db.get("server_started")
+    since = db.get("stats_reset")  # None: never reset (they outlive a clean restart)
     state.stats_since = since
     level = th.status("cache_hit", ratio) if ratio is not None and hit + read >= checks.MIN_CACHE_BLOCKS else OK
     if level != OK:
@@ -305,8 +306,6 @@ def _imports(state: _State) -> dict:
 
 
 def _shell(path: str) -> str:
-    import shlex
-
     return shlex.quote(path)
 
 
