@@ -496,6 +496,14 @@ def test_settings_and_preloading_after_a_restart(restartable_proc) -> None:
     def restart() -> None:
         proc.stop()
         proc.start()
+        deadline = time.monotonic() + 60
+        while True:  # the embedded server's pg_ctl may return before it accepts connections
+            try:
+                psycopg.connect(dsn, connect_timeout=5).close()
+                return
+            except psycopg.OperationalError:
+                assert time.monotonic() < deadline, "the server did not come back"
+                time.sleep(0.2)
 
     memory = 4 * 1024 ** 3
     f = advice_removes(dsn, "settings", restart=restart, server_memory=memory)

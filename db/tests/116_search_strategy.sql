@@ -51,7 +51,7 @@ BEGIN
         FOR idx IN SELECT m[1] FROM regexp_matches(line, '(?:Index Scan|Index Only Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)', 'g') AS m LOOP
             IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                         WHERE c.relname = idx AND i.indrelid = 'midi.files'::regclass)
-               AND NOT idx = ANY (meant) THEN
+               AND NOT coalesce(idx = ANY (meant), false) THEN
                 out := out || format('segment %s reads %s (meant: %s)', seg, idx, meant);
             END IF;
         END LOOP;
