@@ -178,6 +178,13 @@ def test_report_on_an_empty_migrated_database(dsn: str) -> None:
     assert not [n for n, i in calls.items() if i["status"] in ("error", "denied")], calls
     assert not report["sections"]["indexes"]["unused"], "an empty table gives no evidence of an unused index"
     assert 0 <= report["summary"]["health_score"] <= 100
+    # the schema as migrated agrees with itself: every shipped index is there (the replay of the
+    # migrations understands each one's CREATE, DROP, RENAME and COMMENT), none is invalid, duplicate or
+    # a prefix to drop
+    index_kinds = {"missing_index", "invalid_index", "duplicate_index", "redundant_index", "unused_index",
+                   "fk_unindexed", "migrations_pending"}
+    assert not index_kinds & kinds(report), [f["title"] for f in report["summary"]["findings"]]
+    assert not report["sections"]["indexes"]["missing"]
 
 
 def test_the_profile_explains_the_calls_bench_search_times(dsn: str, monkeypatch) -> None:
