@@ -462,3 +462,62 @@ def test_only_a_server_on_this_machine_counts_as_local() -> None:
     assert not readonly.is_local(conn("db.example", "10.1.2.3"))
     section, found = loadtest.section("host=db.example", {"items": []}, [], (10,), 1.0, local=False)
     assert section["status"] == "skipped" and "not on this machine" in section["reason"] and not found
+
+
+# ------------------------------------------------------------------ timing as the targets are stated
+
+
+def test_calls_are_warmed_up_then_timed_in_rounds_and_the_seed_only_a_few_times(dsn: str) -> None:
+    """Every timed call first runs `warmup` times untimed, then `runs` runs in each of `rounds` rounds; the
+    seed query runs SEED_RUNS times in the first round only. Counted by the calls themselves (nextval)."""
+    ctx = profile_calls.Context(files_rows=0, relations=set(), thresholds=profile_calls.Thresholds(),
+                                runs=7, rounds=3, warmup=2)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE public.api_runs; CREATE SEQUENCE public.seed_runs")
+        api = profile_calls.Canonical("api", "SELECT nextval('public.api_runs')", "", 20.0)
+        seed = profile_calls.Canonical(profile_calls.SEED_NAME, "SELECT nextval('public.seed_runs')", "", 500.0,
+                                       kind="seed", scored=False)
+        times = profile_calls._time_all(conn, [api, seed], ctx)
+        ran = conn.execute("SELECT (SELECT last_value FROM public.api_runs), "
+                           "(SELECT last_value FROM public.seed_runs)").fetchone()
+    assert [len(r) for r in times["api"]] == [7, 7, 7]
+    assert [len(r) for r in times[profile_calls.SEED_NAME]] == [profile_calls.SEED_RUNS]
+    assert ran == (2 + 3 * 7, 2 + profile_calls.SEED_RUNS)
+
+
+def test_the_judged_time_is_the_median_of_the_rounds_p95_or_a_labelled_spot_check() -> None:
+    rounds = [[1.0] * 19 + [50.0], [2.0] * 19 + [3.0], [1.0] * 18 + [4.0, 9.0]]  # p95 of each: 1, 2, 4
+    item: dict = {}
+    profile_calls._timing(item, rounds)
+    assert (item["time_ms"], item["p95_ms"], item["runs"]) == (2.0, 2.0, 60)
+    assert item["statistic"] == "median of 3 rounds' p95, 20 runs each"
+    item = {}
+    profile_calls._timing(item, [[1.0, 30.0, 2.0]])  # too few runs for a p95: the median, said so
+    assert (item["time_ms"], item["statistic"]) == (2.0, "median of 3 runs (spot check)")
+
+
+def _slow_items(time_ms: float) -> list[dict]:
+    api = {"name": "count, broad word", "scored": True, "status": "slow", "index_verdict": "used",
+           "time_ms": time_ms, "target_ms": 50.0, "statistic": "median of 3 rounds' p95, 20 runs each"}
+    seed = dict(api, name=profile_calls.SEED_NAME, scored=False, time_ms=900.0, target_ms=500.0,
+                index_verdict="not_used", status="slow")
+    return [api, seed]
+
+
+@pytest.mark.parametrize(("time_ms", "runs", "busy", "severity"), [
+    (60.0, 20, None, "warning"), (120.0, 20, None, "critical"),  # p95 over target; 2x its target or more
+    (120.0, 5, None, "info"), (120.0, 20, "load average 9.0 on 2 CPUs", "info"),  # a spot check, a busy machine
+])
+def test_a_slow_call_is_weighed_by_how_it_was_measured_and_the_seed_never(time_ms, runs, busy, severity) -> None:
+    ctx = profile_calls.Context(files_rows=10, relations=set(), thresholds=profile_calls.Thresholds(), runs=runs)
+    found = profile_calls._findings(_slow_items(time_ms), ctx, busy)
+    assert [f["kind"] for f in found] == ["api_slow"], found  # the seed's slowness and index are not findings
+    (f,) = found
+    assert f["severity"] == severity and "count, broad word" in f["title"]
+    assert profile_calls.SEED_NAME not in f["title"]
+    if severity == "info":
+        assert f["penalty"] <= 6 and f["action"].startswith("measure again")
+    else:
+        assert f["penalty"] >= 8 and not f["action"].startswith("measure again")
+    # the seed alone, however slow, gives no finding at all
+    assert profile_calls._findings(_slow_items(time_ms)[1:], ctx, busy) == []
