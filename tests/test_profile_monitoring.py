@@ -98,7 +98,7 @@ CROSSINGS = {
     "dead_share": (_dead_rows, "dead_share=0.8"),
     "invalid_indexes": (_invalid_index, "invalid_indexes=1"),
     "long_transaction": ("idle", "long_transaction=1"),
-    "connections": (None, "connections=0"),
+    "connections": ("crowd", None),  # the level: halfway between the sessions before and with the crowd
     "views_age": (_stale_views, "views_age=0.000001"),
     "stale_imports": ("killed", "stale_imports=1"),
 }
@@ -115,7 +115,16 @@ def test_each_threshold_crossed_gives_its_exit_status(name: str, level: str, fil
     thing that crossed (and nothing else on stderr: the other checks are at their defaults, times off)."""
     setup, flag = CROSSINGS[name]
     idle = None
-    if setup == "idle":
+    crowd: list[psycopg.Connection] = []
+    if setup == "crowd":  # 8 more sessions: crossed only when the check counts them
+        with psycopg.connect(filled) as conn:
+            in_use, usable = conn.execute(
+                "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), "
+                "current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+                " - coalesce(current_setting('reserved_connections', true), '0')::int").fetchone()
+        crowd = [psycopg.connect(filled) for _ in range(8)]
+        flag = f"connections={(in_use + 4) / usable:.6f}"
+    elif setup == "idle":
         idle = psycopg.connect(filled)
         idle.execute("SELECT 1").fetchone()
         time.sleep(1.2)
@@ -131,6 +140,8 @@ def test_each_threshold_crossed_gives_its_exit_status(name: str, level: str, fil
     finally:
         if idle is not None:
             idle.close()
+        for conn in crowd:
+            conn.close()
     assert run.returncode == {"warning": 1, "critical": 2}[level], run.stdout + run.stderr
     lines = run.stderr.splitlines()
     assert lines and all(line.startswith(f"{level.upper()} {name}: ") for line in lines), run.stderr
