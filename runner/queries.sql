@@ -84,6 +84,8 @@ SELECT current_setting('transaction_read_only') AS read_only,
 
 -- name: profile_database  size, cache hits and age of the statistics of the current database
 SELECT pg_database_size(current_database()) AS size_bytes,
+       current_setting('block_size')::int AS block_size,
+       (SELECT setting::bigint FROM pg_settings WHERE name = 'shared_buffers') AS shared_buffers_blocks,
        d.blks_hit, d.blks_read, d.xact_commit, d.xact_rollback, d.deadlocks, d.temp_files, d.temp_bytes,
        d.stats_reset,
        (SELECT pg_postmaster_start_time()) AS server_started

@@ -23,7 +23,7 @@ import pytest
 from psycopg import conninfo
 from pytest_postgresql import factories
 
-from runner import importer
+from runner import importer, schema
 from runner.bench import library
 from runner.bench import search as search_bench
 from runner.profile import calls as profile_calls
@@ -45,6 +45,28 @@ pss_proc = factories.postgresql_proc(
     executable=str(WRAPPER), port=None,
     postgres_options="-c shared_preload_libraries=pg_stat_statements -c fsync=off -c synchronous_commit=off",
 )
+
+# A third, with a cache (1 MB of shared_buffers) far smaller than a library: its cache hit ratio is evidence.
+small_cache_proc = factories.postgresql_proc(
+    executable=str(WRAPPER), port=None,
+    postgres_options="-c shared_buffers=1MB -c max_connections=30 -c fsync=off -c synchronous_commit=off",
+)
+
+
+def small_cache_library(proc) -> str:
+    """A migrated database on the small-cache server with a 13 MB table read through three times: every
+    read after the first 128 blocks evicts one, so blocks are read again and again."""
+    name = f"small_cache_{uuid.uuid4().hex[:8]}"
+    admin = conninfo.make_conninfo(host=proc.host, port=proc.port, user=proc.user, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = conninfo.make_conninfo(admin, dbname=name)
+    schema.migrate(dsn)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.readings AS SELECT g, repeat('x', 100) AS pad FROM generate_series(1, 100000) g")
+        for _ in range(3):
+            conn.execute("SELECT count(*) FROM public.readings").fetchone()
+    return dsn
 
 
 def valid(report: dict) -> dict:
@@ -521,3 +543,31 @@ def test_a_slow_call_is_weighed_by_how_it_was_measured_and_the_seed_never(time_m
         assert f["penalty"] >= 8 and not f["action"].startswith("measure again")
     # the seed alone, however slow, gives no finding at all
     assert profile_calls._findings(_slow_items(time_ms)[1:], ctx, busy) == []
+
+
+# ---------------------------------------------------------------------------------- the cache hit ratio
+
+
+def test_the_cache_hit_ratio_is_judged_only_when_reads_outgrow_the_cache(dsn: str, small_cache_proc) -> None:
+    """A database that fits in shared_buffers, whose reads since the statistics began are all first reads,
+    gives no cache_hit finding however low its ratio (no larger cache avoids a first read): the section says
+    why. Where the cache holds a sliver of the database and blocks are read again, the same levels cross."""
+    th = profile_calls.Thresholds()
+    th.set("warning", "cache_hit", 1.01)  # every real ratio is below it: only whether it is judged decides
+    with psycopg.connect(dsn) as conn:  # 10,000 block requests and more, all hits after the first reads
+        conn.execute("SET enable_hashjoin = off; SET enable_mergejoin = off")  # an index probe per attribute
+        for _ in range(10):
+            conn.execute("SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid").fetchone()
+    roomy = valid(profile.run(dsn, thresholds=th, **FAST))
+    db = roomy["sections"]["database"]
+    assert db["blocks_hit"] + db["blocks_read"] >= 10_000, db
+    assert not db["cache_hit_judged"] and "first read" in db["cache_hit_note"]
+    assert "cache_hit" not in kinds(roomy)
+    assert "Cache hit ratio not judged" in profile_markdown.render(roomy)
+
+    small = small_cache_library(small_cache_proc)
+    cramped = valid(profile.run(small, thresholds=th, **FAST))
+    db = cramped["sections"]["database"]
+    assert db["cache_hit_judged"] and db["cache_hit_note"] is None
+    assert db["blocks_read"] > db["shared_buffers_blocks"] == 128, db
+    assert "cache_hit" in kinds(cramped)

@@ -24,7 +24,7 @@ from runner.bench import library
 from runner.profile import checks, prometheus
 from runner.profile import report as profile
 from tests import corpus
-from tests.test_profile import VALIDATOR, contents, write_counters
+from tests.test_profile import VALIDATOR, contents, small_cache_library, small_cache_proc, write_counters  # noqa: F401
 from tests.test_profile_advice import kill_an_import
 
 QUICK = ["--runs", "3", "--rounds", "1"]
@@ -94,7 +94,7 @@ def _stale_views(dsn: str) -> None:
 # check, how to make its value cross, the flags that set a level it crosses (None: the defaults do)
 CROSSINGS = {
     "p95": (None, "p95=0.000001"),
-    "cache_hit": (None, "cache_hit=1.01"),
+    "cache_hit": ("small_cache", "cache_hit=1.01"),  # judged only where reads outgrow the cache
     "dead_share": (_dead_rows, "dead_share=0.8"),
     "invalid_indexes": (_invalid_index, "invalid_indexes=1"),
     "long_transaction": ("idle", "long_transaction=1"),
@@ -110,7 +110,7 @@ def test_every_check_has_a_crossing_test() -> None:
 
 @pytest.mark.parametrize("level", ["warning", "critical"])
 @pytest.mark.parametrize("name", list(CROSSINGS))
-def test_each_threshold_crossed_gives_its_exit_status(name: str, level: str, filled: str) -> None:
+def test_each_threshold_crossed_gives_its_exit_status(name: str, level: str, filled: str, request) -> None:
     """Each check's warning level gives exit 1 and its critical level exit 2, with one stderr line per
     thing that crossed (and nothing else on stderr: the other checks are at their defaults, times off)."""
     setup, flag = CROSSINGS[name]
@@ -124,6 +124,8 @@ def test_each_threshold_crossed_gives_its_exit_status(name: str, level: str, fil
                 " - coalesce(current_setting('reserved_connections', true), '0')::int").fetchone()
         crowd = [psycopg.connect(filled) for _ in range(8)]
         flag = f"connections={(in_use + 4) / usable:.6f}"
+    elif setup == "small_cache":  # another server: a cache of 1 MB, a library read through it
+        filled = small_cache_library(request.getfixturevalue("small_cache_proc"))
     elif setup == "idle":
         idle = psycopg.connect(filled)
         idle.execute("SELECT 1").fetchone()

@@ -24,6 +24,17 @@ MIN_DEAD_ROWS = 1000  # a table with fewer dead rows is never flagged, whatever 
 MIN_CACHE_BLOCKS = 10_000  # block requests before a cache hit ratio means anything
 
 
+def cache_hit_judged(db: dict) -> bool:
+    """Whether the database's cache hit ratio says anything about the size of the cache: 10,000 block requests
+    or more, and more blocks read from outside shared_buffers than fit in it or than the database has. Fewer
+    can all be first reads since the server started (into a cache that never had to evict one), which no
+    larger cache avoids."""
+    hit, read = int(db.get("blocks_hit") or 0), int(db.get("blocks_read") or 0)
+    size = int(db.get("size_bytes") or 0) // int(db.get("block_size") or 8192)
+    cache = int(db.get("shared_buffers_blocks") or 0) or size
+    return hit + read >= MIN_CACHE_BLOCKS and read > min(size, cache)
+
+
 @dataclass(frozen=True)
 class Check:
     """One threshold pair: ``above`` checks cross at value >= level, the others at value < level."""
@@ -192,9 +203,8 @@ def evaluate(report: dict, thresholds: Thresholds) -> list[Result]:
         add("p95", [], _why(q, "API queries"))
     db = secs.get("database")
     if _readable(db):
-        blocks = int(db.get("blocks_hit") or 0) + int(db.get("blocks_read") or 0)
         ratio = db.get("cache_hit_ratio")
-        add("cache_hit", [(ratio, "cache hit ratio")] if ratio is not None and blocks >= MIN_CACHE_BLOCKS else [])
+        add("cache_hit", [(ratio, "cache hit ratio")] if ratio is not None and cache_hit_judged(db) else [])
         add("dead_share", [(t["dead_ratio"], f"{t['schema']}.{t['name']} dead rows")
                            for t in db.get("tables", [])
                            if int(t.get("dead_rows") or 0) > MIN_DEAD_ROWS and t["dead_ratio"] < 1])

@@ -147,7 +147,8 @@ def _database(d: dict) -> list[str]:
     out = [f"Size {_size(d.get('size_bytes'))}; cache hit ratio {_pct(d.get('cache_hit_ratio'))} "
            f"({_num(d.get('blocks_hit'))} hits, {_num(d.get('blocks_read'))} reads); "
            + (f"statistics since {_when(d.get('stats_since'))}." if d.get("stats_since")
-              else "statistics since they began (never reset)."), ""]
+              else "statistics since they began (never reset).")
+           + (f" Cache hit ratio {d['cache_hit_note']}." if d.get("cache_hit_note") else ""), ""]
     out += table([(f"{r['schema']}.{r['name']}" + (" (view)" if r["kind"] == "m" else ""),
                    _num(r["rows"]) + ("" if r["rows_exact"] else " ~"), _size(r["table_bytes"]), _size(r["index_bytes"]),
                    _size(r["total_bytes"]), _pct(r["dead_ratio"]), _num(r["seq_scan"]), _num(r["idx_scan"]),

@@ -183,7 +183,15 @@ def _database(state: _State) -> dict:
     state.foreign_keys = rows(conn, queries["profile_foreign_keys"])
     since = db.get("stats_reset")  # None: never reset (they outlive a clean restart)
     state.stats_since = since
-    level = th.status("cache_hit", ratio) if ratio is not None and hit + read >= checks.MIN_CACHE_BLOCKS else OK
+    figures = {"size_bytes": db.get("size_bytes"), "block_size": db.get("block_size"),
+               "shared_buffers_blocks": db.get("shared_buffers_blocks"), "blocks_hit": hit, "blocks_read": read}
+    judged = ratio is not None and checks.cache_hit_judged(figures)
+    cache_note = None
+    if ratio is not None and hit + read >= checks.MIN_CACHE_BLOCKS and not judged:
+        cache_note = (f"not judged: the {read:,} blocks read from outside shared_buffers since the "
+                     "statistics began are no more than fit in it or than the database has, so each can be a "
+                     "first read since the server started, which no larger cache avoids")
+    level = th.status("cache_hit", ratio) if judged else OK
     if level != OK:
         state.add("cache_hit", "database", level, _level_penalty(level, 3, 10),
                   f"cache hit ratio {ratio:.1%}: reads go to disk or the OS cache",
@@ -200,6 +208,8 @@ def _database(state: _State) -> dict:
     return {
         "database": state.session.get("database"), "size_bytes": db.get("size_bytes"),
         "cache_hit_ratio": round(ratio, 4) if ratio is not None else None, "blocks_hit": hit, "blocks_read": read,
+        "block_size": db.get("block_size"), "shared_buffers_blocks": db.get("shared_buffers_blocks"),
+        "cache_hit_judged": judged, "cache_hit_note": cache_note,
         "deadlocks": db.get("deadlocks"), "temp_bytes": db.get("temp_bytes"), "stats_since": since,
         "tables": [{k: t.get(k) for k in keys_t} for t in tables],
         "indexes": [{k: i.get(k) for k in keys_i} for i in state.indexes],
