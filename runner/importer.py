@@ -338,7 +338,12 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
     lock = threading.Lock()
     not_pruned: list[str] = []  # with prune: what could not be looked into (import_finish shields it too)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        batch_id = conn.execute(queries["import_begin"], [[scan.display_path(r) for r in roots], __version__]).fetchone()[0]
+        # batches left running by a killed import become interrupted; this one's lock, taken with its row,
+        # shows every other session that it is alive for as long as this connection lives
+        conn.execute(queries["import_mark_interrupted"]).fetchall()
+        with conn.transaction():
+            batch_id = conn.execute(queries["import_begin"], [[scan.display_path(r) for r in roots], __version__]).fetchone()[0]
+            conn.execute(queries["import_hold"], [batch_id])
         planner = _Statistics(conn.execute(queries["catalog_size"]).fetchone()[0])
         inboxes: list[queue.Queue] = [queue.Queue(maxsize=QUEUE_CHUNKS) for _ in range(max(1, sessions))]
         writer = _ChunkWriter(batch_id, inboxes, rows_per_chunk)

@@ -10,6 +10,12 @@ SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'midi') AS present
 -- name: import_begin  open an import batch for the given roots
 SELECT midi.import_begin(%s::text[], %s)
 
+-- name: import_mark_interrupted  batches left running by an import whose process is gone become interrupted
+SELECT * FROM midi.import_mark_interrupted()
+
+-- name: import_hold  hold the new batch's advisory lock for this connection's lifetime (proof the import lives)
+SELECT midi.import_hold(%s)
+
 -- name: import_merge  merge one COPY-staged chunk; returns (files_seen, files_new, duplicates, errors)
 SELECT files_seen, files_new, duplicates, errors FROM midi.import_merge(%s, %s)
 
@@ -81,6 +87,8 @@ SELECT current_setting('transaction_read_only') AS read_only,
 
 -- name: profile_database  size, cache hits and age of the statistics of the current database
 SELECT pg_database_size(current_database()) AS size_bytes,
+       current_setting('block_size')::int AS block_size,
+       (SELECT setting::bigint FROM pg_settings WHERE name = 'shared_buffers') AS shared_buffers_blocks,
        d.blks_hit, d.blks_read, d.xact_commit, d.xact_rollback, d.deadlocks, d.temp_files, d.temp_bytes,
        d.stats_reset,
        (SELECT pg_postmaster_start_time()) AS server_started
@@ -115,7 +123,8 @@ SELECT n.nspname::text AS schema, t.relname::text AS table_name, c.relname::text
        pg_get_indexdef(c.oid) AS definition, pg_get_indexdef(c.oid, 1, true) AS leading_column,
        i.indrelid::bigint AS table_oid, i.indkey::text AS key_columns, i.indclass::text AS key_opclasses,
        i.indcollation::text AS key_collations, i.indoption::text AS key_options, i.indnkeyatts AS key_count,
-       pg_get_expr(i.indexprs, i.indrelid) AS key_expressions, pg_get_expr(i.indpred, i.indrelid) AS predicate
+       pg_get_expr(i.indexprs, i.indrelid) AS key_expressions, pg_get_expr(i.indpred, i.indrelid) AS predicate,
+       obj_description(c.oid, 'pg_class') AS comment
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
@@ -129,14 +138,16 @@ ORDER BY n.nspname, t.relname, c.relname
 
 -- name: profile_foreign_keys  every foreign key of user tables: its table, columns (names and numbers) and target
 SELECT c.conrelid::bigint AS table_oid, c.conrelid::regclass::text AS table_name, c.conname::text AS constraint_name,
-       c.confrelid::regclass::text AS references,
+       tn.nspname::text AS schema, t.relname::text AS table, c.confrelid::regclass::text AS references,
        array_agg(a.attname::text ORDER BY k.ord) AS columns, array_agg(k.attnum::int ORDER BY k.ord) AS attnums
 FROM pg_constraint c
 JOIN pg_namespace n ON n.oid = c.connamespace
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace tn ON tn.oid = t.relnamespace
 CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
 WHERE c.contype = 'f' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-GROUP BY c.conrelid, c.conname, c.confrelid
+GROUP BY c.conrelid, c.conname, c.confrelid, tn.nspname, t.relname
 ORDER BY 2, 3
 
 -- name: profile_row_count  exact row count of one small table ({table} is a catalog name, quoted as an identifier)
@@ -239,8 +250,58 @@ SELECT set_config('auto_explain.log_min_duration', '0', true), set_config('auto_
 -- name: profile_auto_explain_off  stop sending plans (the rest of the transaction)
 SELECT set_config('auto_explain.log_min_duration', '-1', true)
 
--- name: profile_prefer_indexes  for this transaction: make sequential scans look expensive (does the index serve the query at all?)
-SELECT set_config('enable_seqscan', 'off', true)
+-- name: profile_prefer_indexes  for this transaction: make sequential scans look expensive and allow every index scan (does the index serve the query at all?)
+SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'on', true),
+       set_config('enable_bitmapscan', 'on', true), set_config('enable_indexonlyscan', 'on', true)
+
+-- name: profile_migrations_table  yoyo's record of applied migrations, if this role can see it
+SELECT to_regclass('_yoyo_migration')::text
+
+-- name: profile_migrations_applied  the migrations yoyo applied ({table} = its record table, a catalog name)
+SELECT migration_id FROM {table}
+
+-- name: profile_trgm_schema  the schema pg_trgm lives in (the fuzzy-name index is built with its operator class)
+SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'
+
+-- name: profile_imports  import batches still running (alive: their import holds the batch's lock), those that
+-- stopped early and were not followed by a complete import of their roots, and the last complete one
+SELECT b.id, b.roots, b.status, b.started_at, b.finished_at, b.files_seen, b.files_new, b.errors, b.runner_version,
+       b.status = 'running' AND midi.import_alive(b.id) AS alive,
+       b.status IN ('interrupted', 'failed') AND NOT EXISTS (
+           SELECT 1 FROM midi.import_batches d
+            WHERE d.status = 'done' AND d.id > b.id
+              AND NOT EXISTS (SELECT 1 FROM unnest(b.roots) AS r(root)
+                               WHERE NOT EXISTS (SELECT 1 FROM unnest(d.roots) AS dr(root)
+                                                  WHERE r.root = dr.root
+                                                     OR left(r.root, length(rtrim(dr.root, '/')) + 1) = rtrim(dr.root, '/') || '/'))
+       ) AS unfinished
+FROM midi.import_batches b
+WHERE b.status <> 'done' OR b.id = (SELECT max(id) FROM midi.import_batches WHERE status = 'done')
+ORDER BY b.id DESC
+LIMIT 100
+
+-- name: profile_views  when the library statistics and facet views were refreshed, and when files last changed
+SELECT (SELECT s.refreshed_at FROM midi.library_stats s) AS refreshed_at,
+       (SELECT max(f.updated_at) FROM midi.files f) AS changed_at,
+       now() AS now
+
+-- name: profile_planner_switches  the planner's index scan methods that are switched off, and where
+SELECT name, setting, source, current_database()::text AS database, current_user::text AS role
+FROM pg_settings
+WHERE name = ANY (%s) AND setting = 'off'
+ORDER BY name
+
+-- name: profile_history  the newest recorded profile runs first (midi.profile_history)
+SELECT id, taken_at, midicenter_version, health_score, files, figures FROM midi.profile_history(%s)
+
+-- name: profile_record_can_be_writer  whether this role may act as midi_writer (it records as that role)
+SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'midi_writer' AND pg_has_role(current_user, r.oid, 'MEMBER'))
+
+-- name: profile_record_as_writer  the recording transaction runs with the writer role's rights alone
+SET LOCAL ROLE midi_writer
+
+-- name: profile_record  store one report's figures and prune recorded runs older than keep_days
+SELECT midi.profile_record(%(figures)s, %(version)s, %(score)s, %(files)s, %(keep_days)s)
 
 -- name: search  one page of midi.search; the filters as one JSON object (runner/filters.py builds it)
 SELECT * FROM midi.search(sort => %(sort)s, lim => %(lim)s, after => %(after)s, filters => %(filters)s)

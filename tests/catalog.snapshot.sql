@@ -922,6 +922,12 @@ CREATE FUNCTION midi._has_filter(a midi._search_args) RETURNS boolean
     SELECT midi._search_where(a) <> 'true'
 $$;
 COMMENT ON FUNCTION midi._has_filter(a midi._search_args) IS 'Internal: whether any filter is set';
+CREATE FUNCTION midi._import_lock(batch bigint, OUT class_key integer, OUT object_key integer) RETURNS record
+    LANGUAGE sql STABLE STRICT
+    AS $$
+    SELECT 'midi.import_batches'::regclass::oid::integer, (batch & 2147483647)::integer
+$$;
+COMMENT ON FUNCTION midi._import_lock(batch bigint, OUT class_key integer, OUT object_key integer) IS 'Internal: the advisory lock key (two integers) of an import batch';
 CREATE FUNCTION midi._import_refuse_sql() RETURNS text
     LANGUAGE sql STABLE
     AS $_$
@@ -1525,6 +1531,32 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._staged(batch bigint, chunk integer) IS 'Rows of one staged import chunk (with a realistic row estimate)';
+CREATE FUNCTION midi._strategy_indexes(lookups text[], methods text[], fixed text[], order_column text) RETURNS SETOF text
+    LANGUAGE sql STABLE
+    AS $$
+    WITH ix AS (
+        SELECT c.relname::text AS name, am.amname::text AS method, i.indexrelid, i.indnkeyatts,
+               regexp_replace(pg_get_indexdef(i.indexrelid, 1, true), '^[a-z_][a-z0-9_]*\.', '') AS lead,
+               (SELECT o.opcname::text FROM pg_opclass o WHERE o.oid = i.indclass[0]) AS opclass
+          FROM pg_index i
+          JOIN pg_class c ON c.oid = i.indexrelid
+          JOIN pg_am am ON am.oid = c.relam
+         WHERE i.indrelid = 'midi.files'::regclass AND i.indisvalid AND i.indisready)
+    SELECT ix.name FROM ix
+     WHERE EXISTS (SELECT 1 FROM unnest(lookups, methods) AS x(col, how)
+                    WHERE ix.lead = x.col
+                      AND CASE x.how WHEN 'btree' THEN ix.method = 'btree'
+                                     WHEN 'gin' THEN ix.method IN ('gin', 'gist')
+                                     WHEN 'trgm' THEN ix.method IN ('gin', 'gist') AND ix.opclass LIKE '%trgm%'
+                                     ELSE false END)
+        OR (order_column IS NOT NULL AND ix.method = 'btree'
+            AND EXISTS (SELECT 1 FROM generate_series(1, ix.indnkeyatts) AS k
+                         WHERE pg_get_indexdef(ix.indexrelid, k, true) = order_column
+                           AND NOT EXISTS (SELECT 1 FROM generate_series(1, k - 1) AS j
+                                            WHERE pg_get_indexdef(ix.indexrelid, j, true) <> ALL (coalesce(fixed, '{}')))))
+     ORDER BY 1
+$$;
+COMMENT ON FUNCTION midi._strategy_indexes(lookups text[], methods text[], fixed text[], order_column text) IS 'Internal: valid indexes of midi.files that look up one of the given columns, or return rows in the given order';
 CREATE FUNCTION midi._sync_deferred() RETURNS boolean
     LANGUAGE sql STABLE
     AS $$
@@ -2534,6 +2566,15 @@ CREATE FUNCTION midi.half_double_tempo(bpm numeric) RETURNS numeric[]
     SELECT ARRAY[round(bpm / 2, 2), bpm, bpm * 2]
 $$;
 COMMENT ON FUNCTION midi.half_double_tempo(bpm numeric) IS 'A tempo at half, normal and double time';
+CREATE FUNCTION midi.import_alive(batch bigint) RETURNS boolean
+    LANGUAGE sql STABLE STRICT
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_locks l, midi._import_lock(batch) k
+                    WHERE l.locktype = 'advisory' AND l.granted
+                      AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+                      AND l.classid = k.class_key::oid AND l.objid = k.object_key::oid AND l.objsubid = 2)
+$$;
+COMMENT ON FUNCTION midi.import_alive(batch bigint) IS 'Whether the import that opened a batch still holds its advisory lock (its process is alive)';
 CREATE FUNCTION midi.import_begin(roots text[], runner_version text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE sql
     AS $$
@@ -2560,8 +2601,9 @@ CREATE TABLE midi.import_batches (
     CONSTRAINT import_batches_files_new_check CHECK ((files_new >= 0)),
     CONSTRAINT import_batches_files_seen_check CHECK ((files_seen >= 0)),
     CONSTRAINT import_batches_other_files_check CHECK ((other_files >= 0)),
-    CONSTRAINT import_batches_status_check CHECK ((status = ANY (ARRAY['running'::text, 'done'::text, 'failed'::text])))
+    CONSTRAINT import_batches_status_check CHECK ((status = ANY (ARRAY['running'::text, 'done'::text, 'failed'::text, 'interrupted'::text])))
 );
+COMMENT ON COLUMN midi.import_batches.status IS 'running (its import holds an advisory lock on it), done, failed, or interrupted (its process went away)';
 CREATE FUNCTION midi.import_finish(batch bigint, other_files bigint DEFAULT 0, prune boolean DEFAULT false) RETURNS midi.import_batches
     LANGUAGE plpgsql
     AS $_$
@@ -2616,6 +2658,27 @@ BEGIN
 END;
 $_$;
 COMMENT ON FUNCTION midi.import_finish(batch bigint, other_files bigint, prune boolean) IS 'Closes an import batch (optionally marking unseen paths under its roots missing); returns the batch row';
+CREATE FUNCTION midi.import_hold(batch bigint) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    k record := midi._import_lock(batch);
+BEGIN
+    IF NOT pg_try_advisory_lock(k.class_key, k.object_key) THEN
+        RAISE EXCEPTION 'import batch % is held by another session', batch USING ERRCODE = 'lock_not_available';
+    END IF;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION midi.import_hold(batch bigint) IS 'Holds the advisory lock of an import batch for this session''s lifetime (proof that its import is alive)';
+CREATE FUNCTION midi.import_mark_interrupted() RETURNS SETOF bigint
+    LANGUAGE sql
+    AS $$
+    UPDATE midi.import_batches b SET status = 'interrupted'
+     WHERE b.status = 'running' AND NOT midi.import_alive(b.id)
+    RETURNING b.id
+$$;
+COMMENT ON FUNCTION midi.import_mark_interrupted() IS 'Marks running import batches whose process is gone (no advisory lock held) as interrupted; returns their ids';
 CREATE FUNCTION midi.import_merge(batch bigint, chunk integer) RETURNS TABLE(files_seen integer, files_new integer, duplicates integer, errors integer)
     LANGUAGE plpgsql
     AS $_$
@@ -2954,6 +3017,41 @@ CREATE FUNCTION midi.place_vector(manufacturer text, collection_name text, folde
         || setweight(to_tsvector('midi.names', coalesce(midi.name_words(array_to_string(folder_tags, ' ')), '')), 'C')
 $$;
 COMMENT ON FUNCTION midi.place_vector(manufacturer text, collection_name text, folder_tags text[]) IS 'Manufacturer + collection (weight B) and folder tags (weight C) of the search document';
+CREATE TABLE midi.profile_runs (
+    id bigint NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL,
+    midicenter_version text NOT NULL,
+    health_score smallint NOT NULL,
+    files bigint,
+    figures jsonb NOT NULL,
+    CONSTRAINT profile_runs_figures_check CHECK ((jsonb_typeof(figures) = 'object'::text)),
+    CONSTRAINT profile_runs_files_check CHECK ((files >= 0)),
+    CONSTRAINT profile_runs_health_score_check CHECK (((health_score >= 0) AND (health_score <= 100)))
+);
+COMMENT ON TABLE midi.profile_runs IS 'One row per `midicenter profile --record`: the report''s figures (jsonb), newest last; pruned by age';
+CREATE FUNCTION midi.profile_history(lim integer DEFAULT 30) RETURNS SETOF midi.profile_runs
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT * FROM midi.profile_runs ORDER BY id DESC LIMIT greatest(coalesce(lim, 30), 0)
+$$;
+COMMENT ON FUNCTION midi.profile_history(lim integer) IS 'The newest recorded profile runs first (at most lim)';
+CREATE FUNCTION midi.profile_record(figures jsonb, runner_version text, health_score integer, files bigint, keep_days integer DEFAULT 90) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    IF keep_days IS NULL OR keep_days < 1 THEN
+        RAISE EXCEPTION 'keep_days must be at least 1, not %', keep_days USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO midi.profile_runs (midicenter_version, health_score, files, figures)
+    VALUES (runner_version, health_score, files, figures)
+    RETURNING id INTO new_id;
+    DELETE FROM midi.profile_runs r WHERE r.taken_at < now() - make_interval(days => keep_days);
+    RETURN new_id;
+END;
+$$;
+COMMENT ON FUNCTION midi.profile_record(figures jsonb, runner_version text, health_score integer, files bigint, keep_days integer) IS 'Records one profile report''s figures; prunes recorded runs older than keep_days; returns the new id';
 CREATE FUNCTION midi.rate(file_id bigint, rating integer) RETURNS smallint
     LANGUAGE plpgsql
     AS $$
@@ -3130,6 +3228,86 @@ CREATE FUNCTION midi.search_count(q text DEFAULT NULL::text, bpm_min numeric DEF
     SELECT * FROM midi._search_count(midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters)), cap)
 $$;
 COMMENT ON FUNCTION midi.search_count(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, cap integer, filters jsonb) IS 'Number of matching files: exact up to cap (default 5000), else an estimate with exact = false';
+CREATE FUNCTION midi.search_strategy(q text DEFAULT NULL::text, bpm_min numeric DEFAULT NULL::numeric, bpm_max numeric DEFAULT NULL::numeric, bpm_halfdouble boolean DEFAULT NULL::boolean, keys midi.musical_key[] DEFAULT NULL::midi.musical_key[], compatible_key midi.musical_key DEFAULT NULL::midi.musical_key, manufacturer text[] DEFAULT NULL::text[], collection text[] DEFAULT NULL::text[], categories midi.file_category[] DEFAULT NULL::midi.file_category[], tags_all text[] DEFAULT NULL::text[], tags_any text[] DEFAULT NULL::text[], time_signature text DEFAULT NULL::text, duration_min numeric DEFAULT NULL::numeric, duration_max numeric DEFAULT NULL::numeric, notes_min integer DEFAULT NULL::integer, notes_max integer DEFAULT NULL::integer, percussive boolean DEFAULT NULL::boolean, favorites_only boolean DEFAULT NULL::boolean, min_rating integer DEFAULT NULL::integer, fuzzy boolean DEFAULT NULL::boolean, sort text DEFAULT NULL::text, lim integer DEFAULT 50, after text DEFAULT NULL::text, filters jsonb DEFAULT NULL::jsonb) RETURNS TABLE(segment integer, strategy text, index_name text)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    a midi._search_args := midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters), sort, after);
+    s text := midi._search_sort(a, sort);
+    ranked boolean := midi._search_ranked(a, sort);
+    cols text[] := '{}';        -- the filters an index can look up (text and fuzzy apart), and how
+    hows text[] := '{}';
+    fixed text[] := '{}';       -- columns a one-value filter fixes
+    text_cols text[] := '{}';   -- the text query, when the engine hands it to an index
+    text_hows text[] := '{}';
+    seg_names text[];
+    seg_orders text[];
+    first integer;
+    names text[];
+BEGIN
+    IF a.key_set IS NOT NULL THEN
+        cols := cols || 'cached_key'::text; hows := hows || 'btree'::text;
+        IF cardinality(a.key_set) = 1 THEN fixed := fixed || 'cached_key'::text; END IF;
+    END IF;
+    IF (a.f).manufacturer IS NOT NULL THEN
+        cols := cols || 'manufacturer'::text; hows := hows || 'btree'::text;
+        IF cardinality((a.f).manufacturer) = 1 THEN fixed := fixed || 'manufacturer'::text; END IF;
+    END IF;
+    IF (a.f).collection IS NOT NULL THEN
+        cols := cols || 'collection_name'::text; hows := hows || 'btree'::text;
+        IF cardinality((a.f).collection) = 1 THEN fixed := fixed || 'collection_name'::text; END IF;
+    END IF;
+    IF (a.f).categories IS NOT NULL THEN
+        cols := cols || 'cached_category'::text; hows := hows || 'btree'::text;
+        IF cardinality((a.f).categories) = 1 THEN fixed := fixed || 'cached_category'::text; END IF;
+    END IF;
+    IF a.bpm_ranges IS NOT NULL THEN
+        cols := cols || 'cached_bpm'::text; hows := hows || 'btree'::text;
+    END IF;
+    IF a.tag_all_ids IS NOT NULL OR a.tag_any_ids IS NOT NULL THEN
+        cols := cols || 'tag_ids'::text; hows := hows || 'gin'::text;
+    END IF;
+    IF (a.f).duration_min IS NOT NULL OR (a.f).duration_max IS NOT NULL THEN
+        cols := cols || 'duration_seconds'::text; hows := hows || 'btree'::text;
+    END IF;
+    IF a.tsq IS NOT NULL AND a.text_indexed THEN
+        text_cols := ARRAY['search_vector']; text_hows := ARRAY['gin'];
+    ELSIF a.tsq IS NULL AND (a.f).fuzzy AND (a.f).q IS NOT NULL THEN
+        text_cols := ARRAY['filename']; text_hows := ARRAY['trgm'];
+    END IF;
+    -- segment 0: the whole filter set, in no order
+    names := ARRAY(SELECT midi._strategy_indexes(cols || text_cols, hows || text_hows, fixed, NULL));
+    RETURN QUERY SELECT 0, 'filter'::text, x FROM unnest(CASE WHEN names = '{}' THEN '{NULL}' ELSE names END) x;
+    -- the segments of midi.search, as midi._search_sql builds them
+    IF ranked THEN
+        seg_names := ARRAY['ranked']; seg_orders := ARRAY[NULL::text];
+    ELSIF s = 'relevance' AND a.tsq IS NULL THEN
+        seg_names := ARRAY['fuzzy']; seg_orders := ARRAY[NULL::text];
+    ELSE
+        CASE s
+            WHEN 'relevance' THEN seg_names := ARRAY['name tier', 'other tier']; seg_orders := ARRAY['created_at', 'created_at'];
+            WHEN 'newest' THEN seg_names := ARRAY['newest']; seg_orders := ARRAY['created_at'];
+            WHEN 'bpm' THEN seg_names := ARRAY['bpm', 'bpm, none']; seg_orders := ARRAY['cached_bpm', 'id'];
+            WHEN 'duration' THEN seg_names := ARRAY['duration', 'duration, none']; seg_orders := ARRAY['duration_seconds', 'id'];
+            WHEN 'name' THEN seg_names := ARRAY['name']; seg_orders := ARRAY['filename'];
+        END CASE;
+    END IF;
+    first := CASE WHEN ranked OR seg_names[1] = 'fuzzy' THEN 1 ELSE coalesce(a.cur_seg, 1) END;
+    FOR i IN first .. cardinality(seg_names) LOOP
+        IF seg_names[i] = 'name tier' THEN
+            -- the name tier tests the file-name words instead of the text query: by their index when the
+            -- words are rare in names, else as a filter on the newest-first walk
+            names := ARRAY(SELECT midi._strategy_indexes(
+                               cols || CASE WHEN a.name_indexed THEN ARRAY['name_tsvector(filename)'] ELSE '{}' END,
+                               hows || CASE WHEN a.name_indexed THEN ARRAY['gin'] ELSE '{}' END, fixed, seg_orders[i]));
+        ELSE
+            names := ARRAY(SELECT midi._strategy_indexes(cols || text_cols, hows || text_hows, fixed, seg_orders[i]));
+        END IF;
+        RETURN QUERY SELECT i, seg_names[i], x FROM unnest(CASE WHEN names = '{}' THEN '{NULL}' ELSE names END) x;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION midi.search_strategy(q text, bpm_min numeric, bpm_max numeric, bpm_halfdouble boolean, keys midi.musical_key[], compatible_key midi.musical_key, manufacturer text[], collection text[], categories midi.file_category[], tags_all text[], tags_any text[], time_signature text, duration_min numeric, duration_max numeric, notes_min integer, notes_max integer, percussive boolean, favorites_only boolean, min_rating integer, fuzzy boolean, sort text, lim integer, after text, filters jsonb) IS 'How midi.search answers the same arguments: per segment (0 = the filter set alone), the strategy and the indexes meant to serve it (NULL: none)';
 CREATE FUNCTION midi.short_label(label text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -3473,6 +3651,14 @@ CREATE MATERIALIZED VIEW midi.manufacturer_counts AS
   WHERE (f.manufacturer IS NOT NULL)
   GROUP BY f.manufacturer
   WITH NO DATA;
+ALTER TABLE midi.profile_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME midi.profile_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 CREATE TABLE midi.saved_searches (
     id bigint NOT NULL,
     name text NOT NULL,
@@ -3571,6 +3757,8 @@ ALTER TABLE ONLY midi.key_templates
     ADD CONSTRAINT key_templates_pkey PRIMARY KEY (profile, key);
 ALTER TABLE ONLY midi.musical_metadata
     ADD CONSTRAINT musical_metadata_pkey PRIMARY KEY (file_id);
+ALTER TABLE ONLY midi.profile_runs
+    ADD CONSTRAINT profile_runs_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY midi.ratings
     ADD CONSTRAINT ratings_pkey PRIMARY KEY (file_id);
 ALTER TABLE ONLY midi.saved_searches
@@ -3653,6 +3841,7 @@ CREATE UNIQUE INDEX key_counts_key ON midi.key_counts USING btree (key);
 CREATE UNIQUE INDEX key_profiles_one_default ON midi.key_profiles USING btree (is_default) WHERE is_default;
 CREATE UNIQUE INDEX library_stats_key ON midi.library_stats USING btree (singleton);
 CREATE UNIQUE INDEX manufacturer_counts_key ON midi.manufacturer_counts USING btree (manufacturer);
+COMMENT ON INDEX midi.profile_runs_pkey IS 'serves: midi.profile_history -- the newest recorded runs first, for "since last time" and --history';
 COMMENT ON INDEX midi.search_word_sample_pkey IS 'serves: text, rare word; text, broad word ''bass''; count, broad word -- one row: the scale of the word estimates';
 COMMENT ON INDEX midi.search_words_pkey IS 'serves: text, rare word; text, broad word ''bass''; text + BPM + key; count, broad word -- the strategy of a text query looks up its words (and prefixes) here';
 CREATE UNIQUE INDEX tag_counts_key ON midi.tag_counts USING btree (tag_id);

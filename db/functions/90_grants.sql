@@ -106,6 +106,10 @@ GRANT EXECUTE ON FUNCTION
     midi._facet_query(midi._search_args, text[], text, integer), midi._facets_from_views(text[], integer),
     midi._facets(midi._search_args, integer),
     midi.facets,
+    -- what a search means to read (44_search_strategy), whether an import is alive (21_import_runs),
+    -- the profile's recorded history (60_profile_history)
+    midi._strategy_indexes(text[], text[], text[], text), midi.search_strategy,
+    midi._import_lock(bigint), midi.import_alive(bigint), midi.profile_history(integer),
     -- projections (43_projections, 45_sync)
     midi.file_essential(bigint), midi.file_for_analysis(bigint[]), midi.load_tracks(bigint[]),
     midi.file_details(bigint), midi.duplicates_of(bigint),
@@ -148,6 +152,10 @@ GRANT EXECUTE ON FUNCTION
     midi.import_begin(text[], text), midi._staged(bigint, integer), midi.import_merge(bigint, integer),
     midi._under_roots(text, text[]), midi.import_finish(bigint, bigint, boolean),
     midi.import_refusals(), midi._import_refuse_sql(), midi._prefix_after(text),
+    -- import batches alive or gone (21_import_runs)
+    midi.import_hold(bigint), midi.import_mark_interrupted(),
+    -- recording a profile report (60_profile_history; the report itself only reads)
+    midi.profile_record(jsonb, text, integer, bigint, integer),
     -- analysis (15_keys, 30_labels, 31_analysis)
     midi._rebuild_key_templates(), midi._apply_categories(bigint[]), midi._apply_tags(bigint[]),
     midi.relabel(bigint[]), midi.analysis_next_batch(), midi.analysis_claim(bigint, integer, integer, timestamptz),

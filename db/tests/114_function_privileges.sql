@@ -107,6 +107,10 @@ INSERT INTO expected VALUES
     ('midi._export_sql(midi._search_args,text[],boolean)', 'reader'),
     ('midi._export_base(text)', 'reader'),
     ('midi._saved_filters(text)', 'reader'),
+    ('midi._strategy_indexes(text[],text[],text[],text)', 'reader'),
+    ('midi._import_lock(bigint)', 'reader'),
+    ('midi.import_alive(bigint)', 'reader'),
+    ('midi.profile_history(integer)', 'reader'),
     -- import, analysis, keeping search columns current, library writes
     ('midi._rebuild_key_templates()', 'writer'),
     ('midi.import_begin(text[],text)', 'writer'),
@@ -117,6 +121,9 @@ INSERT INTO expected VALUES
     ('midi.import_refusals()', 'writer'),
     ('midi._import_refuse_sql()', 'writer'),
     ('midi._prefix_after(text)', 'writer'),
+    ('midi.import_hold(bigint)', 'writer'),
+    ('midi.import_mark_interrupted()', 'writer'),
+    ('midi.profile_record(jsonb,text,integer,bigint,integer)', 'writer'),
     ('midi._apply_categories(bigint[])', 'writer'),
     ('midi._apply_tags(bigint[])', 'writer'),
     ('midi.relabel(bigint[])', 'writer'),
@@ -173,15 +180,15 @@ INSERT INTO expected VALUES
 -- the public functions that take the search filters: their argument lists are generated from the type
 -- midi.search_filters (41_search_api.sql), so they are listed by name; one overload each
 INSERT INTO expected SELECT p.oid::regprocedure::text, 'reader' FROM pg_proc p
- WHERE p.pronamespace = 'midi'::regnamespace AND p.proname IN ('search', 'explain_search', 'search_count', 'facets', 'export_rows', 'catalog_rows');
+ WHERE p.pronamespace = 'midi'::regnamespace AND p.proname IN ('search', 'explain_search', 'search_count', 'facets', 'export_rows', 'catalog_rows', 'search_strategy');
 
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'midi'::regnamespace
                    AND p.oid NOT IN (SELECT to_regprocedure(e.sig) FROM expected e WHERE to_regprocedure(e.sig) IS NOT NULL)
                  ORDER BY 1),
           '{}'::text[], 'every function of schema midi is in the list (place a new one: reader, writer or none)');
-SELECT is((SELECT count(*) FROM expected WHERE sig ~ '^midi\.(search|explain_search|search_count|facets|export_rows|catalog_rows)\('), 6::bigint,
-          'search, explain_search, search_count, facets, export_rows and catalog_rows exist, one overload each');
+SELECT is((SELECT count(*) FROM expected WHERE sig ~ '^midi\.(search|explain_search|search_count|facets|export_rows|catalog_rows|search_strategy)\('), 7::bigint,
+          'search, explain_search, search_count, facets, export_rows, catalog_rows and search_strategy exist, one overload each');
 SELECT is(ARRAY(SELECT e.sig FROM expected e WHERE to_regprocedure(e.sig) IS NULL ORDER BY 1),
           '{}'::text[], 'every function in the list exists');
 SELECT is(ARRAY(SELECT e.sig FROM expected e WHERE to_regprocedure(e.sig) IS NOT NULL

@@ -1,13 +1,12 @@
-"""The commands that measure: `midicenter bench import|search|analyze|export` and `midicenter profile`."""
+"""The commands that measure: `midicenter bench import|search|analyze|export` (the profile: runner/cli/profile.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from runner.cli.common import cli, command, dsn_of, emit, target
+from runner.cli.common import cli, command, dsn_of, emit
 
 
 @cli.group()
@@ -85,42 +84,6 @@ def bench_analyze(ctx: click.Context, n_files: int, songs: Path | None, runs: in
     result = analyzebench.run(dsn_of(ctx), files=n_files, runs=runs, seed=seed, songs=songs,
                               workers=workers, log=lambda s: click.echo(s, err=True))
     emit(result, as_json)
-
-
-def _client_levels(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:
-    try:
-        levels = tuple(int(x) for x in value.split(",") if x.strip())
-    except ValueError:
-        raise click.BadParameter("a comma-separated list of client counts, e.g. 10,50,100") from None
-    if not levels or any(n < 1 or n > 1000 for n in levels):
-        raise click.BadParameter("each client count must be between 1 and 1000")
-    return levels
-
-
-@command(cli, "profile", json_help="Print the report as JSON (schema: runner/profile/schema.json).")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the report to this file instead of stdout.")
-@click.option("--load-test", is_flag=True, help="Also run concurrent clients on the search mix (local servers only).")
-@click.option("--load-seconds", type=click.FloatRange(min=0.1, max=600), default=5.0, show_default=True,
-              help="How long each load level runs.")
-@click.option("--load-clients", default="10,50,100", show_default=True, callback=_client_levels,
-              help="Client counts of the load levels.")
-def profile_cmd(ctx: click.Context, as_json: bool, output: str | None, load_test: bool, load_seconds: float,
-                load_clients: tuple[int, ...]) -> None:
-    """Health report of the database, read only: statistics, the API calls explained, index problems,
-    top statements, connections, settings for this machine, and (with --load-test) throughput."""
-    from runner.profile import markdown as profile_markdown
-    from runner.profile import report as profile
-
-    t = target(ctx)
-    report = profile.run(dsn_of(ctx), load_test=load_test, load_seconds=load_seconds, load_clients=load_clients,
-                         target=t.describe(), log=lambda s: click.echo(s, err=True))
-    text = json.dumps(report, indent=2) + "\n" if as_json else profile_markdown.render(report)
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"profile: report written to {output} (health {report['summary']['health_score']}/100)", err=True)
-    else:
-        click.echo(text, nl=False)
 
 
 def _sizes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, ...]:

@@ -3,11 +3,14 @@
 The seed system's profiling tool ran INSERTs and UPDATEs against the live database while "profiling".
 This one cannot: it reads on a connection whose every transaction is READ ONLY (runner.readonly), checks
 that the server agrees before it reads anything, and runs each section in a savepoint, so a section the
-role may not read is marked with the reason while the rest of the report goes on.
+role may not read is marked with the reason while the rest of the report goes on. (``--record`` stores the
+report's figures afterwards, in a transaction of its own: runner.profile.history.)
 
 ``run()`` returns the report as a JSON-ready dict (its schema: ``schema.json`` next to this file);
 ``runner.profile.markdown.render()`` turns it into Markdown. Each problem found is a ``Finding`` with a
-penalty; the health score is 100 minus the penalties, and the three biggest give the summary's actions.
+penalty and advice that, applied, removes it (or says why that cannot be shown on a scratch database);
+the health score is 100 minus the penalties, and the three biggest give the summary's actions. The
+thresholds findings cross are the ones ``--check`` uses (runner.profile.checks).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import re
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,16 +29,17 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from runner import __version__, canonical, schema
+from runner import __version__, canonical
 from runner.profile import calls as profile_calls
-from runner.profile import readonly, tuning
+from runner.profile import checks, history, readonly, tuning
+from runner.profile import indexes as profile_indexes
 from runner.profile.calls import Canonical
+from runner.profile.checks import CRITICAL, OK, Thresholds
 from runner.profile.readonly import first_line, rows
 from runner.queries import queries
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_NAME = "midicenter-profile"
-LONG_RUNNING_SECONDS = 5 * 60
 EXACT_COUNT_ROWS = 200_000  # tables estimated below this get an exact count(*)
 LOAD_LEVELS = (10, 50, 100)
 STATEMENTS_TOP = 10
@@ -44,11 +48,29 @@ IMPORTANT_SETTINGS = (
     "random_page_cost",
 )
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
+SECTIONS = ("database", "imports", "indexes", "statements", "connections", "settings", "queries", "load_test")
+
+
+FINDING_KINDS = frozenset({
+    # database
+    "cache_hit", "dead_tuples", "stale_statistics", "view_unpopulated", "migrations_pending", "no_schema",
+    # imports and views
+    "stale_import", "import_interrupted", "views_stale",
+    # indexes
+    "invalid_index", "missing_index", "duplicate_index", "redundant_index", "unused_index", "fk_unindexed",
+    # statements, connections, settings
+    "no_statements", "connections_full", "idle_in_transaction", "long_running", "settings",
+    # API queries, load test
+    "api_missing", "api_denied", "api_failed", "api_slow", "index_not_used", "load_errors", "load_slow",
+})
+"""Every kind of finding the report can make (tests/test_profile_advice.py applies each one's advice)."""
 
 
 @dataclass
 class Finding:
-    """One problem: the score drops by ``penalty``; ``action`` (and ``sql``) say what to do about it."""
+    """One problem: the score drops by ``penalty``; ``action`` (with ``sql`` to run, or a ``command``) says
+    what to do about it. ``untested`` says why applying the advice cannot be shown to remove the finding
+    on a scratch database (None: a test shows it does)."""
 
     kind: str
     section: str
@@ -57,10 +79,17 @@ class Finding:
     title: str
     action: str
     sql: str | None = None
+    command: str | None = None
+    untested: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FINDING_KINDS:
+            raise ValueError(f"finding kind {self.kind!r} is not in FINDING_KINDS")
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "section": self.section, "severity": self.severity, "penalty": self.penalty,
-                "title": self.title, "action": self.action, "sql": self.sql}
+                "title": self.title, "action": self.action, "sql": self.sql, "command": self.command,
+                "untested": self.untested}
 
 
 @dataclass
@@ -69,23 +98,23 @@ class _State:
 
     conn: psycopg.Connection
     dsn: str
+    thresholds: Thresholds
+    server_memory: int | None = None
     session: dict = field(default_factory=dict)
     tables: dict[str, dict] = field(default_factory=dict)  # "schema.name" -> row
     indexes: list[dict] = field(default_factory=list)
     foreign_keys: list[dict] = field(default_factory=list)
+    stats_since: Any = None
     calls: list[Canonical] = field(default_factory=list)
+    used_now: set[str] = field(default_factory=set)
+    applied: set[str] | None = None
+    runs: int = profile_calls.RUNS
+    rounds: int = profile_calls.ROUNDS
+    warmup: int = profile_calls.WARMUP_RUNS
     findings: list[Finding] = field(default_factory=list)
 
     def add(self, *args: Any, **kwargs: Any) -> None:
         self.findings.append(Finding(*args, **kwargs))
-
-    def expected(self) -> dict[str, list[str]]:
-        """midi relation -> the canonical calls meant to use it."""
-        out: dict[str, list[str]] = {}
-        for c in self.calls:
-            for e in c.expects:
-                out.setdefault(e, []).append(c.name)
-        return out
 
 
 class SectionUnavailable(Exception):
@@ -114,12 +143,12 @@ def _session(state: _State) -> dict:
     return row
 
 
-def _ident(name: str) -> str:
-    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
-
-
 def _qual(schema_name: str, name: str) -> str:
-    return f"{_ident(schema_name)}.{_ident(name)}"
+    return profile_indexes.qual(schema_name, name)
+
+
+def _level_penalty(status: str, warning: int, critical: int) -> int:
+    return critical if status == CRITICAL else warning
 
 
 # ------------------------------------------------------------------------------------------ database
@@ -127,6 +156,7 @@ def _qual(schema_name: str, name: str) -> str:
 
 def _database(state: _State) -> dict:
     conn = state.conn
+    th = state.thresholds
     db = (rows(conn, queries["profile_database"]) or [{}])[0]
     hit, read = int(db.get("blks_hit") or 0), int(db.get("blks_read") or 0)
     ratio = hit / (hit + read) if hit + read else None
@@ -151,20 +181,35 @@ def _database(state: _State) -> dict:
         state.tables[f"{t['schema']}.{t['name']}"] = t
     state.indexes = rows(conn, queries["profile_indexes"])
     state.foreign_keys = rows(conn, queries["profile_foreign_keys"])
-    if ratio is not None and hit + read >= 10_000 and ratio < 0.99:
-        state.add("cache_hit", "database", "warning" if ratio >= 0.95 else "critical",
-                  3 if ratio >= 0.95 else 10, f"cache hit ratio {ratio:.1%}: reads go to disk or the OS cache",
-                  "raise shared_buffers towards the recommendation in Settings, or add memory")
+    since = db.get("stats_reset")  # None: never reset (they outlive a clean restart)
+    state.stats_since = since
+    figures = {"size_bytes": db.get("size_bytes"), "block_size": db.get("block_size"),
+               "shared_buffers_blocks": db.get("shared_buffers_blocks"), "blocks_hit": hit, "blocks_read": read}
+    judged = ratio is not None and checks.cache_hit_judged(figures)
+    cache_note = None
+    if ratio is not None and hit + read >= checks.MIN_CACHE_BLOCKS and not judged:
+        cache_note = (f"not judged: the {read:,} blocks read from outside shared_buffers since the "
+                     "statistics began are no more than fit in it or than the database has, so each can be a "
+                     "first read since the server started, which no larger cache avoids")
+    level = th.status("cache_hit", ratio) if judged else OK
+    if level != OK:
+        state.add("cache_hit", "database", level, _level_penalty(level, 3, 10),
+                  f"cache hit ratio {ratio:.1%}: reads go to disk or the OS cache",
+                  "raise shared_buffers towards the recommendation in Settings (a restart), or add memory; "
+                  "then reset the database's statistics (SELECT pg_stat_reset();) so the ratio is measured afresh",
+                  untested="the ratio counts every read since the statistics began: only a day's work on a "
+                           "larger cache shows the change")
     _table_findings(state)
-    since = db.get("stats_reset") or db.get("server_started")
     keys_t = ("schema", "name", "kind", "rows", "rows_exact", "dead_rows", "dead_ratio", "table_bytes", "index_bytes",
               "total_bytes", "seq_scan", "idx_scan", "table_hit_ratio", "last_vacuum", "last_autovacuum",
               "last_analyze", "last_autoanalyze", "modified_since_analyze", "populated")
     keys_i = ("schema", "table_name", "name", "method", "size_bytes", "scans", "is_unique", "is_primary", "is_valid",
-              "constraint_name", "definition")
+              "constraint_name", "definition", "comment")
     return {
         "database": state.session.get("database"), "size_bytes": db.get("size_bytes"),
         "cache_hit_ratio": round(ratio, 4) if ratio is not None else None, "blocks_hit": hit, "blocks_read": read,
+        "block_size": db.get("block_size"), "shared_buffers_blocks": db.get("shared_buffers_blocks"),
+        "cache_hit_judged": judged, "cache_hit_note": cache_note,
         "deadlocks": db.get("deadlocks"), "temp_bytes": db.get("temp_bytes"), "stats_since": since,
         "tables": [{k: t.get(k) for k in keys_t} for t in tables],
         "indexes": [{k: i.get(k) for k in keys_i} for i in state.indexes],
@@ -172,23 +217,36 @@ def _database(state: _State) -> dict:
     }
 
 
+def stale_statistics(t: dict) -> bool:
+    """A table of over 1,000 rows never analyzed, or changed by more than a fifth since."""
+    live = int(t["live_rows"] or 0)
+    return t["kind"] != "m" and live > 1000 and (
+        not (t["last_analyze"] or t["last_autoanalyze"]) or int(t["modified_since_analyze"] or 0) > 0.2 * live)
+
+
 def _table_findings(state: _State) -> None:
-    dead, stale, unpopulated = [], [], []
-    for key, t in state.tables.items():
-        live = int(t["live_rows"] or 0)
-        if int(t["dead_rows"] or 0) > 1000 and t["dead_ratio"] > 0.2:
-            dead.append(t)
-        if t["kind"] != "m" and live > 1000 and (
-                not (t["last_analyze"] or t["last_autoanalyze"]) or int(t["modified_since_analyze"] or 0) > 0.2 * live):
+    th = state.thresholds
+    dead: dict[str, list[dict]] = {}
+    stale, unpopulated = [], []
+    for t in state.tables.values():
+        # a table with no live rows (a staging table between loads) has nothing its dead rows slow down; the
+        # next vacuum or load recycles them
+        if int(t["dead_rows"] or 0) > checks.MIN_DEAD_ROWS and t["dead_ratio"] < 1:
+            level = th.status("dead_share", t["dead_ratio"])
+            if level != OK:
+                dead.setdefault(level, []).append(t)
+        if stale_statistics(t):
             stale.append(t)
         if t["kind"] == "m" and t["populated"] is False:
             unpopulated.append(t)
-        del key
     if dead:
-        state.add("dead_tuples", "database", "warning", min(15, 5 * len(dead)),
-                  f"{len(dead)} table(s) over 20% dead rows: {', '.join(t['name'] for t in dead)}",
+        ts = [t for group in dead.values() for t in group]
+        level = CRITICAL if CRITICAL in dead else checks.WARNING
+        state.add("dead_tuples", "database", level, min(15, 5 * len(ts)),
+                  f"{len(ts)} table(s) with a large share of dead rows: "
+                  + ", ".join(f"{t['name']} ({t['dead_ratio']:.0%})" for t in ts),
                   "vacuum them (autovacuum is behind: check its settings)",
-                  "\n".join(f"VACUUM (ANALYZE) {_qual(t['schema'], t['name'])};" for t in dead))
+                  "\n".join(f"VACUUM (ANALYZE) {_qual(t['schema'], t['name'])};" for t in ts))
     if stale:
         state.add("stale_statistics", "database", "warning", min(10, 4 * len(stale)),
                   f"{len(stale)} table(s) with missing or stale planner statistics: {', '.join(t['name'] for t in stale)}",
@@ -197,194 +255,117 @@ def _table_findings(state: _State) -> None:
     if unpopulated:
         state.add("view_unpopulated", "database", "warning", min(10, 3 * len(unpopulated)),
                   f"{len(unpopulated)} materialized view(s) never refreshed: {', '.join(t['name'] for t in unpopulated)}",
-                  "refresh them (SELECT midi.refresh_views(); where it exists)",
+                  "refresh them once as their owner (after that, midi.refresh_views() keeps them current)",
                   "\n".join(f"REFRESH MATERIALIZED VIEW {_qual(t['schema'], t['name'])};" for t in unpopulated))
+
+
+# ------------------------------------------------------------------------------------------- imports
+
+
+def _imports(state: _State) -> dict:
+    """Import batches: running (and alive), left running by a gone process (stale), stopped early and not
+    completed since; and how far the facet views are behind the catalog."""
+    conn = state.conn
+    th = state.thresholds
+    batches = rows(conn, queries["profile_imports"])
+    running = [b for b in batches if b["status"] == "running" and b["alive"]]
+    stale = [b for b in batches if b["status"] == "running" and not b["alive"]]
+    unfinished = [b for b in batches if b["unfinished"]]
+    last_done = next((b for b in batches if b["status"] == "done"), None)
+    views: dict[str, Any] = {"refreshed_at": None, "changed_at": None, "age_hours": None, "behind_hours": None}
+    notes: list[str] = []
+    try:
+        with conn.transaction():
+            v = rows(conn, queries["profile_views"])[0]
+        views.update(refreshed_at=v["refreshed_at"], changed_at=v["changed_at"])
+        if v["refreshed_at"] is not None:
+            age = (v["now"] - v["refreshed_at"]).total_seconds() / 3600
+            behind = v["changed_at"] is not None and v["changed_at"] > v["refreshed_at"] and not running
+            views.update(age_hours=round(age, 6), behind_hours=round(age, 6) if behind else 0.0)
+            if running and v["changed_at"] is not None and v["changed_at"] > v["refreshed_at"]:
+                notes.append("an import is running: the views are refreshed when it ends")
+    except psycopg.errors.ObjectNotInPrerequisiteState:
+        notes.append("midi.library_stats was never refreshed (see the database section)")
+    if stale:
+        roots = sorted({r for b in stale for r in b["roots"]})
+        state.add("stale_import", "imports", "warning", 3,
+                  f"{len(stale)} import batch(es) left running by a process that is gone: "
+                  + ", ".join(f"{b['id']} (started {str(b['started_at'])[:16]})" for b in stale),
+                  "import their roots again: the new import marks them interrupted and takes the files they did "
+                  "not reach (SELECT midi.import_mark_interrupted(); only marks them)",
+                  command="midicenter import " + " ".join(_shell(r) for r in roots))
+    if unfinished:
+        roots = sorted({r for b in unfinished for r in b["roots"]})
+        state.add("import_interrupted", "imports", "info", 2,
+                  f"{len(unfinished)} import batch(es) stopped before the end and not completed since: "
+                  + ", ".join(f"{b['id']} ({b['status']})" for b in unfinished),
+                  "import their roots again: it takes the files the stopped run did not reach",
+                  command="midicenter import " + " ".join(_shell(r) for r in roots))
+    level = th.status("views_age", views["behind_hours"])
+    if level != OK:
+        state.add("views_stale", "imports", level, _level_penalty(level, 3, 6),
+                  f"the facet views and library statistics are {views['behind_hours']:.1f} hours behind the catalog "
+                  f"(refreshed {str(views['refreshed_at'])[:16]}, files changed {str(views['changed_at'])[:16]})",
+                  "refresh them (import and analysis do it when they end; a run that stopped early did not)",
+                  "SELECT midi.refresh_views();")
+    keys = ("id", "roots", "status", "started_at", "finished_at", "files_seen", "files_new", "errors", "runner_version",
+            "alive")
+    return {"running": [{k: b[k] for k in keys} for b in running], "stale": [{k: b[k] for k in keys} for b in stale],
+            "unfinished": [{k: b[k] for k in keys} for b in unfinished],
+            "last_done": {k: last_done[k] for k in keys} if last_done else None, "views": views, "notes": notes}
+
+
+def _shell(path: str) -> str:
+    return shlex.quote(path)
 
 
 # ------------------------------------------------------------------------------------------- indexes
 
 
-_INDEX_DDL = re.compile(
-    r"CREATE\s+(?P<unique>UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>\w+)\s+"
-    r"(?P<rest>ON\s+[^;]+);", re.IGNORECASE)
-
-
-def index_definitions(folder: Path | None = None) -> dict[str, str]:
-    """Index name -> the CREATE INDEX CONCURRENTLY that builds it, read from the migrations."""
-    out: dict[str, str] = {}
-    for path in sorted((folder or schema.migrations_dir()).glob("*.sql")):
-        if path.name.endswith(".rollback.sql"):
-            continue
-        text = re.sub(r"--[^\n]*", "", path.read_text(encoding="utf-8"))
-        for m in _INDEX_DDL.finditer(text):
-            rest = " ".join(m.group("rest").split())
-            out[m.group("name")] = f"CREATE {'UNIQUE ' if m.group('unique') else ''}INDEX CONCURRENTLY {m.group('name')} {rest};"
-    return out
-
-
-def _key(i: dict) -> list[tuple[str, ...]]:
-    n = int(i["key_count"])
-    parts = [(i[k] or "").split()[:n] for k in ("key_columns", "key_opclasses", "key_collations", "key_options")]
-    return list(zip(*parts, strict=False))
-
-
-def _leading_columns(i: dict, n: int) -> set[int]:
-    return {int(x) for x in (i["key_columns"] or "").split()[:n]}
-
-
-def _serves_fk(i: dict, fks: Sequence[dict]) -> str | None:
-    """The foreign key whose lookups this index serves (its leading columns are the key's), if any."""
-    for fk in fks:
-        n = len(fk["attnums"])
-        if fk["table_oid"] == i["table_oid"] and _leading_columns(i, n) == set(fk["attnums"]) and i["is_valid"]:
-            return fk["constraint_name"]
-    return None
-
-
-def duplicates(indexes: Sequence[dict]) -> list[dict]:
-    """Exact duplicates (same table, method, keys, opclasses, collations, options, expressions, predicate),
-    and btree indexes whose keys lead another's with the same predicate (redundant)."""
-    out: list[dict] = []
-    valid = [i for i in indexes if i["is_valid"]]
-
-    def keep_first(i: dict) -> tuple:
-        return (not (i["constraint_name"] or i["is_unique"]), -(i["scans"] or 0), i["name"])
-
-    taken: set[str] = set()
-    for a in valid:
-        for b in valid:
-            if a is b or a["table_oid"] != b["table_oid"] or a["method"] != b["method"]:
-                continue
-            if (a["predicate"] or "") != (b["predicate"] or "") or (a["key_expressions"] or "") != (b["key_expressions"] or ""):
-                continue
-            ka, kb = _key(a), _key(b)
-            if ka == kb:
-                keep, drop = sorted((a, b), key=keep_first)
-                if drop["name"] in taken or keep["name"] in taken or drop["constraint_name"] or drop["is_primary"]:
-                    continue
-                taken.add(drop["name"])
-                out.append(_dup(drop, keep, "duplicate"))
-            elif (a["method"] == "btree" and not (a["is_unique"] or a["constraint_name"] or a["key_expressions"])
-                  and len(ka) < len(kb) and kb[: len(ka)] == ka and a["name"] not in taken):
-                taken.add(a["name"])
-                out.append(_dup(a, b, "redundant"))
-    return out
-
-
-def _dup(drop: dict, keep: dict, kind: str) -> dict:
-    return {"kind": kind, "schema": drop["schema"], "table": drop["table_name"], "name": drop["name"],
-            "same_as": keep["name"], "size_bytes": drop["size_bytes"], "scans": drop["scans"],
-            "fix": f"DROP INDEX CONCURRENTLY {_qual(drop['schema'], drop['name'])};"}
-
-
-def _alike(indexes: Sequence[dict]) -> dict[str, set[str]]:
-    """midi index -> the valid midi indexes of the same table and method that lead with the same column
-    (itself included): any of them serves a filter on that column."""
-    groups: dict[tuple, set[str]] = {}
-    for i in indexes:
-        if i["schema"] == "midi" and i["is_valid"]:
-            groups.setdefault((i["table_oid"], i["method"], i["leading_column"]), set()).add(i["name"])
-    return {name: group for group in groups.values() for name in group}
+def _applied_migrations(state: _State) -> set[str] | None:
+    try:
+        with state.conn.transaction():
+            table = state.conn.execute(queries["profile_migrations_table"]).fetchone()[0]
+            if table is None:
+                return None
+            q = sql.SQL(queries["profile_migrations_applied"]).format(table=sql.SQL(table))
+            return {r[0] for r in state.conn.execute(q).fetchall()}
+    except psycopg.Error:
+        return None
 
 
 def _indexes(state: _State) -> dict:
     if not state.indexes:
         raise SectionUnavailable("no index statistics (see the database section)")
-    expected = state.expected()
-    alike = _alike(state.indexes)
-    defs = index_definitions()
-    by_name = {(i["schema"], i["name"]): i for i in state.indexes}
-    invalid = []
-    for i in state.indexes:
-        if not i["is_valid"]:
-            rebuild = re.sub(r"^CREATE (UNIQUE )?INDEX ", r"CREATE \1INDEX CONCURRENTLY ", i["definition"])
-            invalid.append({"schema": i["schema"], "table": i["table_name"], "name": i["name"],
-                            "size_bytes": i["size_bytes"], "definition": i["definition"],
-                            "fix": f"DROP INDEX CONCURRENTLY {_qual(i['schema'], i['name'])};\n"
-                                   f"-- then, once the cause is fixed (duplicates, a lock, a full disk):\n{rebuild};"})
-    dups = duplicates(state.indexes)
-    unused = []
-    for i in state.indexes:
-        if (i["scans"] or 0) > 0 or not i["is_valid"] or i["is_unique"] or i["is_primary"] or i["constraint_name"]:
-            continue
-        if int(state.tables.get(f"{i['schema']}.{i['table_name']}", {}).get("rows") or 0) == 0:
-            continue  # an empty table has not been queried: no evidence either way
-        reserved = list(expected.get(i["name"], [])) if i["schema"] == "midi" else []
-        sibling = next((a for a in sorted(alike.get(i["name"], ())) if a in expected), None)
-        fk = _serves_fk(i, state.foreign_keys)
-        keep = (f"meant for {', '.join(reserved)}" if reserved
-                else f"serves the API's filter on {i['leading_column']}, like {sibling}" if sibling
-                else f"serves foreign key {fk}" if fk else None)
-        unused.append({"schema": i["schema"], "table": i["table_name"], "name": i["name"],
-                       "size_bytes": i["size_bytes"], "kept_because": keep,
-                       "fix": None if keep else f"DROP INDEX CONCURRENTLY {_qual(i['schema'], i['name'])};"})
-    missing = []
-    for name, users in sorted(expected.items()):
-        if name in profile_calls.FACET_VIEWS or name == "files_pkey":
-            continue
-        idx = by_name.get(("midi", name))
-        if idx is None or not idx["is_valid"]:
-            missing.append({"name": name, "used_by": users, "state": "absent" if idx is None else "invalid",
-                            "fix": defs.get(name) or f"-- {name}: its CREATE INDEX is in db/migrations"})
-    unindexed = []
-    for fk in state.foreign_keys:
-        if not any(_serves_fk(i, [fk]) for i in state.indexes):
-            cols = ", ".join(_ident(c) for c in fk["columns"])
-            unindexed.append({"table": fk["table_name"], "constraint": fk["constraint_name"],
-                              "columns": fk["columns"], "references": fk["references"],
-                              "fix": f"CREATE INDEX CONCURRENTLY ON {fk['table_name']} ({cols});"})
-    _index_findings(state, invalid, missing, dups, unused, unindexed)
-    return {"invalid": invalid, "missing": missing, "duplicates": dups, "unused": unused,
-            "unindexed_foreign_keys": unindexed,
-            "notes": ["scans are counted since the statistics began (see Database); the profile's own calls count "
-                      "too, once their statistics are flushed"]}
+    trgm = state.conn.execute(queries["profile_trgm_schema"]).fetchone()
+    shipped = profile_indexes.shipped_indexes(applied=state.applied) if state.session.get("has_midi_schema") else {}
+    rows_by_table = {k: int(t.get("rows") or 0) for k, t in state.tables.items()}
+    out, found = profile_indexes.section(state.indexes, state.foreign_keys, rows_by_table, state.used_now, shipped,
+                                         trgm[0] if trgm else None,
+                                         state.stats_since.isoformat() if state.stats_since else None)
+    for f in found:
+        state.add(**f)
+    if state.applied is None and state.session.get("has_midi_schema"):
+        out["notes"].append("which migrations this database has is hidden from this role: every shipped index "
+                            "is expected")
+    return out
 
 
-def _index_findings(state: _State, invalid: list, missing: list, dups: list, unused: list, unindexed: list) -> None:
-    if invalid:
-        state.add("invalid_index", "indexes", "critical", min(30, 15 * len(invalid)),
-                  f"{len(invalid)} invalid index(es), left by a failed concurrent build: "
-                  + ", ".join(x["name"] for x in invalid),
-                  "drop each invalid index (every write still maintains it, no read uses it), fix the cause, rebuild",
-                  "\n".join(x["fix"] for x in invalid))
-    if missing:
-        state.add("missing_index", "indexes", "critical", min(30, 10 * len(missing)),
-                  f"{len(missing)} index(es) the API relies on are missing: "
-                  + ", ".join(f"{m['name']} ({m['state']}; for {', '.join(m['used_by'])})" for m in missing),
-                  "create them (concurrently, so the table stays writable)", "\n".join(m["fix"] for m in missing))
-    exact = [d for d in dups if d["kind"] == "duplicate"]
-    prefix = [d for d in dups if d["kind"] == "redundant"]
-    if exact:
-        state.add("duplicate_index", "indexes", "warning", min(15, 5 * len(exact)),
-                  f"{len(exact)} duplicate index(es): " + ", ".join(f"{d['name']} = {d['same_as']}" for d in exact),
-                  "drop the duplicates: each doubles the write cost and serves nothing new",
-                  "\n".join(d["fix"] for d in exact))
-    if prefix:
-        state.add("redundant_index", "indexes", "info", min(6, 2 * len(prefix)),
-                  f"{len(prefix)} index(es) lead another index with the same keys: "
-                  + ", ".join(f"{d['name']} (by {d['same_as']})" for d in prefix),
-                  "drop them unless a query needs the smaller index", "\n".join(d["fix"] for d in prefix))
-    droppable = [u for u in unused if u["fix"]]
-    if droppable:
-        size = sum(int(u["size_bytes"] or 0) for u in droppable)
-        state.add("unused_index", "indexes", "info", min(8, len(droppable)),
-                  f"{len(droppable)} index(es) never scanned since the statistics began ({tuning.size_text(size)}): "
-                  + ", ".join(u["name"] for u in droppable),
-                  "drop the ones no query of yours needs: each costs every insert and update",
-                  "\n".join(u["fix"] for u in droppable))
-    if unindexed:
-        state.add("fk_unindexed", "indexes", "info", min(6, 2 * len(unindexed)),
-                  f"{len(unindexed)} foreign key(s) without an index on their columns: "
-                  + ", ".join(f"{f['table']}({', '.join(f['columns'])})" for f in unindexed),
-                  "index them, or each delete of a referenced row scans the whole table",
-                  "\n".join(f["fix"] for f in unindexed))
+def _migrations(state: _State) -> None:
+    """A finding when the database lacks migrations this midicenter ships."""
+    from runner import schema
+
+    if state.applied is None or not state.session.get("has_midi_schema"):
+        return
+    shipped = sorted(p.stem for p in schema.migrations_dir().glob("*.sql") if not p.name.endswith(".rollback.sql"))
+    pending = [m for m in shipped if m not in state.applied]
+    if pending:
+        state.add("migrations_pending", "database", "warning", min(20, 5 * len(pending)),
+                  f"{len(pending)} migration(s) of this midicenter are not applied: {', '.join(pending)}",
+                  "apply them", command="midicenter db migrate")
 
 
 # ------------------------------------------------------------------------------- pg_stat_statements
-
-
-ENABLE_STATEMENTS_HINT = ("enable it: ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; "
-                          "restart the server; then CREATE EXTENSION pg_stat_statements; in this database")
 
 
 def _statements(state: _State) -> dict:
@@ -393,11 +374,20 @@ def _statements(state: _State) -> dict:
     preload = ext["preload"]  # None when this role may not see shared_preload_libraries
     preloaded = None if preload is None else "pg_stat_statements" in preload
     out: dict[str, Any] = {"available": False, "hint": None, "top_total": [], "top_mean": []}
+    fix = None
+    libraries = ", ".join(x for x in [*(x.strip() for x in (preload or "").split(",")), "pg_stat_statements"] if x)
+    preload_sql = (f"ALTER SYSTEM SET shared_preload_libraries = '{libraries}';  -- then restart the server\n"
+                   "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;")
     if not ext["available"]:
         out["hint"] = "pg_stat_statements is not installed with this server (it ships in PostgreSQL's contrib)"
     elif ext["schema"] is None:
-        out["hint"] = ("it is preloaded; enable it here: CREATE EXTENSION pg_stat_statements;" if preloaded
-                       else ENABLE_STATEMENTS_HINT)
+        if preloaded:
+            out["hint"] = "it is preloaded; enable it here: CREATE EXTENSION pg_stat_statements;"
+            fix = "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"
+        else:
+            out["hint"] = ("enable it: ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; "
+                           "restart the server; then CREATE EXTENSION pg_stat_statements; in this database")
+            fix = preload_sql
     else:
         try:
             with conn.transaction():
@@ -409,9 +399,11 @@ def _statements(state: _State) -> dict:
         except psycopg.errors.ObjectNotInPrerequisiteState:  # "must be loaded via shared_preload_libraries"
             out["hint"] = ("the extension exists but is not preloaded: ALTER SYSTEM SET shared_preload_libraries = "
                            "'pg_stat_statements'; then restart the server")
+            fix = preload_sql
     if not out["available"]:
         state.add("no_statements", "statements", "info", 2,
-                  "pg_stat_statements is not enabled: no record of which queries cost the most", out["hint"])
+                  "pg_stat_statements is not enabled: no record of which queries cost the most", out["hint"], fix,
+                  untested=None if fix else "installing PostgreSQL's contrib package is outside the database")
         return {**out, "status": "unavailable", "reason": "pg_stat_statements is not enabled"}
     hidden = sum(r["query"] == "<insufficient privilege>" for r in out["top_total"] + out["top_mean"])
     if hidden:
@@ -426,52 +418,67 @@ def _statements(state: _State) -> dict:
 
 def _connections(state: _State) -> dict:
     conn = state.conn
+    th = state.thresholds
     limits = rows(conn, queries["profile_connection_limits"])[0]
     by_state = rows(conn, queries["profile_activity"])
-    long_running = rows(conn, queries["profile_long_running"], {"seconds": LONG_RUNNING_SECONDS})
+    levels = [x for x in (th.warning["long_transaction"], th.critical["long_transaction"]) if x is not None]
+    long_seconds = min(levels) if levels else checks.CHECKS["long_transaction"].warning
+    long_running = rows(conn, queries["profile_long_running"], {"seconds": long_seconds})
+    for r in long_running:
+        r["seconds"] = (r["query_seconds"] if r["state"] == "active" else r["transaction_seconds"]) or 0.0
     hidden = sum(r["connections"] for r in by_state if r["state"] == "hidden")
     usable = limits["max_connections"] - limits["superuser_reserved"] - limits["reserved"]
     usage = limits["in_use"] / usable if usable > 0 else 1.0
-    out: dict[str, Any] = {**limits, "usage": round(usage, 4), "by_state": by_state, "long_running": long_running,
-                           "long_running_seconds": LONG_RUNNING_SECONDS, "hidden": hidden}
+    out: dict[str, Any] = {**limits, "usable": usable, "usage": round(usage, 4), "by_state": by_state,
+                           "long_running": long_running, "long_running_seconds": long_seconds, "hidden": hidden}
     if hidden:
         out["status"] = "partial"
         out["notes"] = [f"{hidden} connection(s) of other roles: their state and query are hidden from this role "
                         "(needs pg_read_all_stats)"]
-    if usage > 0.8:
-        state.add("connections_full", "connections", "critical", 10,
+    level = th.status("connections", usage)
+    if level != OK:
+        state.add("connections_full", "connections", level, _level_penalty(level, 5, 10),
                   f"{limits['in_use']} of {usable} usable connections in use",
-                  "put a pooler (pgbouncer) in front, or raise max_connections")
-    idle_tx = [r for r in long_running if (r["state"] or "").startswith("idle in transaction")]
-    active = [r for r in long_running if r["state"] == "active"]
-    minutes = LONG_RUNNING_SECONDS // 60
-    if idle_tx:
-        state.add("idle_in_transaction", "connections", "warning", 5,
-                  f"{len(idle_tx)} session(s) idle in a transaction for over {minutes} minutes (they hold back vacuum)",
-                  "end them, or set idle_in_transaction_session_timeout",
-                  "\n".join(f"SELECT pg_terminate_backend({r['pid']});" for r in idle_tx))
-    if active:
-        state.add("long_running", "connections", "warning", 5,
-                  f"{len(active)} statement(s) running for over {minutes} minutes",
-                  "look at them; cancel the ones nobody waits for",
-                  "\n".join(f"SELECT pg_cancel_backend({r['pid']});" for r in active))
+                  "put a pooler (pgbouncer) in front, or raise max_connections",
+                  untested="the clients that fill the connections are outside the database")
+    idle_tx = [r for r in long_running if (r["state"] or "").startswith("idle in transaction")
+               and th.status("long_transaction", r["seconds"]) != OK]
+    active = [r for r in long_running if r["state"] == "active" and th.status("long_transaction", r["seconds"]) != OK]
+    for kind, group, what, fn in (
+            ("idle_in_transaction", idle_tx, "session(s) idle in an open transaction (they hold back vacuum)",
+             "pg_terminate_backend"),
+            ("long_running", active, "statement(s) running", "pg_cancel_backend")):
+        if not group:
+            continue
+        level = checks.worst(th.status("long_transaction", r["seconds"]) for r in group)
+        longest = max(r["seconds"] for r in group)
+        state.add(kind, "connections", level, _level_penalty(level, 5, 10),
+                  f"{len(group)} {what} for up to {longest:,.0f} s",
+                  "end them, or set idle_in_transaction_session_timeout" if fn == "pg_terminate_backend"
+                  else "look at them; cancel the ones nobody waits for",
+                  "\n".join(f"SELECT {fn}({r['pid']});" for r in group))
     return out
 
 
 def _settings(state: _State) -> dict:
     current = {r["name"]: r for r in rows(state.conn, queries["profile_settings"], [list(IMPORTANT_SETTINGS)])}
-    memory, source = tuning.machine_memory()
+    if state.server_memory:
+        memory, source = state.server_memory, "given (--server-memory)"
+    else:
+        memory, source = tuning.machine_memory()
     cpus = os.cpu_count() or 1
     local = bool(state.session.get("local"))
-    items = tuning.recommend(memory, cpus, current)
-    notes = [] if local else [f"the server is not on this machine: the recommendations assume it has this machine's "
-                              f"memory ({tuning.size_text(memory)}); check its real size"]
+    items = tuning.recommend(memory, cpus, current, state.session.get("database"))
+    notes = [] if local or state.server_memory else [
+        f"the server is not on this machine: the recommendations assume it has this machine's memory "
+        f"({tuning.size_text(memory)}); give its real size with --server-memory"]
     off = [i for i in items if i["verdict"] in ("raise", "lower")]
     if off:
         state.add("settings", "settings", "info", min(6, 2 * len(off)),
                   f"{len(off)} setting(s) far from the mark for {tuning.size_text(memory)} of memory: "
                   + ", ".join(f"{i['name']} {i['value']} -> {i['recommended']}" for i in off),
-                  "change them (shared_buffers needs a restart)", "\n".join(i["fix"] for i in off))
+                  "change them" + (" (shared_buffers needs a restart)" if any(i["needs_restart"] for i in off) else ""),
+                  "\n".join(i["fix"] for i in off))
     return {"memory_bytes": memory, "memory_source": source, "cpus": cpus, "server_is_local": local,
             "items": items, "notes": notes}
 
@@ -481,13 +488,17 @@ def _settings(state: _State) -> dict:
 
 def _queries(state: _State) -> dict:
     relations = {t["name"] for t in state.tables.values() if t["schema"] == "midi"}
-    valid = {i["name"] for i in state.indexes if i["schema"] == "midi" and i["is_valid"]}
-    files_rows = int(state.tables.get("midi.files", {}).get("rows") or 0)
-    section, found = profile_calls.explain_section(state.conn, state.dsn, state.calls, valid_indexes=valid,
-                                                   relations=relations, files_rows=files_rows,
-                                                   alike=_alike(state.indexes), application=APPLICATION_NAME)
+    files = state.tables.get("midi.files", {})
+    switches = tuple(rows(state.conn, queries["profile_planner_switches"], [list(profile_calls.PLANNER_SWITCHES)]))
+    ctx = profile_calls.Context(files_rows=int(files.get("rows") or 0), relations=relations,
+                                thresholds=state.thresholds, runs=state.runs, rounds=state.rounds,
+                                warmup=state.warmup,
+                                local=bool(state.session.get("local")), role=state.session.get("role") or "",
+                                files_stats_stale=bool(files) and stale_statistics(files), planner_switches=switches)
+    section, found = profile_calls.explain_section(state.conn, state.dsn, state.calls, ctx, APPLICATION_NAME)
     for f in found:
         state.add(**f)
+    state.used_now = {x for i in section["items"] for x in i["indexes_used"]}
     return section
 
 
@@ -519,16 +530,19 @@ def score(findings: Sequence[Finding]) -> int:
 
 
 def run(dsn: str, *, load_test: bool = False, load_seconds: float = 5.0, load_clients: Sequence[int] = LOAD_LEVELS,
-        calls: Sequence[Canonical] | None = None, target: str | None = None,
+        calls: Sequence[Canonical] | None = None, target: str | None = None, runs: int = profile_calls.RUNS,
+        rounds: int = profile_calls.ROUNDS, warmup: int = profile_calls.WARMUP_RUNS, seed: bool = True, thresholds: Thresholds | None = None,
+        server_memory: int | None = None, history_runs: int = history.TREND_RUNS,
         log: Callable[[str], None] | None = None) -> dict:
     """Collect the whole report from the database at ``dsn`` (nothing is written to it). ``calls``
-    replaces the canonical API calls (tests use it)."""
+    replaces the canonical API calls (tests use it); ``seed`` adds the seed query for comparison;
+    ``rounds`` of ``runs`` timed runs per call after ``warmup`` untimed ones; ``thresholds`` as for --check."""
     from runner.profile import loadtest
 
     say = log or (lambda _s: None)
     started = time.perf_counter()
     with readonly.connect(dsn, APPLICATION_NAME) as conn:
-        state = _State(conn, dsn)
+        state = _State(conn, dsn, thresholds or Thresholds(), server_memory, runs=runs, rounds=rounds, warmup=warmup)
         state.session = _session(state)
         source = "given by the caller"
         if calls is not None:
@@ -536,26 +550,33 @@ def run(dsn: str, *, load_test: bool = False, load_seconds: float = 5.0, load_cl
         elif state.session["has_midi_schema"]:
             try:
                 with conn.transaction():
-                    state.calls, source = profile_calls.canonical_calls(conn)
+                    state.calls, source = profile_calls.canonical_calls(conn, seed=seed)
             except psycopg.Error as exc:
-                state.calls = [*profile_calls.calls(canonical.Sample()), profile_calls.seed_call()]
+                state.calls = [*profile_calls.calls(canonical.Sample()), *([profile_calls.seed_call()] if seed else [])]
                 source = f"the canonical calls with default parameters (reading the library failed: {first_line(exc)})"
+        state.applied = _applied_migrations(state)
         sections: dict[str, dict] = {}
-        say("profile: database and index statistics")
+        say("profile: database statistics")
         sections["database"] = _section(state, _database)
+        if state.session["has_midi_schema"]:
+            sections["imports"] = _section(state, _imports)
+            say(f"profile: timing ({rounds} x {runs} runs each) and explaining {len(state.calls)} API calls")
+            sections["queries"] = _section(state, _queries)
+            sections["queries"]["source"] = source
+        else:
+            skipped = {"status": "skipped", "notes": [], "reason": "no midi schema in this database "
+                                                                   "(run: midicenter db migrate)"}
+            sections["imports"] = dict(skipped)
+            sections["queries"] = {**skipped, "items": []}
+            state.add("no_schema", "queries", "critical", 50, "this database has no midi schema",
+                      "run `midicenter db migrate` against it", command="midicenter db migrate")
         sections["indexes"] = _section(state, _indexes)
+        _migrations(state)
         sections["statements"] = _section(state, _statements)
         sections["connections"] = _section(state, _connections)
         sections["settings"] = _section(state, _settings)
-        if not state.session["has_midi_schema"]:
-            sections["queries"] = {"status": "skipped", "notes": [], "items": [],
-                                   "reason": "no midi schema in this database (run: midicenter db migrate)"}
-            state.add("no_schema", "queries", "critical", 50, "this database has no midi schema",
-                      "run `midicenter db migrate` against it")
-        else:
-            say(f"profile: timing and explaining {len(state.calls)} API calls")
-            sections["queries"] = _section(state, _queries)
-            sections["queries"]["source"] = source
+        past = history.read(conn, history_runs) if state.session["has_midi_schema"] else history.unavailable(
+            "no midi schema")
         conn.rollback()  # read-only: there is nothing to keep
     if load_test:
         say(f"profile: load test, {', '.join(map(str, load_clients))} clients, {load_seconds:g} s each")
@@ -569,7 +590,7 @@ def run(dsn: str, *, load_test: bool = False, load_seconds: float = 5.0, load_cl
                                  "levels": [], "mix": []}
     findings = sorted(state.findings, key=lambda f: -f.penalty)
     s = state.session
-    return jsonable({
+    report = jsonable({
         "schema_version": SCHEMA_VERSION,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "midicenter_version": __version__,
@@ -579,8 +600,12 @@ def run(dsn: str, *, load_test: bool = False, load_seconds: float = 5.0, load_cl
                    "read_all_stats": s.get("read_all_stats"), "local": s.get("local"),
                    "read_only": s.get("read_only") == "on", "has_midi_schema": s.get("has_midi_schema")},
         "summary": {"health_score": score(findings),
-                    "actions": [{"title": f.title, "action": f.action, "sql": f.sql, "penalty": f.penalty}
-                                for f in findings[:3]],
+                    "actions": [{"title": f.title, "action": f.action, "sql": f.sql, "command": f.command,
+                                 "penalty": f.penalty} for f in findings[:3]],
                     "findings": [f.as_dict() for f in findings]},
-        "sections": sections,
+        "thresholds": (thresholds or Thresholds()).as_dict(),
+        "sections": {k: sections[k] for k in SECTIONS},
     })
+    report["history"] = history.compare(report, past)
+    report["checks"] = [r.as_dict() for r in checks.evaluate(report, thresholds or Thresholds())]
+    return report

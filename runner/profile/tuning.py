@@ -63,9 +63,31 @@ def _conf_bytes(text: str) -> float:
     return float(text[:-2]) * (GIB if text.endswith("GB") else MIB)
 
 
-def recommend(memory: int, cpus: int, current: dict[str, dict]) -> list[dict]:
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def set_sql(name: str, value: str, row: dict, database: str | None = None) -> str:
+    """The statement that sets a server setting where its current value comes from: a database's or a
+    role's own setting wins over the server's (ALTER SYSTEM alone would not change it), a command-line
+    option only where the server is started."""
+    source = row.get("source") or ""
+    if source == "database" and database:
+        return f"ALTER DATABASE {_quoted(database)} SET {name} = '{value}';  -- new sessions get it"
+    if source == "user":
+        return f"ALTER ROLE CURRENT_USER SET {name} = '{value}';  -- new sessions get it"
+    if source == "database user" and database:
+        return f"ALTER ROLE CURRENT_USER IN DATABASE {_quoted(database)} SET {name} = '{value}';  -- new sessions get it"
+    if source in ("command line", "environment variable"):
+        return f"-- {name} is set on the server's command line: start it with -c {name}={value}"
+    restart = row.get("context") == "postmaster"
+    return f"ALTER SYSTEM SET {name} = '{value}';  -- then " + (
+        "restart the server" if restart else "SELECT pg_reload_conf();")
+
+
+def recommend(memory: int, cpus: int, current: dict[str, dict], database: str | None = None) -> list[dict]:
     """Each important setting found in ``current`` (rows of pg_settings with a ``bytes`` column) with a
-    recommendation, a verdict (ok / raise / lower) and the ALTER SYSTEM that applies it."""
+    recommendation, a verdict (ok / raise / lower) and the statement that applies it (``set_sql``)."""
     out: list[dict] = []
     conns = int(current.get("max_connections", {}).get("setting") or 100)
 
@@ -76,8 +98,7 @@ def recommend(memory: int, cpus: int, current: dict[str, dict]) -> list[dict]:
         restart = row.get("context") == "postmaster"
         fix = None
         if verdict in ("raise", "lower"):
-            fix = f"ALTER SYSTEM SET {name} = '{rec}';  -- then " + (
-                "restart the server" if restart else "SELECT pg_reload_conf();")
+            fix = set_sql(name, rec, row, database)
         out.append({"name": name, "value": row["value"], "bytes": row.get("bytes"), "source": row.get("source"),
                     "recommended": rec, "verdict": verdict, "why": why, "fix": fix, "needs_restart": restart})
 
