@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from runner.cli.common import cli, command, dsn_of, emit, target
+from runner.cli.common import cli, command, dsn_of, emit, read_dsn_of, read_target
 
 
 @cli.group()
@@ -101,8 +101,8 @@ def profile_cmd(ctx: click.Context, as_json: bool, output: str | None, load_test
     from runner.profile import markdown as profile_markdown
     from runner.profile import report as profile
 
-    t = target(ctx)
-    report = profile.run(dsn_of(ctx), load_test=load_test, load_seconds=load_seconds, load_clients=load_clients,
+    t = read_target(ctx)
+    report = profile.run(read_dsn_of(ctx), load_test=load_test, load_seconds=load_seconds, load_clients=load_clients,
                          target=t.describe(), log=lambda s: click.echo(s, err=True))
     text = json.dumps(report, indent=2) + "\n" if as_json else profile_markdown.render(report)
     if output:
