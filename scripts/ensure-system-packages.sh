@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Make sure the Debian packages the tests need are present: a PostgreSQL server, pgTAP and pg_prove.
+# Make sure the Debian packages the tests need are present: a PostgreSQL server, pgTAP, pg_prove and PgBouncer.
 # As root they are installed with apt; otherwise this names the packages to install and fails.
 set -euo pipefail
 need=()
 ls -d /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql-15 postgresql-contrib)
 ls /usr/share/postgresql/*/extension/pgtap.control >/dev/null 2>&1 || need+=(postgresql-15-pgtap)
 command -v pg_prove >/dev/null 2>&1 || need+=(libtap-parser-sourcehandler-pgtap-perl)
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || need+=(pgbouncer)   # tests/test_pooler.py
 if [ "$#" -gt 0 ]; then   # extra packages asked for by a make target
     for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 fi

@@ -6,6 +6,7 @@ Each server listens on a unix socket in its own folder only (no TCP port another
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -130,3 +131,69 @@ def wait_replayed(primary_dsn: str, replica_dsn: str, timeout: float = 60.0) -> 
             if time.monotonic() - started > timeout:
                 raise RuntimeError("the replica did not catch up")
             time.sleep(0.05)
+
+
+def pgbouncer_binary() -> str:
+    """Debian's pgbouncer (scripts/ensure-system-packages.sh installs it)."""
+    found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.access("/usr/sbin/pgbouncer", os.X_OK) else None)
+    if found is None:
+        raise FileNotFoundError("pgbouncer is not installed: apt-get install pgbouncer")
+    return found
+
+
+POOLER_SETTINGS = """[databases]
+midicenter = host={host} port={port} dbname=midicenter
+
+[pgbouncer]
+listen_addr =
+listen_port = {listen_port}
+unix_socket_dir = {sock}
+auth_type = trust
+auth_file = {auth_file}
+pool_mode = transaction
+default_pool_size = {pool_size}
+min_pool_size = 0
+reserve_pool_size = 0
+max_client_conn = 1000
+max_db_connections = {pool_size}
+server_reset_query =
+ignore_startup_parameters = extra_float_digits, options
+logfile = {log}
+pidfile = {pid}
+"""
+
+
+class Pooler:
+    """PgBouncer in transaction pooling mode in front of one server, on a unix socket of its own."""
+
+    def __init__(self, server: Server, base: Path, pool_size: int, users: list[str]) -> None:
+        self.dir = base / f"pgbouncer-{pool_size}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        _give(self.dir)
+        self.port = free_port()
+        auth = self.dir / "userlist.txt"
+        auth.write_text("".join(f'"{u}" ""\n' for u in users))
+        ini = self.dir / "pgbouncer.ini"
+        ini.write_text(POOLER_SETTINGS.format(host=server.socket_dir, port=server.port, listen_port=self.port,
+                                              sock=self.dir, auth_file=auth, pool_size=pool_size,
+                                              log=self.dir / "pgbouncer.log", pid=self.dir / "pgbouncer.pid"))
+        for p in (auth, ini):
+            _give(p)
+        self.ini = ini
+
+    def dsn(self, user: str) -> str:
+        return conninfo.make_conninfo(host=str(self.dir), port=self.port, dbname="midicenter", user=user)
+
+    def start(self) -> None:
+        _as_postgres([pgbouncer_binary(), "-d", str(self.ini)])
+        deadline = time.monotonic() + 30
+        while not (self.dir / f".s.PGSQL.{self.port}").exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"pgbouncer did not start: {(self.dir / 'pgbouncer.log').read_text()[-2000:]}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        pid_file = self.dir / "pgbouncer.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text().strip()), 15)
