@@ -33,7 +33,7 @@ import psycopg
 from runner.features import FACT_COLUMNS
 from runner.pathmap import UNREACHABLE, PathMap, reachable_folder
 from runner.queries import queries
-from runner.workers import DEFAULT_TIMEOUT, Job, Result, WorkerPool
+from runner.workers import DEFAULT_TIMEOUT, NOT_YET, Job, Result, WorkerPool
 
 __all__ = ["ANALYZER_VERSION", "STAGING_COLUMNS", "AnalysisResult", "read_any", "result_dict", "run_analysis"]
 
@@ -54,6 +54,7 @@ _RETRIES = 5
 STALL_SECONDS = 60.0
 """How long a run waits, at its end, for files that other runners hold without finishing any of them."""
 _REPASS_PAUSE = 0.5  # seconds between passes over what is left
+_SOURCE_WAIT = 0.05  # how long the pool's batch source waits for a claimed batch before it says NOT_YET
 _PATH_SEP = "\x00"  # no real path holds a NUL byte: separates a file's alternative paths inside one Job
 
 STAGING_COLUMNS: tuple[str, ...] = ("batch", "file_id", "error_class", "message") + tuple(n for n, _ in FACT_COLUMNS)
@@ -426,7 +427,11 @@ def run_analysis(
 
         def batches():
             while not run.stop.is_set():
-                claim = run.ready.get()
+                try:
+                    claim = run.ready.get(timeout=_SOURCE_WAIT)
+                except queue.Empty:
+                    yield NOT_YET  # never block the pool: it collects busy workers' results meanwhile
+                    continue
                 if claim is None:
                     return
                 for job in claim.jobs:
