@@ -154,3 +154,12 @@ def test_the_replica_serves_the_views_the_primary_refreshed_once_it_has_replayed
     lag = cluster.wait_replayed(library["admin"], library["replica_admin"])
     assert json.loads(ok("--dsn", library["replica_reader"], *facets).stdout) == primary_now
     assert lag < 30
+
+
+def test_a_write_on_a_read_only_session_of_the_primary_fails_at_once_in_one_line(library, songs) -> None:
+    read_only = conninfo.make_conninfo(library["writer"], options="-c default_transaction_read_only=on")
+    out = run("--dsn", read_only, "import", str(songs))
+    assert out.exit_code == 1, out.output
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "read-only (default_transaction_read_only)" in lines[0], lines
+    assert json.loads(ok("--dsn", read_only, "search", "--count", "--json").stdout)["files"] >= 12  # reads still work
