@@ -122,7 +122,8 @@ def wait_replayed(primary_dsn: str, replica_dsn: str, timeout: float = 60.0) -> 
     """Wait until the replica has replayed everything the primary had written; returns the seconds waited."""
     started = time.monotonic()
     with psycopg.connect(primary_dsn, autocommit=True) as conn:
-        target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+        # the insert position: with synchronous_commit = off a commit may not have been written out yet
+        target = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
     with psycopg.connect(replica_dsn, autocommit=True) as conn:
         while True:
             done = conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target]).fetchone()[0]
