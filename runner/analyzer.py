@@ -11,6 +11,13 @@ the others, and a runner that dies rolls back its open batches, so their files a
 run. A file that cannot be read at its canonical path is read from its other known paths. Each claimed batch
 is sorted by path before it is shared out, so the members of one zip archive reach a worker together and the
 worker opens the archive once (runner.workers.ArchiveCache).
+
+A runner on another machine reads the library through a path prefix map (runner.pathmap, `--path-map`). A
+file none of whose paths this runner can reach is `unreachable`: it is not applied (no error row, no attempt
+counted), its lock ends with its batch, and it stays pending for a runner that can reach it. A run that met
+unreachable files, reads through a map, or still has batches in flight when it reaches the last pending file
+goes over what is left again, until everything still pending is either unreachable from here or has made no
+progress (another runner's lock) for STALL_SECONDS.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ from dataclasses import asdict, dataclass, field
 import psycopg
 
 from runner.features import FACT_COLUMNS
+from runner.pathmap import UNREACHABLE, PathMap, reachable_folder
 from runner.queries import queries
-from runner.workers import DEFAULT_TIMEOUT, Job, Result, WorkerPool
+from runner.workers import DEFAULT_TIMEOUT, NOT_YET, Job, Result, WorkerPool
 
 __all__ = ["ANALYZER_VERSION", "STAGING_COLUMNS", "AnalysisResult", "read_any", "result_dict", "run_analysis"]
 
@@ -43,6 +51,10 @@ APPLICATION_NAME = "midicenter analyze"
 APPLY_SESSIONS = 2
 _READY_BATCHES = 2  # claimed batches waiting for a free worker
 _RETRIES = 5
+STALL_SECONDS = 60.0
+"""How long a run waits, at its end, for files that other runners hold without finishing any of them."""
+_REPASS_PAUSE = 0.5  # seconds between passes over what is left
+_SOURCE_WAIT = 0.05  # how long the pool's batch source waits for a claimed batch before it says NOT_YET
 _PATH_SEP = "\x00"  # no real path holds a NUL byte: separates a file's alternative paths inside one Job
 
 STAGING_COLUMNS: tuple[str, ...] = ("batch", "file_id", "error_class", "message") + tuple(n for n, _ in FACT_COLUMNS)
@@ -58,6 +70,7 @@ class AnalysisResult:
     seconds: float
     files_per_second: float
     workers: int = 0
+    unreachable: int = 0
     worker_crashes: int = 0
     worker_timeouts: int = 0
     error_classes: dict[str, int] = field(default_factory=dict)
@@ -70,21 +83,29 @@ def result_dict(result: AnalysisResult) -> dict:
 def read_any(path: str, path_bytes: bytes | None = None) -> bytes:
     """Worker-side reader: the first of a file's paths (NUL-separated, canonical first) that can be read.
 
-    Raises the canonical path's error when none can be read.
+    Raises the canonical path's error when none can be read, or a ReadError of class `unreachable` when
+    every path is missing because the folder that should hold it does not exist on this machine.
     """
+    from runner.scan import ReadError
     from runner.workers import read_bytes
 
-    if _PATH_SEP not in path:
-        return read_bytes(path, path_bytes)
     paths = path.split(_PATH_SEP)
     raw = path_bytes.split(_PATH_SEP.encode()) if path_bytes is not None else [None] * len(paths)
     first: Exception | None = None
+    unreachable = True
     for p, b in zip(paths, raw, strict=True):
         try:
             return read_bytes(p, b or None)
         except Exception as exc:  # noqa: BLE001 - try the next location
             first = first or exc
+            missing = isinstance(exc, FileNotFoundError | NotADirectoryError) or \
+                getattr(exc, "error_class", None) == "vanished"
+            unreachable = unreachable and missing and not reachable_folder(p, b or None)
     assert first is not None
+    if unreachable:
+        where = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
+        raise ReadError(UNREACHABLE, f"{where}: not reachable from this runner (its folder does not exist here; "
+                                     "--path-map FROM=TO reads a library mounted elsewhere)") from first
     raise first
 
 
@@ -93,8 +114,12 @@ def _by_path(job: Job) -> str:
 
 
 def _job(file_id: int, paths: Sequence[str], paths_bytes: Sequence[bytes | None], suspect: bool,
-         content_hash: bytes | None = None) -> Job:
-    """One Job for a file: its paths joined by NUL (one path: as it is), and the hash its bytes must have."""
+         content_hash: bytes | None = None, path_map: PathMap | None = None) -> Job:
+    """One Job for a file: its paths joined by NUL (one path: as it is), and the hash its bytes must have.
+    With a path map, each path is where this runner reads it."""
+    if path_map:
+        paths = [path_map.apply(p) for p in paths]
+        paths_bytes = [None if b is None else path_map.apply_bytes(b) for b in paths_bytes]
     if len(paths) == 1:
         return Job(file_id, paths[0], paths_bytes[0], suspect, content_hash)
     if any(b is not None for b in paths_bytes):
@@ -122,8 +147,12 @@ class _Run:
     """Shared state of one analysis run: queues, totals and the first failure of any thread."""
 
     def __init__(self, dsn: str, version: int, cutoff: object, limit: int | None, batch_files: int,
-                 sessions: int, progress: Callable[[int, int], None] | None) -> None:
+                 sessions: int, progress: Callable[[int, int], None] | None, path_map: PathMap | None = None) -> None:
         self.dsn = dsn
+        self.path_map = path_map
+        self.unreachable: set[int] = set()  # files this run could not reach (left pending for other runners)
+        self.failed: set[int] = set()  # files this run recorded an error for (not taken again by a later pass)
+        self.inflight = 0  # claimed batches not yet applied
         self.version = version
         self.cutoff = cutoff
         self.limit = limit
@@ -149,9 +178,18 @@ class _Run:
 
 
 def _claim_loop(run: _Run) -> None:
-    """Claimer thread: lock batch after batch in sessions from the free list until nothing is left."""
+    """Claimer thread: lock batch after batch in sessions from the free list until nothing is left.
+
+    At the end of a pass, a run that met unreachable files, reads through a path map, or still has
+    batches in flight takes another pass from the first id (see the module's docstring): files released by
+    other runners (unreachable from there) are then taken here. Files this run already found unreachable or
+    recorded an error for are dropped from later claims (their locks end with their batch).
+    """
     after = 0
     claimed = 0
+    known_mine = 0  # pending files of this pass this run has done what it can with (unreachable, failed)
+    last_pending: int | None = None
+    progressed_at = time.monotonic()
     try:
         while not run.stop.is_set():
             want = run.batch_files if run.limit is None else min(run.batch_files, run.limit - claimed)
@@ -167,12 +205,35 @@ def _claim_loop(run: _Run) -> None:
             batch = conn.execute(queries["analysis_next_batch"]).fetchone()[0]
             rows = conn.execute(queries["analysis_claim"], [after, want, run.version, run.cutoff]).fetchall()
             if not rows:
+                with run.lock:
+                    again = run.limit is None and bool(run.path_map or run.unreachable or run.inflight)
+                pending = conn.execute(queries["analysis_pending"], [run.version, run.cutoff]).fetchone()[0] \
+                    if again else 0
                 conn.rollback()
                 run.free.put(conn)
-                break
+                now = time.monotonic()
+                if last_pending is None or pending < last_pending:
+                    progressed_at = now
+                last_pending = pending
+                if pending <= known_mine or now - progressed_at > STALL_SECONDS:
+                    break
+                after, known_mine = 0, 0
+                run.stop.wait(_REPASS_PAUSE)
+                continue
             after = rows[-1][0]
+            with run.lock:
+                skip = run.unreachable | run.failed if run.unreachable or run.failed else None
+            if skip is not None:
+                known_mine += sum(1 for r in rows if r[0] in skip)
+                rows = [r for r in rows if r[0] not in skip]
+                if not rows:
+                    conn.rollback()
+                    run.free.put(conn)
+                    continue
             claimed += len(rows)
-            jobs = sorted((_job(*r) for r in rows), key=_by_path)  # an archive's members side by side
+            jobs = sorted((_job(*r, path_map=run.path_map) for r in rows), key=_by_path)  # an archive's members side by side
+            with run.lock:
+                run.inflight += 1
             run.ready.put(_Claim(conn, batch, jobs))
     except BaseException as exc:
         run.fail(exc)
@@ -191,8 +252,11 @@ def _apply_loop(run: _Run) -> None:
                 claim.conn.rollback()
                 run.free.put(claim.conn)
                 continue
+            away = {r.file_id for r in claim.results if r.error_class == UNREACHABLE}
+            if away:  # not this runner's to fail: left pending, its lock ends with this transaction
+                claim.results = [r for r in claim.results if r.error_class != UNREACHABLE]
             refused: list[Result] = []
-            analyzed, errors = _apply(run, claim, refused)
+            analyzed, errors = _apply(run, claim, refused) if claim.results else (0, 0)
             claim.conn.commit()
             run.free.put(claim.conn)
             classes: dict[str, int] = {}
@@ -204,6 +268,9 @@ def _apply_loop(run: _Run) -> None:
             if rejected > 0:
                 classes["rejected"] = classes.get("rejected", 0) + rejected
             with run.lock:
+                run.inflight -= 1
+                run.unreachable |= away
+                run.failed.update(r.file_id for r in (*claim.results, *refused) if r.error_class is not None)
                 run.analyzed += analyzed
                 run.errors += errors
                 for cls, n in classes.items():
@@ -321,6 +388,7 @@ def run_analysis(
     total: Callable[[int], None] | None = None,
     worker_memory: int | None = None,
     max_attempts: int | None = None,
+    path_map: PathMap | None = None,
 ) -> AnalysisResult:
     """Analyze every file of the database at ``dsn`` that needs it (all files with ``reanalyze``).
 
@@ -330,7 +398,9 @@ def run_analysis(
     counted only when asked for). ``read`` names the worker-side reader ('module:function', see read_any).
     ``worker_memory`` is each worker's address-space limit in bytes (runner.workers.default_memory when
     None). ``max_attempts`` overrides, for this run, how many transient failures in a row a file may have
-    before it is given up (the server's setting midi.analysis_max_attempts, 3 by default).
+    before it is given up (the server's setting midi.analysis_max_attempts, 3 by default). ``path_map``
+    says where this runner reads the stored paths (runner.pathmap); files it cannot reach are counted in
+    ``unreachable`` and left pending, not failed.
     """
     started = time.perf_counter()
     with psycopg.connect(dsn, autocommit=True) as admin:
@@ -339,7 +409,7 @@ def run_analysis(
             pending = admin.execute(queries["analysis_pending"], [version, cutoff]).fetchone()[0]
             total(pending if limit is None else min(pending, limit))
         pool = WorkerPool(workers, timeout=timeout, read=read, memory=worker_memory)
-        run = _Run(dsn, version, cutoff, limit, max(1, batch_files), max(1, sessions), progress)
+        run = _Run(dsn, version, cutoff, limit, max(1, batch_files), max(1, sessions), progress, path_map)
         conns = [psycopg.connect(dsn, application_name=APPLICATION_NAME)
                  for _ in range(pool.n + _READY_BATCHES + run.sessions)]
         if max_attempts is not None:
@@ -357,7 +427,11 @@ def run_analysis(
 
         def batches():
             while not run.stop.is_set():
-                claim = run.ready.get()
+                try:
+                    claim = run.ready.get(timeout=_SOURCE_WAIT)
+                except queue.Empty:
+                    yield NOT_YET  # never block the pool: it collects busy workers' results meanwhile
+                    continue
                 if claim is None:
                     return
                 for job in claim.jobs:
@@ -398,6 +472,7 @@ def run_analysis(
             seconds=round(seconds, 3),
             files_per_second=round(total / seconds, 1) if seconds else 0.0,
             workers=pool.n,
+            unreachable=len(run.unreachable),
             worker_crashes=pool.crashes,
             worker_timeouts=pool.timeouts,
             error_classes=dict(sorted(run.error_classes.items())),

@@ -7,6 +7,10 @@ SELECT current_setting('server_version_num')::int AS version_num, version() AS v
 -- name: schema_exists  whether the midi schema is there at all
 SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'midi') AS present
 
+-- name: schema_exists_writable  whether the midi schema is there, and whether this server is a hot standby or this session read-only
+SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'midi') AS present, pg_is_in_recovery() AS standby,
+       current_setting('transaction_read_only')::boolean AS read_only
+
 -- name: import_begin  open an import batch for the given roots
 SELECT midi.import_begin(%s::text[], %s)
 

@@ -35,7 +35,7 @@ import zipfile
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from blake3 import blake3
 
@@ -72,6 +72,11 @@ ERROR_CLASSES: dict[str, str] = {
     "the message has the server's words",
 }
 """Every `Result.error_class` the pool produces, with its one-line meaning (plus runner.scan's read errors)."""
+
+NOT_YET: Any = object()
+"""What a batch source yields when it has nothing yet (rather than block): the pool goes on collecting the
+results of busy workers and asks again after its next wait (runner.analyzer's source, while it waits for
+files another runner holds)."""
 
 DEFAULT_READ = "runner.workers:read_bytes"
 DEFAULT_TIMEOUT = 30.0
@@ -540,7 +545,10 @@ class WorkerPool:
         self._start(w.slot)
 
     def map(self, batches: Iterable[Sequence[Job]]) -> Iterator[list[Result]]:
-        """Run every batch; yield each batch's Results (every job exactly once) as the batch completes."""
+        """Run every batch; yield each batch's Results (every job exactly once) as the batch completes.
+
+        A source that has nothing yet yields NOT_YET instead of blocking (a blocked source would stop the
+        pool from collecting busy workers' results); it should pace itself (wait a little) before it does."""
         if any(w is None for w in self._workers):
             raise RuntimeError("use WorkerPool as a context manager (with WorkerPool(...) as pool)")
         source = iter(batches)
@@ -603,6 +611,8 @@ class WorkerPool:
                     nxt = next(source, None)
                     if nxt is None:
                         return True
+                    if nxt is NOT_YET:  # nothing to hand out right now: collect results meanwhile
+                        return exhausted
                     batch = list(nxt)
                 if batch:
                     break

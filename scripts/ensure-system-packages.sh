@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the Debian packages the tests need are present: a PostgreSQL server, pgTAP and pg_prove,
-# Chromium and chromedriver.
+# Chromium and chromedriver, PgBouncer.
 # As root they are installed with apt; otherwise this names the packages to install and fails.
 set -euo pipefail
 need=()
@@ -9,6 +9,7 @@ ls /usr/share/postgresql/*/extension/pgtap.control >/dev/null 2>&1 || need+=(pos
 command -v pg_prove >/dev/null 2>&1 || need+=(libtap-parser-sourcehandler-pgtap-perl)
 # the browse page's tests drive Debian's Chromium through its matching driver (never a downloaded browser)
 [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || need+=(chromium chromium-driver)
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || need+=(pgbouncer)   # tests/test_pooler.py
 if [ "$#" -gt 0 ]; then   # extra packages asked for by a make target
     for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 fi

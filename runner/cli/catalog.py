@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from runner import connect, schema
-from runner.cli.common import catalog_dsn, cli, command, dsn_of, emit, progress_bar, target
+from runner.cli.common import catalog_dsn, cli, command, emit, progress_bar, target, writable_dsn
 from runner.queries import queries
 
 
@@ -39,6 +39,15 @@ def _memory(value: str) -> int:
         raise click.BadParameter(str(exc)) from None
 
 
+def _path_map(values: tuple[str, ...]):
+    from runner.pathmap import parse_map
+
+    try:
+        return parse_map(values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @command(cli, "analyze", json_help="Print the summary as JSON.")
 @click.option("--reanalyze", is_flag=True, help="Analyze every file again, also those already up to date.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Analyze at most this many files.")
@@ -52,14 +61,19 @@ def _memory(value: str) -> int:
 @click.option("--max-attempts", type=click.IntRange(min=1), default=None,
               help="Transient failures (unreadable, crash, timeout...) in a row before a file is given up "
                    "[default: the server's midi.analysis_max_attempts, else 3].")
+@click.option("--path-map", "path_map", multiple=True, metavar="FROM=TO",
+              callback=lambda _c, _p, v: _path_map(v),
+              help="Read stored paths under FROM at TO on this machine (a library mounted elsewhere, e.g. "
+                   "/mnt/nas=/Volumes/nas); repeatable, the longest FROM wins.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display (it is drawn only on a terminal anyway).")
 def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers: int | None, batch_size: int,
-                worker_memory: int | None, max_attempts: int | None, as_json: bool, quiet: bool) -> None:
+                worker_memory: int | None, max_attempts: int | None, path_map, as_json: bool, quiet: bool) -> None:
     """Parse every file that needs analysis and store its musical facts, key, category and tags.
 
     Files never analyzed, or analyzed by an older analyzer, are claimed in batches that several
     `midicenter analyze` processes share without overlap. Files that cannot be analyzed are listed in
-    midi.analysis_errors with a stable class; the run goes on and exits 0.
+    midi.analysis_errors with a stable class; the run goes on and exits 0. Files this runner cannot reach
+    (their folder does not exist here) are counted as `unreachable` and left for a runner that can.
     """
     from runner import analyzer
 
@@ -67,7 +81,10 @@ def analyze_cmd(ctx: click.Context, reanalyze: bool, limit: int | None, workers:
     with progress_bar("analyze", quiet) as bar:
         result = analyzer.run_analysis(dsn, workers=workers, limit=limit, reanalyze=reanalyze,
                                        batch_files=batch_size, worker_memory=worker_memory,
-                                       max_attempts=max_attempts, **bar.analyze_callbacks())
+                                       max_attempts=max_attempts, path_map=path_map, **bar.analyze_callbacks())
+    if result.unreachable:
+        click.echo(f"{result.unreachable} file(s) not reachable from this runner were left for a runner that can "
+                   "reach them (--path-map FROM=TO reads a library mounted elsewhere)", err=True)
     data = analyzer.result_dict(result)
     if not as_json:
         data["error_classes"] = ", ".join(f"{k}={v}" for k, v in data["error_classes"].items()) or "-"
@@ -87,7 +104,7 @@ def demo(ctx: click.Context, n_files: int, quiet: bool) -> None:
 
     t = target(ctx)
     click.echo(f"database: {t.describe()}", err=True)
-    dsn = dsn_of(ctx)
+    dsn = writable_dsn(ctx)
     applied = schema.migrate(dsn)
     click.echo(f"migrations applied now: {', '.join(applied) or 'none (already up to date)'}", err=True)
     click.echo(f"generating a {n_files:,}-file sample-pack library (cached) ...", err=True)

@@ -8,6 +8,7 @@ cause, 2 on a usage error (click's own convention).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
@@ -105,15 +106,38 @@ def _cell(v: Any) -> str:
     envvar=None,
     help="PostgreSQL conninfo or URL (else MIDICENTER_DSN, DATABASE_URL, PG*, embedded).",
 )
+@click.option(
+    "--read-dsn",
+    envvar=None,
+    help="Where read commands (search, facets, show, saved run/list, tag list, fav list, profile) go, e.g. a "
+         "streaming replica or a pooler in front of replicas (else MIDICENTER_READ_DSN, else --dsn's database).",
+)
 @click.version_option(__version__, prog_name="midicenter")
 @click.pass_context
-def cli(ctx: click.Context, dsn: str | None) -> None:
+def cli(ctx: click.Context, dsn: str | None, read_dsn: str | None) -> None:
     """midicenter: import, analyze and search huge MIDI libraries in PostgreSQL."""
     ctx.obj = connect.resolve(dsn)
+    read = read_dsn or os.environ.get(READ_DSN_ENV) or None
+    ctx.meta[_READ_TARGET] = connect.Target(read, "--read-dsn" if read_dsn else READ_DSN_ENV) if read else None
+
+
+READ_DSN_ENV = "MIDICENTER_READ_DSN"
+_READ_TARGET = "midicenter.read_target"
+
+READ_QUERIES = frozenset({
+    "search", "search_count", "file_details", "facets", "saved_search_run", "saved_search_list", "tag_list",
+})
+"""The named queries (runner/queries.sql) `rows` sends to the read target: calls of the read API, which a
+hot standby serves. Every other query is a write and goes to the primary, after the check that it is one."""
 
 
 def target(ctx: click.Context) -> connect.Target:
     return ctx.find_root().obj
+
+
+def read_target(ctx: click.Context) -> connect.Target:
+    """Where read commands go: --read-dsn / MIDICENTER_READ_DSN when given, else the one target."""
+    return ctx.find_root().meta.get(_READ_TARGET) or target(ctx)
 
 
 def dsn_of(ctx: click.Context) -> str:
@@ -123,12 +147,44 @@ def dsn_of(ctx: click.Context) -> str:
     return connect.target_dsn(t)
 
 
-def catalog_dsn(ctx: click.Context) -> str:
-    """Like dsn_of, for commands that need the midi schema: the embedded database is migrated on first
-    use; any other database must have been migrated by its owner (a clear error says how)."""
+def _refuse_standby(ctx: click.Context, t: connect.Target, standby: bool, read_only: bool) -> None:
+    """One line, before any work, when a command that writes was pointed at a server that cannot take writes."""
+    if not (standby or read_only):
+        return
+    what = "a read-only hot standby (a replica)" if standby else "read-only (default_transaction_read_only)"
+    command = ctx.command_path.removeprefix(ctx.find_root().info_name or "").strip() or "this command"
+    raise Fatal(f"{t.describe()} is {what}; `{command}` writes: give the primary's DSN with --dsn or "
+                f"MIDICENTER_DSN (replicas serve reads: --read-dsn / {READ_DSN_ENV})")
+
+
+def writable_dsn(ctx: click.Context) -> str:
+    """Like dsn_of, for commands that write without needing the schema first (db migrate, rollback, demo)."""
     t = target(ctx)
     with connect.connect(t) as conn:
-        present = conn.execute(queries["schema_exists"]).fetchone()[0]
+        _present, standby, read_only = conn.execute(queries["schema_exists_writable"]).fetchone()
+    _refuse_standby(ctx, t, standby, read_only)
+    return connect.target_dsn(t)
+
+
+def read_dsn_of(ctx: click.Context) -> str:
+    """Like dsn_of, for the read target (read_target)."""
+    t = read_target(ctx)
+    connect.connect(t).close()
+    return connect.target_dsn(t)
+
+
+def catalog_dsn(ctx: click.Context, *, write: bool = True) -> str:
+    """Like dsn_of, for commands that need the midi schema: the embedded database is migrated on first
+    use; any other database must have been migrated by its owner (a clear error says how).
+
+    A command that writes (``write``) fails at once, before any work, when its database is a read-only
+    hot standby (or a read-only session); one that only reads goes to the read target (read_target).
+    """
+    t = target(ctx) if write else read_target(ctx)
+    with connect.connect(t) as conn:
+        present, standby, read_only = conn.execute(queries["schema_exists_writable"]).fetchone()
+    if write:
+        _refuse_standby(ctx, t, standby, read_only)
     dsn = connect.target_dsn(t)
     if not present:
         if t.source != "embedded":
@@ -153,5 +209,5 @@ def rows(ctx: click.Context, name: str, params: dict[str, Any]) -> list[dict[str
     """Run one named query (a call of a midi.* function) and return its rows as dicts; writes commit."""
     from psycopg.rows import dict_row
 
-    with psycopg.connect(catalog_dsn(ctx), row_factory=dict_row) as conn:
+    with psycopg.connect(catalog_dsn(ctx, write=name not in READ_QUERIES), row_factory=dict_row) as conn:
         return conn.execute(queries[name], params).fetchall()

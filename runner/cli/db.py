@@ -11,7 +11,7 @@ import click
 from psycopg import conninfo
 
 from runner import clients, connect, schema
-from runner.cli.common import Fatal, catalog_dsn, cli, command, dsn_of, emit, target
+from runner.cli.common import Fatal, catalog_dsn, cli, command, dsn_of, emit, target, writable_dsn
 
 
 @cli.group()
@@ -22,7 +22,7 @@ def db() -> None:
 @command(db, "migrate")
 def db_migrate(ctx: click.Context, as_json: bool) -> None:
     """Apply pending migrations, then re-apply the SQL functions."""
-    dsn = dsn_of(ctx)
+    dsn = writable_dsn(ctx)
     applied = schema.migrate(dsn)
     states = schema.status(dsn)
     emit(
@@ -62,7 +62,7 @@ def db_rollback(ctx: click.Context, count: int, all_: bool, drop_user_data: bool
             raise Fatal(f"not rolling back {what}: that drops the data in their tables; "
                         "no terminal to ask on, so confirm with --yes")
         click.confirm(f"Roll back {what}? Data in those tables will be dropped", abort=True, err=True)
-    done = schema.rollback(dsn_of(ctx), count=count, all_=all_, drop_user_data=drop_user_data)
+    done = schema.rollback(writable_dsn(ctx), count=count, all_=all_, drop_user_data=drop_user_data)
     emit({"rolled_back": done.rolled_back, "user_data_dropped": done.user_data_dropped}, as_json)
 
 

@@ -80,7 +80,7 @@ def export_cmd(ctx: click.Context, dest: Path | None, zip_path: Path | None, sav
     if catalog:
         if zip_path or template or keep_tree or link:
             raise click.UsageError("--catalog writes a table: --zip, --rename, --keep-tree and --link do not apply")
-        dsn = catalog_dsn(ctx)
+        dsn = catalog_dsn(ctx, write=False)
         out = dest if dest is not None else sys.stdout.buffer
         result = export_catalog(dsn, out, fmt=fmt, filters=given, ids=ids, saved=saved)
         data = export.result_dict(result)
@@ -94,7 +94,7 @@ def export_cmd(ctx: click.Context, dest: Path | None, zip_path: Path | None, sav
         raise click.UsageError("say where to: --to FOLDER or --zip FILE.zip (one of them)")
     if zip_path is not None and link:
         raise click.UsageError("--link makes links in a folder; a zip archive holds copies")
-    dsn = catalog_dsn(ctx)
+    dsn = catalog_dsn(ctx, write=False)
     _check_template(dsn, template)
     options = export.ExportOptions(ids=ids, saved=saved, template=template, keep_tree=keep_tree, link=link,
                                    zip=zip_path is not None, inside_library=inside_library)
@@ -125,7 +125,7 @@ def split_cmd(ctx: click.Context, file_id: int, dest: Path, do_import: bool, qui
     tempo, time signature and key, so every part plays in time. Splitting again gives the same bytes."""
     from runner import split
 
-    dsn = catalog_dsn(ctx)
+    dsn = catalog_dsn(ctx, write=do_import)
     try:
         result = split.split_file(dsn, file_id, dest, do_import=do_import, quiet=quiet)
     except split.SplitError as exc:

@@ -14,7 +14,7 @@ import click
 import psycopg
 
 from runner import connect
-from runner.cli.common import Fatal, cli, command, dsn_of, target
+from runner.cli.common import Fatal, cli, command, dsn_of, read_dsn_of, read_target
 
 _UNITS = {"": 1, "b": 1, "kb": 1024, "k": 1024, "mb": 1024 ** 2, "m": 1024 ** 2, "gb": 1024 ** 3, "g": 1024 ** 3,
           "tb": 1024 ** 4, "t": 1024 ** 4}
@@ -114,7 +114,7 @@ def profile_cmd(ctx: click.Context, output: str | None, runs: int, rounds: int, 
         raise click.UsageError("--check prints its findings on stderr and its status on stdout: no --output")
 
     if show_history:
-        data = history.trend(dsn_of(ctx), limit)
+        data = history.trend(read_dsn_of(ctx), limit)
         _emit(json.dumps(data, indent=2, default=str) + "\n" if as_json else history.render(data), output, "history")
         return
 
@@ -130,8 +130,8 @@ def profile_cmd(ctx: click.Context, output: str | None, runs: int, rounds: int, 
         raise click.UsageError(str(exc)) from None
 
     def collect() -> dict:
-        return profile.run(dsn_of(ctx), load_test=load_test, load_seconds=load_seconds, load_clients=load_clients,
-                           target=target(ctx).describe(), runs=runs, rounds=rounds, seed=not (check or prometheus),
+        return profile.run(read_dsn_of(ctx), load_test=load_test, load_seconds=load_seconds, load_clients=load_clients,
+                           target=read_target(ctx).describe(), runs=runs, rounds=rounds, seed=not (check or prometheus),
                            thresholds=thresholds, server_memory=server_memory,
                            log=None if check or prometheus else (lambda s: click.echo(s, err=True)))
 

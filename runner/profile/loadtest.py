@@ -1,7 +1,8 @@
 """Concurrent clients running the search mix for a bounded time: queries per second and latency percentiles.
 
 Each client is a thread with its own connection, read-only like the report's own (the server refuses any
-write), with a statement timeout, so a level ends by itself: clients stop starting queries at the
+write), with a statement timeout, never preparing statements server-side (so it works through a transaction
+pooler), so a level ends by itself: clients stop starting queries at the
 deadline, and a query still running then is cut off by the timeout. Only a server on this machine (unix
 socket or loopback) is load-tested; the report says so and skips otherwise.
 """
@@ -47,7 +48,9 @@ def percentile(sorted_values: Sequence[float], p: float) -> float | None:
 def _client(conninfo: str, calls: Sequence[tuple[str, str, dict]], offset: int, ready: threading.Semaphore,
             go: threading.Event, state: dict, me: _Client) -> None:
     try:
-        conn = psycopg.connect(conninfo, autocommit=True)
+        # prepare_threshold=None: never prepare server-side, so a pooler in transaction mode (PgBouncer
+        # before 1.21) can hand each call to any server session (docs/scale.md)
+        conn = psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
     except psycopg.Error as exc:
         me.errors, me.first_error = 1, str(exc).strip().splitlines()[0] if str(exc).strip() else "connect failed"
         ready.release()

@@ -35,7 +35,7 @@ def connect(dsn: str, application: str, *, statement_timeout_ms: int = STATEMENT
             autocommit: bool = False) -> psycopg.Connection:
     """A connection on which every transaction is READ ONLY."""
     conn = psycopg.connect(guarded_conninfo(dsn, application, statement_timeout_ms=statement_timeout_ms),
-                           autocommit=autocommit)
+                           autocommit=autocommit, prepare_threshold=None)  # works through a transaction pooler
     conn.read_only = True
     return conn
 
