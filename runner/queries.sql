@@ -28,6 +28,27 @@ ANALYZE midi.files, midi.file_paths
 -- name: import_async_commit  chunk commits of an (idempotent, resumable) import need not wait for the WAL flush
 SET LOCAL synchronous_commit = off
 
+-- name: bulk_lock  may this role drop and build the search indexes (it owns files), and is no other bulk load running? (takes the lock)
+SELECT pg_has_role(current_user, c.relowner, 'USAGE') AS allowed,
+       CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN pg_try_advisory_lock(midi.bulk_lock_key()) ELSE false END AS locked
+FROM pg_class c WHERE c.oid = 'midi.files'::regclass
+
+-- name: bulk_deferred  the indexes a bulk load dropped and that are still to build, the costliest builds first
+SELECT name FROM midi.deferred_indexes
+ORDER BY definition ~ ' USING gin ' DESC, definition ~ '\(midi\.' DESC, length(definition) DESC, name
+
+-- name: bulk_defer  record the deferrable indexes before dropping them; every index now recorded as deferred
+SELECT name, table_name FROM midi.defer_indexes(%s)
+
+-- name: bulk_drop_timeout  how long one DROP INDEX CONCURRENTLY may wait for other sessions
+SELECT set_config('statement_timeout', %s, false)
+
+-- name: bulk_build_memory  memory of one index build (this transaction)
+SELECT set_config('maintenance_work_mem', %s, true)
+
+-- name: bulk_restore  build one deferred index again (present, built or busy)
+SELECT midi.restore_index(%s)
+
 -- name: demo_manufacturers  the biggest manufacturers in the catalog
 SELECT manufacturer, count(*) AS files, count(DISTINCT collection_name) AS collections
 FROM midi.files WHERE manufacturer IS NOT NULL GROUP BY manufacturer ORDER BY files DESC, manufacturer LIMIT 5
