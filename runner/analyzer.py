@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
-from runner import bulk
+from runner import bulk, views
 from runner.features import FACT_COLUMNS
 from runner.queries import queries
 from runner.workers import DEFAULT_TIMEOUT, Job, Result, WorkerPool, copy_text
@@ -432,7 +432,7 @@ def _run_analysis(dsn: str, workers: int | None, limit: int | None, reanalyze: b
         if load is not None and load.active:
             load.restore()  # the search indexes, built once over every row (sort-based, two sessions)
         if run.analyzed or run.errors:
-            admin.execute(queries["analysis_finish"])  # facet views; nothing to refresh after an idle run
+            views.refresh(dsn, views.ANALYSIS_VIEWS)  # the facet views analysis changes; none after an idle run
         seconds = time.perf_counter() - started
         total = run.analyzed + run.errors
         return AnalysisResult(

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 from blake3 import blake3
 
-from runner import __version__, bulk, midifile, scan
+from runner import __version__, bulk, midifile, scan, views
 from runner.queries import queries
 
 CHUNK_ROWS = 5000
@@ -480,7 +480,7 @@ def _run_import(dsn: str, roots: list[str], prune: bool, rows_per_chunk: int, se
         if load is not None and load.active:
             load.restore()  # the search indexes, built once over every row (sort-based, two sessions)
         if totals["files_new"] or prune:
-            conn.execute(queries["refresh_views"])  # library statistics and facet views, without blocking readers
+            views.refresh(dsn)  # library statistics and facet views, without blocking readers, two sessions
     seconds = time.perf_counter() - started
     totals.pop("chunks")
     return ImportResult(batch_id=batch_id, other_files=stats.other_files, seconds=round(seconds, 3),

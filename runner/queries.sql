@@ -316,3 +316,8 @@ SELECT midi.saved_search_delete(%(name)s) AS deleted
 
 -- name: refresh_views  refresh the library statistics and facet materialized views (concurrently)
 SELECT midi.refresh_views()
+
+-- name: views_owned  may this role refresh these views of schema midi itself (it owns every one of them)?
+SELECT bool_and(pg_has_role(current_user, c.relowner, 'USAGE')) AND count(*) = cardinality(%s::text[])
+  FROM pg_class c
+ WHERE c.relnamespace = 'midi'::regnamespace AND c.relkind = 'm' AND c.relname = ANY (%s::text[])
