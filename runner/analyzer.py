@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
-from runner import bulk, views
+from runner import bulk, prefetch, views
 from runner.features import FACT_COLUMNS
 from runner.queries import queries
 from runner.workers import DEFAULT_TIMEOUT, Job, Result, WorkerPool, copy_text
@@ -98,6 +98,13 @@ def _by_path(job: Job) -> str:
     return job.path
 
 
+def _first_path(job: Job) -> bytes | str:
+    """The canonical path of a job (the one its reader tries first)."""
+    if job.path_bytes is not None:
+        return job.path_bytes.split(_PATH_SEP.encode(), 1)[0]
+    return job.path.split(_PATH_SEP, 1)[0]
+
+
 def _job(file_id: int, paths: Sequence[str], paths_bytes: Sequence[bytes | None], suspect: bool,
          content_hash: bytes | None = None) -> Job:
     """One Job for a file: its paths joined by NUL (one path: as it is), and the hash its bytes must have."""
@@ -147,6 +154,8 @@ class _Run:
         self.error_classes: dict[str, int] = {}
         self.applied_batches = 0
         self.next_analyze = 1
+        self.fetch: prefetch.Prefetcher | None = None
+        """Fetches each claimed batch's files into the page cache ahead of the workers (runner.prefetch)."""
 
     def fail(self, exc: BaseException) -> None:
         with self.lock:
@@ -179,6 +188,8 @@ def _claim_loop(run: _Run) -> None:
             after = rows[-1][0]
             claimed += len(rows)
             jobs = sorted((_job(*r) for r in rows), key=_by_path)  # an archive's members side by side
+            if run.fetch is not None:  # a cold library: the batch's reads in flight before the workers get to it
+                run.fetch.ahead(_first_path(j) for j in jobs)
             run.ready.put(_Claim(conn, batch, jobs))
     except BaseException as exc:
         run.fail(exc)
@@ -338,6 +349,7 @@ def run_analysis(
     worker_memory: int | None = None,
     max_attempts: int | None = None,
     bulk_load: bool = True,
+    prefetch_threads: int = prefetch.THREADS,
 ) -> AnalysisResult:
     """Analyze every file of the database at ``dsn`` that needs it (all files with ``reanalyze``).
 
@@ -350,15 +362,17 @@ def run_analysis(
     before it is given up (the server's setting midi.analysis_max_attempts, 3 by default). With ``bulk_load``
     (and a role that owns the tables), a run that will rewrite many files compared with the library's size
     drops the search indexes first and builds them at its end (runner.bulk); it also builds what a killed
-    bulk load left missing.
+    bulk load left missing. ``prefetch_threads`` files of the claimed batches are fetched into the page cache
+    ahead of the workers (runner.prefetch; 0: none), so that a cold library is read with many reads in flight.
     """
     started = time.perf_counter()
     load = bulk.BulkLoad(dsn, "analysis") if bulk_load else None
     if load is not None and not load.acquire():
         load = None
     try:
-        return _run_analysis(dsn, workers, limit, reanalyze, batch_files, sessions, timeout, version, read, progress,
-                             total, worker_memory, max_attempts, load, started)
+        with prefetch.Prefetcher(prefetch_threads) as fetch:
+            return _run_analysis(dsn, workers, limit, reanalyze, batch_files, sessions, timeout, version, read,
+                                 progress, total, worker_memory, max_attempts, load, started, fetch)
     finally:
         if load is not None:
             load.release()
@@ -367,7 +381,7 @@ def run_analysis(
 def _run_analysis(dsn: str, workers: int | None, limit: int | None, reanalyze: bool, batch_files: int, sessions: int,
                   timeout: float, version: int, read: str, progress: Callable[[int, int], None] | None,
                   total: Callable[[int], None] | None, worker_memory: int | None, max_attempts: int | None,
-                  load: bulk.BulkLoad | None, started: float) -> AnalysisResult:
+                  load: bulk.BulkLoad | None, started: float, fetch: prefetch.Prefetcher) -> AnalysisResult:
     with psycopg.connect(dsn, autocommit=True) as admin:
         cutoff = admin.execute(queries["analysis_now"]).fetchone()[0] if reanalyze else None
         if total or (load is not None and not load.active):
@@ -381,6 +395,7 @@ def _run_analysis(dsn: str, workers: int | None, limit: int | None, reanalyze: b
                     load.defer()
         pool = WorkerPool(workers, timeout=timeout, read=read, memory=worker_memory)
         run = _Run(dsn, version, cutoff, limit, max(1, batch_files), max(1, sessions), progress)
+        run.fetch = fetch if fetch.threads else None
         conns = [psycopg.connect(dsn, application_name=APPLICATION_NAME)
                  for _ in range(pool.n + _READY_BATCHES + run.sessions)]
         if max_attempts is not None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 from blake3 import blake3
 
-from runner import __version__, bulk, midifile, scan, views
+from runner import __version__, bulk, midifile, prefetch, scan, views
 from runner.queries import queries
 
 CHUNK_ROWS = 5000
@@ -387,6 +387,10 @@ def _merge_one(conn: psycopg.Connection, merger: _Merger, chunk: int, body: byte
     return files_new
 
 
+def _fs_path(item: scan.Candidate | scan.ScanError) -> bytes | None:
+    return item.fs_path if isinstance(item, scan.Candidate) else None
+
+
 def absolute_roots(paths: Iterable[str | Path]) -> list[str]:
     """Roots as absolute paths without resolving symlinks (the user's view of the library)."""
     import os
@@ -396,14 +400,17 @@ def absolute_roots(paths: Iterable[str | Path]) -> list[str]:
 
 def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, rows_per_chunk: int = CHUNK_ROWS,
                sessions: int = MERGE_SESSIONS, progress: Callable[[int, int], None] | None = None,
-               seen: Callable[[str, int], None] | None = None, bulk_load: bool = True) -> ImportResult:
+               seen: Callable[[str, int], None] | None = None, bulk_load: bool = True,
+               prefetch_threads: int = prefetch.THREADS) -> ImportResult:
     """Import every MIDI file under the roots into the database at ``dsn``; returns the batch's counts.
 
     ``progress(files, errors)`` is called as each chunk is merged, ``seen(path, nbytes)`` for each file as
     it is read (for a progress display: files, bytes and the folder being read). With ``bulk_load`` (and a
     role that owns the tables), an import that adds many files compared with the library's size drops the
     search indexes once it has added enough and builds them at its end (runner.bulk); it also builds what a
-    killed bulk load left missing."""
+    killed bulk load left missing. ``prefetch_threads`` files are fetched into the page cache ahead of the
+    reading thread (runner.prefetch: a library not in the cache is read with that many reads in flight);
+    0 reads one file at a time."""
     roots = absolute_roots(roots)
     started = time.perf_counter()
     stats = scan.ScanStats()
@@ -415,8 +422,9 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
     if load is not None and not load.acquire():
         load = None
     try:
-        return _run_import(dsn, roots, prune, rows_per_chunk, sessions, progress, seen, load, started, stats, totals,
-                           failure, lock, not_pruned)
+        with prefetch.Prefetcher(prefetch_threads) as fetch:
+            return _run_import(dsn, roots, prune, rows_per_chunk, sessions, progress, seen, load, started, stats,
+                               totals, failure, lock, not_pruned, fetch)
     finally:
         if load is not None:
             load.release()
@@ -425,7 +433,8 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
 def _run_import(dsn: str, roots: list[str], prune: bool, rows_per_chunk: int, sessions: int,
                 progress: Callable[[int, int], None] | None, seen: Callable[[str, int], None] | None,
                 load: bulk.BulkLoad | None, started: float, stats: scan.ScanStats, totals: dict,
-                failure: list[BaseException], lock: threading.Lock, not_pruned: list[str]) -> ImportResult:
+                failure: list[BaseException], lock: threading.Lock, not_pruned: list[str],
+                fetch: prefetch.Prefetcher) -> ImportResult:
     with psycopg.connect(dsn, autocommit=True) as conn:
         batch_id = conn.execute(queries["import_begin"], [[scan.display_path(r) for r in roots], __version__]).fetchone()[0]
         files_at_start = conn.execute(queries["catalog_size"]).fetchone()[0]
@@ -440,7 +449,8 @@ def _run_import(dsn: str, roots: list[str], prune: bool, rows_per_chunk: int, se
         for w in workers:
             w.start()
         try:
-            for item in scan.iter_candidates(roots, stats=stats):
+            walk = scan.iter_candidates(roots, stats=stats)
+            for item in prefetch.read_ahead(walk, _fs_path, fetch):
                 if failure:
                     break
                 if isinstance(item, scan.ScanError):
