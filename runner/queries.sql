@@ -136,7 +136,8 @@ SELECT n.nspname::text AS schema, t.relname::text AS table_name, c.relname::text
        pg_get_indexdef(c.oid) AS definition, pg_get_indexdef(c.oid, 1, true) AS leading_column,
        i.indrelid::bigint AS table_oid, i.indkey::text AS key_columns, i.indclass::text AS key_opclasses,
        i.indcollation::text AS key_collations, i.indoption::text AS key_options, i.indnkeyatts AS key_count,
-       pg_get_expr(i.indexprs, i.indrelid) AS key_expressions, pg_get_expr(i.indpred, i.indrelid) AS predicate
+       pg_get_expr(i.indexprs, i.indrelid) AS key_expressions, pg_get_expr(i.indpred, i.indrelid) AS predicate,
+       obj_description(c.oid, 'pg_class') AS comment
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid

@@ -211,6 +211,26 @@ def test_flags_a_planted_unused_index(filled: str) -> None:
     assert "planted_unused" in finding["title"] and "planted_unused" in finding["sql"]
 
 
+def test_our_declared_indexes_are_never_flagged(filled: str) -> None:
+    """Every midi index says what it serves (COMMENT ON INDEX 'serves: ...'): on a library too small for the
+    planner to use most of them, none is advised dropped as unused, duplicate or redundant."""
+    with psycopg.connect(filled) as conn:
+        ours = {r[0]: r[1] for r in conn.execute(
+            "SELECT c.relname::text, obj_description(c.oid, 'pg_class') FROM pg_class c "
+            "WHERE c.relnamespace = 'midi'::regnamespace AND c.relkind = 'i'")}
+    assert ours and all(c.startswith("serves: ") for c in ours.values())
+    report = valid(profile.run(filled))
+    section = report["sections"]["indexes"]
+    unused = {u["name"]: u for u in section["unused"] if u["schema"] == "midi"}
+    assert unused, "on 500 files the planner reads most tables whole: the check must have had something to judge"
+    assert {n: u["fix"] for n, u in unused.items() if u["fix"]} == {}
+    declared = [n for n, u in unused.items() if u["kept_because"].startswith("declared for ")]
+    assert declared
+    assert [d["name"] for d in section["duplicates"] if d["schema"] == "midi"] == []
+    assert not [f for f in report["summary"]["findings"] if f["kind"] in ("unused_index", "duplicate_index", "redundant_index")
+                and any(n in f.get("title", "") for n in ours)]
+
+
 def test_flags_a_planted_invalid_index(filled: str) -> None:
     """The way production gets one: a concurrent unique build that fails on duplicate data."""
     with psycopg.connect(filled, autocommit=True) as conn:

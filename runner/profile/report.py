@@ -248,7 +248,7 @@ def duplicates(indexes: Sequence[dict]) -> list[dict]:
     valid = [i for i in indexes if i["is_valid"]]
 
     def keep_first(i: dict) -> tuple:
-        return (not (i["constraint_name"] or i["is_unique"]), -(i["scans"] or 0), i["name"])
+        return (not (i["constraint_name"] or i["is_unique"]), not declared_for(i), -(i["scans"] or 0), i["name"])
 
     taken: set[str] = set()
     for a in valid:
@@ -265,10 +265,20 @@ def duplicates(indexes: Sequence[dict]) -> list[dict]:
                 taken.add(drop["name"])
                 out.append(_dup(drop, keep, "duplicate"))
             elif (a["method"] == "btree" and not (a["is_unique"] or a["constraint_name"] or a["key_expressions"])
-                  and len(ka) < len(kb) and kb[: len(ka)] == ka and a["name"] not in taken):
+                  and len(ka) < len(kb) and kb[: len(ka)] == ka and a["name"] not in taken
+                  and not declared_for(a)):  # ours, kept for the calls its comment names (a smaller index)
                 taken.add(a["name"])
                 out.append(_dup(a, b, "redundant"))
     return out
+
+
+def declared_for(i: dict) -> list[str]:
+    """What a midi index is declared for: its comment's list between "serves: " and " -- " (the convention
+    of db/migrations, checked by db/tests/003_index_purpose.sql and proven by tests/test_index_purpose.py)."""
+    comment = i.get("comment") or ""
+    if i.get("schema") != "midi" or not comment.startswith("serves: "):
+        return []
+    return [e.strip() for e in comment[len("serves: "):].split(" -- ", 1)[0].split(";") if e.strip()]
 
 
 def _dup(drop: dict, keep: dict, kind: str) -> dict:
@@ -312,7 +322,9 @@ def _indexes(state: _State) -> dict:
         reserved = list(expected.get(i["name"], [])) if i["schema"] == "midi" else []
         sibling = next((a for a in sorted(alike.get(i["name"], ())) if a in expected), None)
         fk = _serves_fk(i, state.foreign_keys)
+        declared = declared_for(i)
         keep = (f"meant for {', '.join(reserved)}" if reserved
+                else f"declared for {'; '.join(declared)}" if declared
                 else f"serves the API's filter on {i['leading_column']}, like {sibling}" if sibling
                 else f"serves foreign key {fk}" if fk else None)
         unused.append({"schema": i["schema"], "table": i["table_name"], "name": i["name"],
