@@ -106,9 +106,9 @@ def test_files_the_reader_passed_are_not_fetched(cold_tree: list[Path]) -> None:
     fetch = prefetch.Prefetcher(4)
     fetch.reached = 10**9  # the reader is past everything handed over from here on
     fetch.ahead(str(p) for p in cold_tree[:50])
-    assert wait_for(lambda: fetch.skipped + fetch.advised == 50)
+    assert wait_for(lambda: fetch.skipped + fetch.advised + fetch.cached == 50)
     fetch.close()
-    assert (fetch.skipped, fetch.advised) == (50, 0)
+    assert (fetch.skipped, fetch.advised, fetch.cached) == (50, 0, 0)
     assert not any(resident(p) for p in cold_tree[:50])
 
 
@@ -122,7 +122,31 @@ def test_a_fifo_or_a_missing_file_is_skipped_without_blocking(tmp_path: Path) ->
     fifo = tmp_path / "song.mid"
     os.mkfifo(fifo)
     started = time.monotonic()
-    assert prefetch.advise(str(fifo)) is False
-    assert prefetch.advise(str(tmp_path / "gone.mid")) is False
-    assert prefetch.advise(os.fsencode(tmp_path)) is False  # a directory
+    assert prefetch.advise(str(fifo)) is None
+    assert prefetch.advise(str(tmp_path / "gone.mid")) is None
+    assert prefetch.advise(os.fsencode(tmp_path)) is None  # a directory
     assert time.monotonic() - started < 1
+
+
+def test_a_cached_library_is_only_sampled_until_a_file_is_not(cold_tree: list[Path]) -> None:
+    """Files found cached are left alone; after WARM_AFTER in a row only every SAMPLE_EVERY-th file is looked
+    at, and one not cached brings the look-ahead back for every file."""
+    warm, cold = cold_tree[:300], cold_tree[300:]
+    for p in warm:
+        p.read_bytes()
+    assert prefetch.advise(str(warm[0])) == "cached"
+    with prefetch.Prefetcher(1) as fetch:  # one thread: files are looked at in order
+        fetch.ahead(str(p) for p in warm)
+        assert wait_for(lambda: fetch.sparse)
+        settled = fetch.cached
+        with fetch.count_lock:  # the thread cannot leave the sparse mode while these are handed over
+            fetch.ahead(str(p) for p in cold[:prefetch.SAMPLE_EVERY * 2])
+        assert wait_for(lambda: fetch.advised == 2)  # of 128 files handed over, 2 were looked at
+        assert not fetch.sparse
+        looked = fetch.cached + fetch.advised
+        fetch.ahead(str(p) for p in cold[prefetch.SAMPLE_EVERY * 2:prefetch.SAMPLE_EVERY * 2 + 20])
+        assert wait_for(lambda: fetch.advised + fetch.cached == looked + 20)  # every file again
+        time.sleep(0.2)
+        assert fetch.advised == 2 + 20
+    assert settled <= len(warm)
+    assert all(resident(p) for p in cold[prefetch.SAMPLE_EVERY * 2:prefetch.SAMPLE_EVERY * 2 + 20])
