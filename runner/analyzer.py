@@ -447,7 +447,7 @@ def _run_analysis(dsn: str, workers: int | None, limit: int | None, reanalyze: b
         if load is not None and load.active:
             load.restore()  # the search indexes, built once over every row (sort-based, two sessions)
         if run.analyzed or run.errors:
-            views.refresh(dsn, views.ANALYSIS_VIEWS)  # the facet views analysis changes; none after an idle run
+            views.refresh(dsn, views.ANALYSIS_VIEWS, admin)  # the facet views analysis changes; none after an idle run
         seconds = time.perf_counter() - started
         total = run.analyzed + run.errors
         return AnalysisResult(

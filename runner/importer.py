@@ -490,7 +490,7 @@ def _run_import(dsn: str, roots: list[str], prune: bool, rows_per_chunk: int, se
         if load is not None and load.active:
             load.restore()  # the search indexes, built once over every row (sort-based, two sessions)
         if totals["files_new"] or prune:
-            views.refresh(dsn)  # library statistics and facet views, without blocking readers, two sessions
+            views.refresh(dsn, conn=conn)  # library statistics and facet views, without blocking readers
     seconds = time.perf_counter() - started
     totals.pop("chunks")
     return ImportResult(batch_id=batch_id, other_files=stats.other_files, seconds=round(seconds, 3),

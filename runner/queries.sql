@@ -318,7 +318,8 @@ SELECT midi.saved_search_delete(%(name)s) AS deleted
 -- name: refresh_views  refresh the library statistics and facet materialized views (concurrently)
 SELECT midi.refresh_views()
 
--- name: views_owned  may this role refresh these views of schema midi itself (it owns every one of them)?
-SELECT bool_and(pg_has_role(current_user, c.relowner, 'USAGE')) AND count(*) = cardinality(%s::text[])
+-- name: views_owned  may this role refresh these views of schema midi itself (it owns every one of them)? and the library's size (planner estimate)
+SELECT bool_and(pg_has_role(current_user, c.relowner, 'USAGE')) AND count(*) = cardinality(%s::text[]) AS owned,
+       (SELECT greatest(f.reltuples, 0)::bigint FROM pg_class f WHERE f.oid = 'midi.files'::regclass) AS files
   FROM pg_class c
  WHERE c.relnamespace = 'midi'::regnamespace AND c.relkind = 'm' AND c.relname = ANY (%s::text[])
