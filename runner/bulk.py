@@ -40,9 +40,11 @@ the next run (the index stays, maintained as usual, and is kept by the rebuild).
 IMPORT_MIN_FILES = 5000
 """An import switches to the bulk path once it has added at least this many new files ..."""
 IMPORT_GROWTH = 0.25
-"""... and at least this share of the files the library held when it began (see docs/benchmarks.md for the
-measurement behind it: the rebuild costs about what maintaining the indexes costs for a quarter of the
-library's rows, so the switch never costs more than twice the better choice)."""
+"""... and at least this share of the files the library held when it began. The switch works like renting
+until buying pays: the rows an import has added so far cost index maintenance, the rebuild costs a sort of
+every row. On 100,000 files into an empty library (docs/benchmarks.md, before and after issue 15) the
+rebuild of the 12 deferrable indexes took 8.7-10.4 s of a 54-59 s import; the share at which the rebuild
+starts to pay on a non-empty library has not been measured apart (the machine was heavily loaded)."""
 ANALYSIS_MIN_FILES = 5000
 """An analysis takes the bulk path when it will write at least this many files ..."""
 ANALYSIS_SHARE = 0.25
