@@ -34,9 +34,11 @@ BUILD_SESSIONS = 2
 """Sessions that build deferred indexes at once (a GIN index builds on one core before PostgreSQL 18)."""
 BUILD_MEMORY = "512MB"
 """maintenance_work_mem of each building session: a sort that fits in memory needs no temporary files."""
-DROP_TIMEOUT = "30s"
-"""How long one DROP INDEX CONCURRENTLY may wait for other sessions' transactions before it is left for
-the next run (the index stays, maintained as usual, and is kept by the rebuild)."""
+DROP_TIMEOUT = "3s"
+"""How long one DROP INDEX CONCURRENTLY may wait for other sessions' transactions (another analysis holds
+its claimed batches in open transactions). On the first that waits longer, the run keeps this index and
+every later one, maintained as usual (an index the cancelled drop left invalid is built again by the
+rebuild, which finds its record), and goes on: a run never waits for another before doing its work."""
 IMPORT_MIN_FILES = 5000
 """An import switches to the bulk path once it has added at least this many new files ..."""
 IMPORT_GROWTH = 0.25
@@ -108,7 +110,9 @@ class BulkLoad:
                 self.conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier("midi", name)))
                 self.dropped.append(name)
             except psycopg.errors.QueryCanceled:
-                self.log(f"bulk load: {name} kept (other sessions held the table longer than {DROP_TIMEOUT})")
+                self.log(f"bulk load: {name} and the rest kept (other sessions held the table longer than "
+                         f"{DROP_TIMEOUT})")
+                break
         self.conn.execute("RESET statement_timeout")
         self.drop_seconds = time.perf_counter() - started
         return self.dropped
