@@ -30,10 +30,11 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
+from runner import bulk, prefetch, views
 from runner.features import FACT_COLUMNS
 from runner.pathmap import UNREACHABLE, PathMap, reachable_folder
 from runner.queries import queries
-from runner.workers import DEFAULT_TIMEOUT, NOT_YET, Job, Result, WorkerPool
+from runner.workers import DEFAULT_TIMEOUT, NOT_YET, Job, Result, WorkerPool, copy_text
 
 __all__ = ["ANALYZER_VERSION", "STAGING_COLUMNS", "AnalysisResult", "read_any", "result_dict", "run_analysis"]
 
@@ -59,8 +60,8 @@ _PATH_SEP = "\x00"  # no real path holds a NUL byte: separates a file's alternat
 
 STAGING_COLUMNS: tuple[str, ...] = ("batch", "file_id", "error_class", "message") + tuple(n for n, _ in FACT_COLUMNS)
 _COPY_SQL = f"COPY midi.analysis_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
-_NO_FACTS = (None,) * len(FACT_COLUMNS)
-_INSTRUMENTS = [n for n, _ in FACT_COLUMNS].index("instruments")
+_NO_FACT_FIELDS = b"\t".join([b"\\N"] * len(FACT_COLUMNS))
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 @dataclass
@@ -74,10 +75,15 @@ class AnalysisResult:
     worker_crashes: int = 0
     worker_timeouts: int = 0
     error_classes: dict[str, int] = field(default_factory=dict)
+    bulk: dict | None = None
+    """When the run took the bulk path (runner.bulk): indexes dropped and built, and the seconds each took."""
 
 
 def result_dict(result: AnalysisResult) -> dict:
-    return asdict(result)
+    data = asdict(result)
+    if data["bulk"] is None:
+        del data["bulk"]
+    return data
 
 
 def read_any(path: str, path_bytes: bytes | None = None) -> bytes:
@@ -111,6 +117,13 @@ def read_any(path: str, path_bytes: bytes | None = None) -> bytes:
 
 def _by_path(job: Job) -> str:
     return job.path
+
+
+def _first_path(job: Job) -> bytes | str:
+    """The canonical path of a job (the one its reader tries first)."""
+    if job.path_bytes is not None:
+        return job.path_bytes.split(_PATH_SEP.encode(), 1)[0]
+    return job.path.split(_PATH_SEP, 1)[0]
 
 
 def _job(file_id: int, paths: Sequence[str], paths_bytes: Sequence[bytes | None], suspect: bool,
@@ -170,6 +183,8 @@ class _Run:
         self.error_classes: dict[str, int] = {}
         self.applied_batches = 0
         self.next_analyze = 1
+        self.fetch: prefetch.Prefetcher | None = None
+        """Fetches each claimed batch's files into the page cache ahead of the workers (runner.prefetch)."""
 
     def fail(self, exc: BaseException) -> None:
         with self.lock:
@@ -234,6 +249,8 @@ def _claim_loop(run: _Run) -> None:
             jobs = sorted((_job(*r, path_map=run.path_map) for r in rows), key=_by_path)  # an archive's members side by side
             with run.lock:
                 run.inflight += 1
+            if run.fetch is not None:  # a cold library: the batch's reads in flight before the workers get to it
+                run.fetch.ahead(_first_path(j) for j in jobs)
             run.ready.put(_Claim(conn, batch, jobs))
     except BaseException as exc:
         run.fail(exc)
@@ -330,18 +347,34 @@ def _refused(result: Result, exc: BaseException) -> Result:
     return Result(result.file_id, None, "rejected", f"the database refused the facts: {first}"[:500])
 
 
+def _copy_body(batch: int, results: Sequence[Result]) -> bytes:
+    """The COPY text of a batch's staging rows: the workers' rows as they sent them (bytes, runner.workers.
+    copy_text), other rows (tuples, error results) written the same way here."""
+    lines = []
+    for r in results:
+        if r.row is not None:
+            row = r.row if isinstance(r.row, bytes) else copy_text(r.row)
+            lines.append(b"%d\t%d\t\\N\t\\N\t%s\n" % (batch, r.file_id, row))
+        else:
+            cls = _copy_field(r.error_class or "analysis_failed")
+            msg = _message(r.message or r.error_class)
+            lines.append(b"%d\t%d\t%s\t%s\t%s\n" % (batch, r.file_id, cls, b"\\N" if msg is None else _copy_field(msg),
+                                                     _NO_FACT_FIELDS))
+    return b"".join(lines)
+
+
+def _copy_field(text: str) -> bytes:
+    return text.translate(_COPY_ESCAPE).encode("utf-8")
+
+
 def _apply_rows(run: _Run, conn: psycopg.Connection, batch: int, results: Sequence[Result]) -> tuple[int, int]:
     """COPY results into staging and apply them inside a savepoint, retrying on deadlock."""
     for attempt in range(_RETRIES):
         try:
             with conn.transaction(), conn.cursor() as cur:
+                body = _copy_body(batch, results)  # inside the savepoint: a row that cannot be written is isolated
                 with cur.copy(_COPY_SQL) as cp:
-                    for r in results:
-                        if r.row is not None:
-                            cp.write_row((batch, r.file_id, None, None, *_clean(r.row)))
-                        else:
-                            cp.write_row((batch, r.file_id, r.error_class or "analysis_failed",
-                                          _message(r.message or r.error_class), *_NO_FACTS))
+                    cp.write(body)
                 return cur.execute(queries["analysis_apply"], [batch, run.version]).fetchone()
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
             if attempt == _RETRIES - 1:
@@ -358,12 +391,6 @@ def _message(text: str | None) -> str | None:
     return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
-def _clean(row: tuple) -> tuple:
-    """A facts row PostgreSQL can store: jsonb has no \\u0000 (a NUL in a part name from symusic)."""
-    text = row[_INSTRUMENTS]
-    if "\\u0000" in text:
-        row = (*row[:_INSTRUMENTS], text.replace("\\u0000", ""), *row[_INSTRUMENTS + 1 :])
-    return row
 
 
 def _refresh_statistics(dsn: str) -> None:
@@ -389,6 +416,8 @@ def run_analysis(
     worker_memory: int | None = None,
     max_attempts: int | None = None,
     path_map: PathMap | None = None,
+    bulk_load: bool = True,
+    prefetch_threads: int = prefetch.THREADS,
 ) -> AnalysisResult:
     """Analyze every file of the database at ``dsn`` that needs it (all files with ``reanalyze``).
 
@@ -400,16 +429,44 @@ def run_analysis(
     None). ``max_attempts`` overrides, for this run, how many transient failures in a row a file may have
     before it is given up (the server's setting midi.analysis_max_attempts, 3 by default). ``path_map``
     says where this runner reads the stored paths (runner.pathmap); files it cannot reach are counted in
-    ``unreachable`` and left pending, not failed.
+    ``unreachable`` and left pending, not failed. With ``bulk_load``
+    (and a role that owns the tables), a run that will rewrite many files compared with the library's size
+    drops the search indexes first and builds them at its end (runner.bulk); it also builds what a killed
+    bulk load left missing. ``prefetch_threads`` files of the claimed batches are fetched into the page cache
+    ahead of the workers (runner.prefetch; 0: none), so that a cold library is read with many reads in flight.
     """
     started = time.perf_counter()
+    load = bulk.BulkLoad(dsn, "analysis") if bulk_load else None
+    if load is not None and not load.acquire():
+        load = None
+    try:
+        with prefetch.Prefetcher(prefetch_threads) as fetch:
+            return _run_analysis(dsn, workers, limit, reanalyze, batch_files, sessions, timeout, version, read,
+                                 progress, total, worker_memory, max_attempts, load, started, fetch, path_map)
+    finally:
+        if load is not None:
+            load.release()
+
+
+def _run_analysis(dsn: str, workers: int | None, limit: int | None, reanalyze: bool, batch_files: int, sessions: int,
+                  timeout: float, version: int, read: str, progress: Callable[[int, int], None] | None,
+                  total: Callable[[int], None] | None, worker_memory: int | None, max_attempts: int | None,
+                  load: bulk.BulkLoad | None, started: float, fetch: prefetch.Prefetcher,
+                  path_map: PathMap | None) -> AnalysisResult:
     with psycopg.connect(dsn, autocommit=True) as admin:
         cutoff = admin.execute(queries["analysis_now"]).fetchone()[0] if reanalyze else None
-        if total:
+        if total or (load is not None and not load.active):
             pending = admin.execute(queries["analysis_pending"], [version, cutoff]).fetchone()[0]
-            total(pending if limit is None else min(pending, limit))
+            pending = pending if limit is None else min(pending, limit)
+            if total:
+                total(pending)
+            if load is not None and not load.active:
+                library = admin.execute(queries["catalog_size"]).fetchone()[0]
+                if pending >= bulk.switch_point(library, bulk.ANALYSIS_MIN_FILES, bulk.ANALYSIS_SHARE):
+                    load.defer()
         pool = WorkerPool(workers, timeout=timeout, read=read, memory=worker_memory)
         run = _Run(dsn, version, cutoff, limit, max(1, batch_files), max(1, sessions), progress, path_map)
+        run.fetch = fetch if fetch.threads else None
         conns = [psycopg.connect(dsn, application_name=APPLICATION_NAME)
                  for _ in range(pool.n + _READY_BATCHES + run.sessions)]
         if max_attempts is not None:
@@ -462,8 +519,10 @@ def run_analysis(
                 c.close()  # closing rolls back batches that were claimed but never applied
         if run.failure:
             raise run.failure[0]
+        if load is not None and load.active:
+            load.restore()  # the search indexes, built once over every row (sort-based, two sessions)
         if run.analyzed or run.errors:
-            admin.execute(queries["analysis_finish"])  # facet views; nothing to refresh after an idle run
+            views.refresh(dsn, views.ANALYSIS_VIEWS, admin)  # the facet views analysis changes; none after an idle run
         seconds = time.perf_counter() - started
         total = run.analyzed + run.errors
         return AnalysisResult(
@@ -476,4 +535,5 @@ def run_analysis(
             worker_crashes=pool.crashes,
             worker_timeouts=pool.timeouts,
             error_classes=dict(sorted(run.error_classes.items())),
+            bulk=load.summary() if load is not None and (load.dropped or load.built) else None,
         )

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 from blake3 import blake3
 
-from runner import __version__, midifile, scan
+from runner import __version__, bulk, midifile, prefetch, scan, views
 from runner.queries import queries
 
 CHUNK_ROWS = 5000
@@ -71,6 +71,8 @@ class ImportResult:
     not_pruned: list[str] = field(default_factory=list)
     """With prune: paths the walk could not look into (a missing or unreadable root, folder, archive or
     file); midi.import_finish marks nothing under them missing."""
+    bulk: dict | None = None
+    """When the run took the bulk path (runner.bulk): indexes dropped and built, and the seconds each took."""
 
 
 class _ChunkWriter:
@@ -139,6 +141,7 @@ class _Statistics:
     def __init__(self, rows_at_start: float) -> None:
         self.rows_at_start = max(rows_at_start, 0.0)
         self.next_check = 1
+        self.rows_analyzed = 0  # rows the import had added at its last ANALYZE
         self.lock = threading.Lock()
 
     def due(self, chunks_done: int, rows_added: int) -> bool:
@@ -146,7 +149,71 @@ class _Statistics:
             if chunks_done < self.next_check:
                 return False
             self.next_check *= 2
-            return rows_added > 0.2 * self.rows_at_start
+            if rows_added > 0.2 * self.rows_at_start:
+                self.rows_analyzed = max(self.rows_analyzed, rows_added)
+                return True
+            return False
+
+    def stale(self, rows_added: int) -> bool:
+        """Whether what the import added since its last ANALYZE is over a fifth of what the tables then held
+        (the threshold the profile calls stale): the end of an import then analyzes once more."""
+        with self.lock:
+            return rows_added - self.rows_analyzed > 0.2 * (self.rows_at_start + self.rows_analyzed)
+
+
+class _Gate:
+    """Lets the merge sessions run chunks side by side, and lets one caller stop them between chunks.
+
+    The bulk path drops the search indexes concurrently (runner.bulk): DROP INDEX CONCURRENTLY waits for
+    every transaction on the table, so the merge sessions pause between chunks while it runs (the scanning
+    thread goes on filling the bounded queues).
+    """
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.paused = False
+        self.busy = 0
+
+    def enter(self) -> None:
+        with self.cond:
+            while self.paused:
+                self.cond.wait()
+            self.busy += 1
+
+    def leave(self) -> None:
+        with self.cond:
+            self.busy -= 1
+            self.cond.notify_all()
+
+    def alone(self, action: Callable[[], object]) -> None:
+        """Run `action` while no merge session is inside a chunk (the caller must not be inside one)."""
+        with self.cond:
+            self.paused = True
+            while self.busy:
+                self.cond.wait()
+        try:
+            action()
+        finally:
+            with self.cond:
+                self.paused = False
+                self.cond.notify_all()
+
+
+class _Switch:
+    """When an import has added enough new files, drops the search indexes once (runner.bulk)."""
+
+    def __init__(self, load: bulk.BulkLoad | None, at: int) -> None:
+        self.load = load
+        self.at = at
+        self.lock = threading.Lock()
+        self.done = load is None or load.active
+
+    def maybe(self, files_new: int, gate: _Gate) -> None:
+        with self.lock:
+            if self.done or files_new < self.at:
+                return
+            self.done = True
+        gate.alone(self.load.defer)
 
 
 # SQLSTATE classes of errors that one row can cause: data exceptions (22: a value out of range, an
@@ -256,7 +323,8 @@ class _Merger:
 
 
 def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, lock: threading.Lock,
-                  failure: list, progress: Callable[[int, int], None] | None, stats: _Statistics) -> None:
+                  failure: list, progress: Callable[[int, int], None] | None, stats: _Statistics,
+                  gate: _Gate, switch: _Switch) -> None:
     """Database thread: COPY each chunk and merge it in one transaction; retries on deadlock."""
     try:
         conn = psycopg.connect(dsn)
@@ -270,39 +338,12 @@ def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, loc
             if item is None:
                 return
             chunk, nrows, body = item
-            isolate = False  # the chunk in one go first; split only once the database refused a row
-            for attempt in range(_RETRIES + 1):
-                try:
-                    with conn.transaction(), conn.cursor() as cur:
-                        # An import is idempotent and resumable: a crash that loses the last chunk commits
-                        # is repaired by running it again, so its commits need not wait for the WAL flush.
-                        cur.execute(queries["import_async_commit"])
-                        if isolate:
-                            seen, new, dups, errs = merger.merge(cur, chunk, body)
-                        else:
-                            seen, new, dups, errs = merger.plain(cur, chunk, body)
-                    break
-                except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
-                    if attempt >= _RETRIES - 1:
-                        raise
-                    time.sleep(0.05 * (attempt + 1))
-                except psycopg.Error as exc:
-                    if isolate or not _row_fault(exc):
-                        raise
-                    isolate = True  # the whole chunk was rolled back: again, row by row where it fails
-            with lock:
-                totals["files_seen"] += seen
-                totals["files_new"] += new
-                totals["duplicates"] += dups
-                totals["errors"] += errs
-                totals["chunks"] += 1
-                chunks_done, rows_added = totals["chunks"], totals["files_seen"]
-                if progress:
-                    progress(seen, errs)
-            if stats.due(chunks_done, rows_added):
-                with conn.transaction():
-                    conn.execute(queries["statistics_sample"])
-                    conn.execute(queries["import_analyze"])
+            gate.enter()
+            try:
+                new = _merge_one(conn, merger, chunk, body, totals, lock, progress, stats)
+            finally:
+                gate.leave()
+            switch.maybe(new, gate)
     except BaseException as exc:  # handed to the scanning thread, which re-raises it
         failure.append(exc)
     finally:
@@ -316,6 +357,50 @@ def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, loc
             continue
 
 
+def _merge_one(conn: psycopg.Connection, merger: _Merger, chunk: int, body: bytes, totals: dict,
+               lock: threading.Lock, progress: Callable[[int, int], None] | None, stats: _Statistics) -> int:
+    """Merge one chunk (retrying on deadlock, isolating a refused row), count it, and refresh the planner's
+    statistics when due. Returns the run's new files so far."""
+    isolate = False  # the chunk in one go first; split only once the database refused a row
+    for attempt in range(_RETRIES + 1):
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                # An import is idempotent and resumable: a crash that loses the last chunk commits
+                # is repaired by running it again, so its commits need not wait for the WAL flush.
+                cur.execute(queries["import_async_commit"])
+                if isolate:
+                    seen, new, dups, errs = merger.merge(cur, chunk, body)
+                else:
+                    seen, new, dups, errs = merger.plain(cur, chunk, body)
+            break
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+            if attempt >= _RETRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+        except psycopg.Error as exc:
+            if isolate or not _row_fault(exc):
+                raise
+            isolate = True  # the whole chunk was rolled back: again, row by row where it fails
+    with lock:
+        totals["files_seen"] += seen
+        totals["files_new"] += new
+        totals["duplicates"] += dups
+        totals["errors"] += errs
+        totals["chunks"] += 1
+        chunks_done, rows_added, files_new = totals["chunks"], totals["files_seen"], totals["files_new"]
+        if progress:
+            progress(seen, errs)
+    if stats.due(chunks_done, rows_added):
+        with conn.transaction():
+            conn.execute(queries["statistics_sample"])
+            conn.execute(queries["import_analyze"])
+    return files_new
+
+
+def _fs_path(item: scan.Candidate | scan.ScanError) -> bytes | None:
+    return item.fs_path if isinstance(item, scan.Candidate) else None
+
+
 def absolute_roots(paths: Iterable[str | Path]) -> list[str]:
     """Roots as absolute paths without resolving symlinks (the user's view of the library)."""
     import os
@@ -325,11 +410,17 @@ def absolute_roots(paths: Iterable[str | Path]) -> list[str]:
 
 def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, rows_per_chunk: int = CHUNK_ROWS,
                sessions: int = MERGE_SESSIONS, progress: Callable[[int, int], None] | None = None,
-               seen: Callable[[str, int], None] | None = None) -> ImportResult:
+               seen: Callable[[str, int], None] | None = None, bulk_load: bool = True,
+               prefetch_threads: int = prefetch.THREADS) -> ImportResult:
     """Import every MIDI file under the roots into the database at ``dsn``; returns the batch's counts.
 
     ``progress(files, errors)`` is called as each chunk is merged, ``seen(path, nbytes)`` for each file as
-    it is read (for a progress display: files, bytes and the folder being read)."""
+    it is read (for a progress display: files, bytes and the folder being read). With ``bulk_load`` (and a
+    role that owns the tables), an import that adds many files compared with the library's size drops the
+    search indexes once it has added enough and builds them at its end (runner.bulk); it also builds what a
+    killed bulk load left missing. ``prefetch_threads`` files are fetched into the page cache ahead of the
+    reading thread (runner.prefetch: a library not in the cache is read with that many reads in flight);
+    0 reads one file at a time."""
     roots = absolute_roots(roots)
     started = time.perf_counter()
     stats = scan.ScanStats()
@@ -337,6 +428,23 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
     failure: list[BaseException] = []
     lock = threading.Lock()
     not_pruned: list[str] = []  # with prune: what could not be looked into (import_finish shields it too)
+    load = bulk.BulkLoad(dsn, "import") if bulk_load else None
+    if load is not None and not load.acquire():
+        load = None
+    try:
+        with prefetch.Prefetcher(prefetch_threads) as fetch:
+            return _run_import(dsn, roots, prune, rows_per_chunk, sessions, progress, seen, load, started, stats,
+                               totals, failure, lock, not_pruned, fetch)
+    finally:
+        if load is not None:
+            load.release()
+
+
+def _run_import(dsn: str, roots: list[str], prune: bool, rows_per_chunk: int, sessions: int,
+                progress: Callable[[int, int], None] | None, seen: Callable[[str, int], None] | None,
+                load: bulk.BulkLoad | None, started: float, stats: scan.ScanStats, totals: dict,
+                failure: list[BaseException], lock: threading.Lock, not_pruned: list[str],
+                fetch: prefetch.Prefetcher) -> ImportResult:
     with psycopg.connect(dsn, autocommit=True) as conn:
         # batches left running by a killed import become interrupted; this one's lock, taken with its row,
         # shows every other session that it is alive for as long as this connection lives
@@ -344,16 +452,20 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
         with conn.transaction():
             batch_id = conn.execute(queries["import_begin"], [[scan.display_path(r) for r in roots], __version__]).fetchone()[0]
             conn.execute(queries["import_hold"], [batch_id])
-        planner = _Statistics(conn.execute(queries["catalog_size"]).fetchone()[0])
+        files_at_start = conn.execute(queries["catalog_size"]).fetchone()[0]
+        planner = _Statistics(files_at_start)
+        switch = _Switch(load, bulk.switch_point(files_at_start, bulk.IMPORT_MIN_FILES, bulk.IMPORT_GROWTH))
+        gate = _Gate()
         inboxes: list[queue.Queue] = [queue.Queue(maxsize=QUEUE_CHUNKS) for _ in range(max(1, sessions))]
         writer = _ChunkWriter(batch_id, inboxes, rows_per_chunk)
         workers = [threading.Thread(target=_merge_chunks, name=f"midicenter-merge-{i}", daemon=True,
-                                    args=(dsn, batch_id, inbox, totals, lock, failure, progress, planner))
+                                    args=(dsn, batch_id, inbox, totals, lock, failure, progress, planner, gate, switch))
                    for i, inbox in enumerate(inboxes)]
         for w in workers:
             w.start()
         try:
-            for item in scan.iter_candidates(roots, stats=stats):
+            walk = scan.iter_candidates(roots, stats=stats)
+            for item in prefetch.read_ahead(walk, _fs_path, fetch):
                 if failure:
                     break
                 if isinstance(item, scan.ScanError):
@@ -390,17 +502,26 @@ def run_import(dsn: str, roots: Iterable[str | Path], *, prune: bool = False, ro
         if failure:
             raise failure[0]
         conn.execute(queries["import_finish"], [batch_id, stats.other_files, prune])
+        # no import leaves the planner a stale picture: what it added since its last ANALYZE, or rows an
+        # earlier (killed) import added and never analyzed
+        if planner.stale(totals["files_seen"]) or conn.execute(queries["import_statistics_stale"]).fetchone()[0]:
+            conn.execute(queries["import_analyze"])
+        if load is not None and load.active:
+            load.restore()  # the search indexes, built once over every row (sort-based, two sessions)
         if totals["files_new"] or prune:
-            conn.execute(queries["refresh_views"])  # library statistics and facet views, without blocking readers
+            views.refresh(dsn, conn=conn)  # library statistics and facet views, without blocking readers
     seconds = time.perf_counter() - started
     totals.pop("chunks")
     return ImportResult(batch_id=batch_id, other_files=stats.other_files, seconds=round(seconds, 3),
                         files_per_second=round(totals["files_seen"] / seconds, 1) if seconds else 0.0,
-                        not_pruned=not_pruned, **totals)
+                        not_pruned=not_pruned, bulk=load.summary() if load is not None and (load.dropped or load.built)
+                        else None, **totals)
 
 
 def result_dict(result: ImportResult) -> dict:
     data = asdict(result)
     if not data["not_pruned"]:
         del data["not_pruned"]
+    if data["bulk"] is None:
+        del data["bulk"]
     return data

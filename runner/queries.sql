@@ -35,8 +35,35 @@ SET LOCAL default_statistics_target = 10
 -- name: import_analyze  refresh planner statistics of the tables an import grows
 ANALYZE midi.files, midi.file_paths
 
+-- name: import_statistics_stale  are the planner statistics of the tables an import grows missing or stale (over 1,000 rows, never analyzed or a fifth changed since: the profile's rule)?
+SELECT coalesce(bool_or(s.n_live_tup > 1000 AND (coalesce(s.last_analyze, s.last_autoanalyze) IS NULL
+                                                 OR s.n_mod_since_analyze > 0.2 * s.n_live_tup)), false)
+  FROM pg_catalog.pg_stat_user_tables s
+ WHERE s.relid IN ('midi.files'::regclass, 'midi.file_paths'::regclass)
+
 -- name: import_async_commit  chunk commits of an (idempotent, resumable) import need not wait for the WAL flush
 SET LOCAL synchronous_commit = off
+
+-- name: bulk_lock  may this role drop and build the search indexes (it owns files), and is no other bulk load running? (takes the lock)
+SELECT pg_has_role(current_user, c.relowner, 'USAGE') AS allowed,
+       CASE WHEN pg_has_role(current_user, c.relowner, 'USAGE') THEN pg_try_advisory_lock(midi.bulk_lock_key()) ELSE false END AS locked
+FROM pg_class c WHERE c.oid = 'midi.files'::regclass
+
+-- name: bulk_deferred  the indexes a bulk load dropped and that are still to build, the costliest builds first
+SELECT name FROM midi.deferred_indexes
+ORDER BY definition ~ ' USING gin ' DESC, definition ~ '\(midi\.' DESC, length(definition) DESC, name
+
+-- name: bulk_defer  record the deferrable indexes before dropping them; every index now recorded as deferred
+SELECT name, table_name FROM midi.defer_indexes(%s)
+
+-- name: bulk_drop_timeout  how long one DROP INDEX CONCURRENTLY may wait for other sessions
+SELECT set_config('statement_timeout', %s, false)
+
+-- name: bulk_build_memory  memory of one index build (this transaction)
+SELECT set_config('maintenance_work_mem', %s, true)
+
+-- name: bulk_restore  build one deferred index again (present, built or busy)
+SELECT midi.restore_index(%s)
 
 -- name: demo_manufacturers  the biggest manufacturers in the catalog
 SELECT manufacturer, count(*) AS files, count(DISTINCT collection_name) AS collections
@@ -401,3 +428,9 @@ SELECT track_number, channel, file_id FROM midi.split_register(%(parent)s, %(par
 
 -- name: gm_names  General MIDI program names, for naming song parts
 SELECT program, name FROM midi.gm_instruments ORDER BY program
+
+-- name: views_owned  may this role refresh these views of schema midi itself (it owns every one of them)? and the library's size (planner estimate)
+SELECT bool_and(pg_has_role(current_user, c.relowner, 'USAGE')) AND count(*) = cardinality(%s::text[]) AS owned,
+       (SELECT greatest(f.reltuples, 0)::bigint FROM pg_class f WHERE f.oid = 'midi.files'::regclass) AS files
+  FROM pg_class c
+ WHERE c.relnamespace = 'midi'::regnamespace AND c.relkind = 'm' AND c.relname = ANY (%s::text[])

@@ -145,6 +145,11 @@ class Candidate:
                 raise _read_error(exc, self.path) from exc
         return self._size
 
+    @property
+    def fs_path(self) -> bytes | None:
+        """The file's path for os.open (None for a zip member, whose bytes the walk already read)."""
+        return self._fs if self._data is None else None
+
     def read(self) -> bytes:
         """Return the file's bytes, reading it once; raise ReadError if that fails."""
         if self._data is not None:

@@ -76,12 +76,16 @@ def status(dsn: str) -> list[MigrationState]:
 
 
 def migrate(dsn: str) -> list[str]:
-    """Apply pending migrations, then re-apply db/functions; returns the ids applied (maybe none)."""
+    """Apply pending migrations, re-apply db/functions, and build the search indexes a killed bulk load left
+    missing (runner.bulk.repair); returns the ids applied (maybe none)."""
     migrations = _migrations()
     with _backend(dsn) as backend, backend.lock():
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     apply_functions(dsn)
+    from runner import bulk
+
+    bulk.repair(dsn)  # search indexes a killed bulk load left missing (none while a live run holds them)
     return [m.id for m in pending]
 
 

@@ -220,6 +220,7 @@ DECLARE
     v_ok bigint[];
     v_err bigint[];
     v_transient bigint[];
+    v_derived record;
 BEGIN
     SELECT coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE s.error_class IS NULL), '{}'),
            coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE s.error_class IS NOT NULL
@@ -345,7 +346,8 @@ BEGIN
         PERFORM set_config('midi.defer_sync', coalesce(v_prev, ''), true);
         RETURN;
     END IF;
-    PERFORM midi._apply_tags(v_ok || v_err);
+    -- the tags the facts give are computed into tag_ids, not stored as rows (user tags stay rows)
+    v_derived := midi._derived_tags(v_ok || v_err, v_ok || v_err);
     -- One UPDATE per file: the analysis columns and the denormalized search columns together, computed
     -- set-based exactly as midi.sync_files computes them (a test checks that sync_files then finds
     -- nothing to change): every files row version costs an entry in each of its many indexes.
@@ -363,7 +365,7 @@ BEGIN
                       FROM midi._analysis_staged(batch) y
                      WHERE (ids IS NULL OR y.file_id = ANY (ids)) AND NOT midi.analysis_transient(y.error_class)
                      ORDER BY y.file_id, y.error_class NULLS FIRST) s
-              JOIN midi._search_columns(v_ok || v_err) c ON c.file_id = s.file_id) d
+              JOIN midi._search_columns(v_ok || v_err, v_derived.files, v_derived.tag_ids) c ON c.file_id = s.file_id) d
      WHERE f.id = d.file_id;
     PERFORM set_config('midi.defer_sync', coalesce(v_prev, ''), true);
 END;
@@ -422,43 +424,6 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._apply_categories(ids bigint[]) IS 'Upserts the derived categories of the given files; returns rows written';
-CREATE FUNCTION midi._apply_tags(ids bigint[]) RETURNS integer
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    w_file bigint[];
-    w_name text[];
-    w_cat text[];
-    w_src text[];
-    n integer;
-BEGIN
-    SELECT coalesce(array_agg(d.file_id), '{}'), coalesce(array_agg(d.name), '{}'),
-           coalesce(array_agg(d.category), '{}'), coalesce(array_agg(d.source), '{}')
-      INTO w_file, w_name, w_cat, w_src
-      FROM midi.derive_tags(ids) d;
-    INSERT INTO midi.tags (name, category)
-    SELECT DISTINCT ON (w.name) w.name, w.category
-      FROM unnest(w_name, w_cat) AS w(name, category)
-     WHERE NOT EXISTS (SELECT 1 FROM midi.tags t WHERE t.name = w.name)
-     ORDER BY w.name
-    ON CONFLICT (name) DO NOTHING;
-    DELETE FROM midi.file_tags ft
-     WHERE ft.file_id = ANY (ids) AND ft.source IN ('analysis', 'path')
-       AND NOT EXISTS (SELECT 1 FROM unnest(w_file, w_name) AS w(file_id, name)
-                         JOIN midi.tags t ON t.name = w.name
-                        WHERE w.file_id = ft.file_id AND t.id = ft.tag_id);
-    INSERT INTO midi.file_tags AS ft (file_id, tag_id, source)
-    SELECT w.file_id, t.id, w.source
-      FROM unnest(w_file, w_name, w_src) AS w(file_id, name, source)
-      JOIN midi.tags t ON t.name = w.name
-     ORDER BY w.file_id, t.id
-    ON CONFLICT (file_id, tag_id) DO UPDATE SET source = EXCLUDED.source
-        WHERE ft.source <> 'user' AND ft.source <> EXCLUDED.source;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
-END;
-$$;
-COMMENT ON FUNCTION midi._apply_tags(ids bigint[]) IS 'Sets the analysis and path tags of the given files to derive_tags (user tags untouched); returns rows written';
 CREATE FUNCTION midi._category_tokens(name text, phrases text) RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $_$
@@ -502,6 +467,37 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._cut_label(label text) IS 'A label cut to at most 252 bytes at a character boundary, plus an ellipsis';
+CREATE FUNCTION midi._derived_tags(ids bigint[], analyzed bigint[] DEFAULT '{}'::bigint[], OUT files bigint[], OUT tag_ids bigint[]) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    w_file bigint[];
+    w_name text[];
+    w_cat text[];
+BEGIN
+    IF NOT ids <@ analyzed THEN
+        ids := ARRAY(SELECT f.id FROM midi.files f
+                      WHERE f.id = ANY (ids) AND (f.analyzed_at IS NOT NULL OR f.id = ANY (analyzed)));
+    END IF;
+    SELECT coalesce(array_agg(d.file_id), '{}'), coalesce(array_agg(d.name), '{}'), coalesce(array_agg(d.category), '{}')
+      INTO w_file, w_name, w_cat
+      FROM midi.derive_tags(ids) d;
+    IF cardinality(w_name) = 0 THEN
+        files := '{}';
+        tag_ids := '{}';
+        RETURN;
+    END IF;
+    INSERT INTO midi.tags (name, category)
+    SELECT DISTINCT ON (w.name) w.name, w.category
+      FROM unnest(w_name, w_cat) AS w(name, category)
+     WHERE NOT EXISTS (SELECT 1 FROM midi.tags t WHERE t.name = w.name)
+     ORDER BY w.name
+    ON CONFLICT ON CONSTRAINT tags_name_key DO NOTHING;
+    SELECT coalesce(array_agg(w.file_id), '{}'), coalesce(array_agg(t.id), '{}') INTO files, tag_ids
+      FROM unnest(w_file, w_name) AS w(file_id, name) JOIN midi.tags t ON t.name = w.name;
+END;
+$$;
+COMMENT ON FUNCTION midi._derived_tags(ids bigint[], analyzed bigint[], OUT files bigint[], OUT tag_ids bigint[]) IS 'Internal: (file, tag id) pairs of the tags derive_tags gives the analyzed ones of the given files (tag names created when new)';
 CREATE FUNCTION midi._dot12(a double precision[], b double precision[]) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -1148,7 +1144,7 @@ BEGIN
 END;
 $_$;
 COMMENT ON FUNCTION midi._search_args(flt midi.search_filters, sort text, after text) IS 'Internal: resolves filters (query, tiers, keys, tag ids, tempo ranges) and the keyset cursor once per call';
-CREATE FUNCTION midi._search_columns(ids bigint[]) RETURNS TABLE(file_id bigint, bpm numeric, key midi.musical_key, category midi.file_category, tag_ids bigint[], search_vector tsvector)
+CREATE FUNCTION midi._search_columns(ids bigint[], derived_files bigint[], derived_tags bigint[]) RETURNS TABLE(file_id bigint, bpm numeric, key midi.musical_key, category midi.file_category, tag_ids bigint[], search_vector tsvector)
     LANGUAGE sql STABLE
     AS $$
     SELECT x.id,
@@ -1164,18 +1160,20 @@ CREATE FUNCTION midi._search_columns(ids bigint[]) RETURNS TABLE(file_id bigint,
       FROM midi.files x
            LEFT JOIN midi.musical_metadata mm ON mm.file_id = x.id
            LEFT JOIN midi.file_categories fc ON fc.file_id = x.id
-           LEFT JOIN (SELECT ft.file_id, array_agg(ft.tag_id ORDER BY ft.tag_id) AS tag_ids,
+           LEFT JOIN (SELECT u.file_id, array_agg(u.tag_id ORDER BY u.tag_id) AS tag_ids,
                              string_agg(t.name, ' ' ORDER BY t.name) AS names
-                        FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-                       WHERE ft.file_id = ANY (ids)
-                       GROUP BY ft.file_id) tg ON tg.file_id = x.id
+                        FROM (SELECT ft.file_id, ft.tag_id FROM midi.file_tags ft WHERE ft.file_id = ANY (ids)
+                              UNION
+                              SELECT d.file_id, d.tag_id FROM unnest(derived_files, derived_tags) AS d(file_id, tag_id)) u
+                        JOIN midi.tags t ON t.id = u.tag_id
+                       GROUP BY u.file_id) tg ON tg.file_id = x.id
            LEFT JOIN (SELECT fi.file_id, string_agg(DISTINCT fi.instrument_name, ' ') AS names
                         FROM midi.file_instruments fi
                        WHERE fi.file_id = ANY (ids)
                        GROUP BY fi.file_id) ins ON ins.file_id = x.id
      WHERE x.id = ANY (ids)
 $$;
-COMMENT ON FUNCTION midi._search_columns(ids bigint[]) IS 'Internal: cached_bpm/key/category, tag_ids and search_vector (weight-D words recomputed) of the given files, from their child rows';
+COMMENT ON FUNCTION midi._search_columns(ids bigint[], derived_files bigint[], derived_tags bigint[]) IS 'Internal: cached_bpm/key/category, tag_ids and search_vector (weight-D words recomputed) of the given files, from their child rows and computed tags';
 CREATE FUNCTION midi._search_count(a midi._search_args, cap integer) RETURNS TABLE(files bigint, exact boolean)
     LANGUAGE plpgsql
     SET jit TO 'off'
@@ -1591,22 +1589,27 @@ CREATE FUNCTION midi._sync_from_tags() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 DECLARE
+    gone bigint[];
     ids bigint[];
 BEGIN
     IF midi._sync_deferred() THEN
         RETURN NULL;
     END IF;
-    SELECT array_agg(DISTINCT ft.file_id) INTO ids
-      FROM new_rows n JOIN old_rows o ON o.id = n.id
-      JOIN midi.file_tags ft ON ft.tag_id = n.id
-     WHERE n.name IS DISTINCT FROM o.name;
+    IF TG_OP = 'DELETE' THEN
+        gone := ARRAY(SELECT o.id FROM old_rows o);
+    ELSE
+        gone := ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.name IS DISTINCT FROM o.name);
+    END IF;
+    IF cardinality(gone) > 0 THEN
+        SELECT array_agg(f.id) INTO ids FROM midi.files f WHERE f.tag_ids && gone;
+    END IF;
     IF ids IS NOT NULL THEN
         PERFORM midi.sync_files(ids);
     END IF;
     RETURN NULL;
 END;
 $$;
-COMMENT ON FUNCTION midi._sync_from_tags() IS 'Trigger function: re-syncs the search words of files whose tag was renamed';
+COMMENT ON FUNCTION midi._sync_from_tags() IS 'Trigger function: re-syncs the search columns of files whose tag was renamed or deleted';
 CREATE FUNCTION midi._tag_name(name text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE
     AS $$
@@ -1859,6 +1862,12 @@ CREATE FUNCTION midi.bpm_bucket(bpm numeric) RETURNS text
     SELECT (floor(bpm / 10) * 10)::integer || '-' || ((floor(bpm / 10) * 10)::integer + 9) || ' bpm'
 $$;
 COMMENT ON FUNCTION midi.bpm_bucket(bpm numeric) IS 'The 10-BPM bucket tag of a tempo: 124.5 -> 120-129 bpm';
+CREATE FUNCTION midi.bulk_lock_key() RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT 7883943025935993931::bigint  -- the bytes of 'midiBULK' read as a number: a constant no other tool uses
+$$;
+COMMENT ON FUNCTION midi.bulk_lock_key() IS 'The advisory lock key a bulk load holds while its search indexes are deferred';
 CREATE TABLE midi.favorites (
     file_id bigint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL
@@ -1902,6 +1911,7 @@ CREATE TABLE midi.file_tags (
     added_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT file_tags_source_check CHECK ((source = ANY (ARRAY['path'::text, 'analysis'::text, 'user'::text])))
 );
+COMMENT ON TABLE midi.file_tags IS 'The tags users gave files (midi.tag); the tags a file''s facts give are computed into files.tag_ids';
 CREATE TABLE midi.files (
     id bigint NOT NULL,
     filename text NOT NULL,
@@ -1959,7 +1969,7 @@ COMMENT ON COLUMN midi.files.cached_category IS 'file_categories.primary_categor
 COMMENT ON COLUMN midi.files.midi_warnings IS 'Structural problems of a readable file (track_count_mismatch, truncated_track, trailing_garbage, ...)';
 COMMENT ON COLUMN midi.files.filename_bpm IS 'BPM read from the file name (124bpm, 124_BPM, a lone 40..250 number)';
 COMMENT ON COLUMN midi.files.filename_key IS 'Key read from the file name (Am, A min, F#m, Ebmaj; Cmaj7 is a chord, not a key)';
-COMMENT ON COLUMN midi.files.tag_ids IS 'Ids of the file''s tags (denormalized from file_tags by trigger)';
+COMMENT ON COLUMN midi.files.tag_ids IS 'Ids of every tag the file carries: its users'' tags (file_tags) and, once analyzed, the tags its facts give (midi.derive_tags)';
 COMMENT ON COLUMN midi.files.analyzer_version IS 'Version of the runner analyzer that produced this file''s facts (NULL: never analyzed)';
 CREATE TABLE midi.musical_metadata (
     file_id bigint NOT NULL,
@@ -2171,6 +2181,31 @@ CREATE FUNCTION midi.default_key_profile() RETURNS text
     SELECT p.name FROM midi.key_profiles p WHERE p.is_default
 $$;
 COMMENT ON FUNCTION midi.default_key_profile() IS 'Name of the key profile analysis uses (the is_default row)';
+CREATE FUNCTION midi.defer_indexes(by text) RETURNS TABLE(name text, table_name text)
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO midi.deferred_indexes AS d (name, table_name, definition, comment, deferred_by)
+    SELECT x.name, x.table_name, x.definition, x.comment, by FROM midi.deferrable_indexes() x
+    ON CONFLICT ON CONSTRAINT deferred_indexes_pkey DO NOTHING;
+    RETURN QUERY SELECT d.name, d.table_name FROM midi.deferred_indexes d
+                  ORDER BY pg_relation_size(to_regclass('midi.' || quote_ident(d.name))) DESC NULLS LAST, d.name;
+END;
+$$;
+COMMENT ON FUNCTION midi.defer_indexes(by text) IS 'Records the deferrable indexes before a bulk load drops them; returns every index recorded as deferred';
+CREATE FUNCTION midi.deferrable_indexes() RETURNS TABLE(name text, table_name text, definition text, comment text)
+    LANGUAGE sql STABLE
+    AS $_$
+    SELECT c.relname::text, t.relname::text, pg_get_indexdef(c.oid), obj_description(c.oid, 'pg_class')
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indexrelid
+      JOIN pg_class t ON t.oid = i.indrelid
+     WHERE c.relnamespace = 'midi'::regnamespace AND i.indisvalid AND NOT i.indisunique AND NOT i.indisprimary
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+       AND obj_description(c.oid, 'pg_class') ~ '\[deferrable\]\s*$'
+     ORDER BY 1
+$_$;
+COMMENT ON FUNCTION midi.deferrable_indexes() IS 'Indexes a bulk load may drop and build again (valid, not unique, no constraint, comment ends with [deferrable])';
 CREATE FUNCTION midi.derive_categories(ids bigint[]) RETURNS TABLE(file_id bigint, primary_category midi.file_category, secondary_category midi.file_category, confidence real)
     LANGUAGE sql STABLE
     AS $$
@@ -2466,8 +2501,8 @@ CREATE FUNCTION midi.file_details(file_id bigint) RETURNS TABLE(id bigint, filen
            mm.time_signature_numerator, mm.time_signature_denominator, mm.total_notes, mm.is_percussive,
            fc.primary_category::text, fc.secondary_category::text, fav.file_id IS NOT NULL, r.rating,
            f.duration_seconds, f.num_tracks, f.format,
-           ARRAY(SELECT t.name FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-                  WHERE ft.file_id = f.id ORDER BY t.name),
+           -- every tag it carries: its users' and the ones its facts give (computed into tag_ids)
+           ARRAY(SELECT t.name FROM unnest(f.tag_ids) AS x(tag_id) JOIN midi.tags t ON t.id = x.tag_id ORDER BY t.name),
            -- a channel or program analysis could not tell is NULL and printed as nothing / 'no program set'
            ARRAY(SELECT coalesce(fi.instrument_name, CASE WHEN fi.is_drum THEN 'drum kit' END, 'program ' || fi.program,
                                  'no program set')
@@ -3112,12 +3147,9 @@ BEGIN
     INSERT INTO _redetected (file_id, changed)
     SELECT upd.file_id, est.chosen IS DISTINCT FROM est.old_key FROM upd JOIN est ON est.file_id = upd.file_id;
     changed := ARRAY(SELECT r.file_id FROM _redetected r WHERE r.changed ORDER BY r.file_id);
-    IF cardinality(changed) > 0 THEN
-        PERFORM midi._apply_tags(changed);
-    END IF;
     PERFORM set_config('midi.defer_sync', coalesce(prev, ''), true);
     IF cardinality(changed) > 0 THEN
-        PERFORM midi.sync_files(changed);
+        PERFORM midi.sync_files(changed);  -- the cached key, and the key tag its facts now give
     END IF;
     RETURN cardinality(changed);
 END;
@@ -3153,13 +3185,12 @@ BEGIN
     END IF;
     PERFORM set_config('midi.defer_sync', 'on', true);
     PERFORM midi._apply_categories(todo);
-    PERFORM midi._apply_tags(todo);
     PERFORM set_config('midi.defer_sync', coalesce(prev, ''), true);
     PERFORM midi.sync_files(todo);
     RETURN cardinality(todo);
 END;
 $$;
-COMMENT ON FUNCTION midi.relabel(ids bigint[]) IS 'Re-derives categories and analysis/path tags of the given files (all analyzed files when NULL)';
+COMMENT ON FUNCTION midi.relabel(ids bigint[]) IS 'Re-derives categories and the computed tags of the given files (all analyzed files when NULL)';
 CREATE FUNCTION midi.relative_key(k midi.musical_key) RETURNS midi.musical_key
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
@@ -3167,6 +3198,32 @@ CREATE FUNCTION midi.relative_key(k midi.musical_key) RETURNS midi.musical_key
                 ELSE midi.key_name(midi.key_pitch_class(k) + 9, true) END
 $$;
 COMMENT ON FUNCTION midi.relative_key(k midi.musical_key) IS 'Relative key: C <-> Am (NULL for UNKNOWN)';
+CREATE FUNCTION midi.restore_index(index_name text) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    d midi.deferred_indexes;
+    valid boolean;
+BEGIN
+    SELECT * INTO d FROM midi.deferred_indexes x WHERE x.name = index_name FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 'busy';
+    END IF;
+    SELECT i.indisvalid INTO valid FROM pg_index i WHERE i.indexrelid = to_regclass('midi.' || quote_ident(d.name));
+    IF valid THEN
+        DELETE FROM midi.deferred_indexes x WHERE x.name = d.name;
+        RETURN 'present';
+    ELSIF valid IS NOT NULL THEN
+        EXECUTE format('DROP INDEX midi.%I', d.name);
+    END IF;
+    -- pg_get_indexdef of the index when it was deferred; the table is writable by its owner only (90_grants)
+    EXECUTE d.definition;
+    EXECUTE format('COMMENT ON INDEX midi.%I IS %L', d.name, d.comment);
+    DELETE FROM midi.deferred_indexes x WHERE x.name = d.name;
+    RETURN 'built';
+END;
+$$;
+COMMENT ON FUNCTION midi.restore_index(index_name text) IS 'Builds one deferred index again from its recorded definition (or keeps it when present); returns present, built or busy';
 CREATE FUNCTION midi.saved_search_delete(name text) RETURNS boolean
     LANGUAGE plpgsql
     AS $$
@@ -3232,9 +3289,11 @@ CREATE FUNCTION midi.search_strategy(q text DEFAULT NULL::text, bpm_min numeric 
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    a midi._search_args := midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters), sort, after);
+    -- the same choices midi._search makes: the text query through its index or as a filter, ranked or not
+    plan record := midi._search_plan(midi._search_args(midi._filters(filters, ROW(q, bpm_min, bpm_max, bpm_halfdouble, keys, compatible_key, manufacturer, collection, categories, tags_all, tags_any, time_signature, duration_min, duration_max, notes_min, notes_max, percussive, favorites_only, min_rating, fuzzy)::midi.search_filters), sort, after), sort, least(coalesce(lim, 50), 500));
+    a midi._search_args := plan.args;
     s text := midi._search_sort(a, sort);
-    ranked boolean := midi._search_ranked(a, sort);
+    ranked boolean := plan.ranked;
     cols text[] := '{}';        -- the filters an index can look up (text and fuzzy apart), and how
     hows text[] := '{}';
     fixed text[] := '{}';       -- columns a one-value filter fixes
@@ -3359,11 +3418,13 @@ CREATE FUNCTION midi.sync_files(ids bigint[]) RETURNS integer
     AS $$
 DECLARE
     changed integer;
+    derived record;
 BEGIN
+    derived := midi._derived_tags(ids);
     UPDATE midi.files f
        SET cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
            search_vector = d.search_vector
-      FROM midi._search_columns(ids) d
+      FROM midi._search_columns(ids, derived.files, derived.tag_ids) d
      WHERE f.id = d.file_id
        AND (f.cached_bpm, f.cached_key, f.cached_category, f.tag_ids, f.search_vector)
            IS DISTINCT FROM (d.bpm, d.key, d.category, d.tag_ids, d.search_vector);
@@ -3393,13 +3454,20 @@ COMMENT ON FUNCTION midi.tag(file_id bigint, VARIADIC names text[]) IS 'Attaches
 CREATE FUNCTION midi.tag_list(file_id bigint DEFAULT NULL::bigint) RETURNS TABLE(tag text, category text, source text, files bigint)
     LANGUAGE sql STABLE
     AS $$
-    (SELECT t.name, t.category, ft.source, NULL::bigint
-       FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-      WHERE tag_list.file_id IS NOT NULL AND ft.file_id = tag_list.file_id
+    (SELECT t.name, t.category, coalesce(ft.source, d.source), NULL::bigint
+       FROM midi.files f
+            CROSS JOIN LATERAL unnest(f.tag_ids) AS x(tag_id)
+            JOIN midi.tags t ON t.id = x.tag_id
+            LEFT JOIN midi.file_tags ft ON ft.file_id = f.id AND ft.tag_id = t.id
+            LEFT JOIN midi.derive_tags(ARRAY[f.id]) d ON d.name = t.name
+      WHERE tag_list.file_id IS NOT NULL AND f.id = tag_list.file_id
       ORDER BY 1)
     UNION ALL
-    (SELECT t.name, t.category, NULL, (SELECT count(*) FROM midi.file_tags ft WHERE ft.tag_id = t.id)
+    (SELECT t.name, t.category, NULL, coalesce(c.files, 0)
        FROM midi.tags t
+            LEFT JOIN (SELECT x.tag_id, count(*) AS files
+                         FROM midi.files f CROSS JOIN LATERAL unnest(f.tag_ids) AS x(tag_id)
+                        GROUP BY x.tag_id) c ON c.tag_id = t.id
       WHERE tag_list.file_id IS NULL
       ORDER BY 4 DESC, 1)
 $$;
@@ -3473,7 +3541,7 @@ BEGIN
     RETURN n;
 END;
 $$;
-COMMENT ON FUNCTION midi.untag(file_id bigint, VARIADIC names text[]) IS 'Detaches tags from a file; returns how many were detached';
+COMMENT ON FUNCTION midi.untag(file_id bigint, VARIADIC names text[]) IS 'Detaches user tags from a file; returns how many were detached';
 CREATE FUNCTION midi.vocabulary_map() RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
@@ -3543,6 +3611,16 @@ CREATE MATERIALIZED VIEW midi.collection_counts AS
   WHERE ((f.manufacturer IS NOT NULL) AND (f.collection_name IS NOT NULL))
   GROUP BY f.manufacturer, f.collection_name
   WITH NO DATA;
+CREATE TABLE midi.deferred_indexes (
+    name text NOT NULL,
+    table_name text NOT NULL,
+    definition text NOT NULL,
+    comment text,
+    deferred_by text NOT NULL,
+    deferred_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT deferred_indexes_deferred_by_check CHECK ((deferred_by = ANY (ARRAY['import'::text, 'analysis'::text])))
+);
+COMMENT ON TABLE midi.deferred_indexes IS 'Search-only ([deferrable]) indexes a bulk load dropped, with their definition and comment, until they are built again';
 ALTER TABLE midi.file_paths ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME midi.file_paths_id_seq
     START WITH 1
@@ -3701,10 +3779,11 @@ COMMENT ON COLUMN midi.search_words.word IS 'A lexeme of the midi.names configur
 COMMENT ON COLUMN midi.search_words.files IS 'Estimated files whose search document holds the word';
 COMMENT ON COLUMN midi.search_words.name_files IS 'Estimated files whose file name holds the word (weight A)';
 CREATE MATERIALIZED VIEW midi.tag_counts AS
- SELECT ft.tag_id,
+ SELECT t.tag_id,
     count(*) AS files
-   FROM midi.file_tags ft
-  GROUP BY ft.tag_id
+   FROM (midi.files f
+     CROSS JOIN LATERAL unnest(f.tag_ids) t(tag_id))
+  GROUP BY t.tag_id
   WITH NO DATA;
 ALTER TABLE midi.tags ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME midi.tags_id_seq
@@ -3735,6 +3814,8 @@ ALTER TABLE ONLY midi.analysis_retries
     ADD CONSTRAINT analysis_retries_pkey PRIMARY KEY (file_id);
 ALTER TABLE ONLY midi.category_words
     ADD CONSTRAINT category_words_pkey PRIMARY KEY (word);
+ALTER TABLE ONLY midi.deferred_indexes
+    ADD CONSTRAINT deferred_indexes_pkey PRIMARY KEY (name);
 ALTER TABLE ONLY midi.favorites
     ADD CONSTRAINT favorites_pkey PRIMARY KEY (file_id);
 ALTER TABLE ONLY midi.file_categories
@@ -3779,73 +3860,96 @@ ALTER TABLE ONLY midi.track_splits
     ADD CONSTRAINT track_splits_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY midi.vocabulary
     ADD CONSTRAINT vocabulary_pkey PRIMARY KEY (kind, word);
+COMMENT ON INDEX midi.analysis_errors_pkey IS 'serves: foreign key analysis_errors.file_id -- a file''s analysis error';
+COMMENT ON INDEX midi.analysis_retries_pkey IS 'serves: midi.analysis_claim; foreign key analysis_retries.file_id -- a file''s transient failures';
 CREATE UNIQUE INDEX bpm_bucket_counts_key ON midi.bpm_bucket_counts USING btree (bucket);
+COMMENT ON INDEX midi.bpm_bucket_counts_key IS 'serves: midi.refresh_views -- REFRESH MATERIALIZED VIEW CONCURRENTLY needs a unique index';
 CREATE UNIQUE INDEX category_counts_key ON midi.category_counts USING btree (category);
+COMMENT ON INDEX midi.category_counts_key IS 'serves: midi.refresh_views -- REFRESH MATERIALIZED VIEW CONCURRENTLY needs a unique index';
+COMMENT ON INDEX midi.category_words_pkey IS 'serves: primary key category_words -- one weight per word';
 CREATE UNIQUE INDEX collection_counts_key ON midi.collection_counts USING btree (manufacturer, collection_name);
+COMMENT ON INDEX midi.collection_counts_key IS 'serves: midi.refresh_views -- REFRESH MATERIALIZED VIEW CONCURRENTLY needs a unique index';
+COMMENT ON INDEX midi.deferred_indexes_pkey IS 'serves: primary key deferred_indexes -- one row per dropped index';
+COMMENT ON INDEX midi.favorites_pkey IS 'serves: text, rare word; newest page; file details -- whether each returned file is a favorite (a probe per row)';
+COMMENT ON INDEX midi.file_categories_pkey IS 'serves: file details; file_details; foreign key file_categories.file_id -- a file''s categories';
 CREATE UNIQUE INDEX file_instruments_part_key ON midi.file_instruments USING btree (file_id, channel, program, is_drum) NULLS NOT DISTINCT;
-COMMENT ON INDEX midi.file_instruments_part_key IS 'One row per part; serves analysis_apply''s replace (DELETE ... WHERE file_id = ANY), file_details and the sync triggers (WHERE file_id = ...)';
+COMMENT ON INDEX midi.file_instruments_part_key IS 'serves: file details; foreign key file_instruments.file_id -- one row per part (channel, program, drum flag; unknowns equal): a file''s instruments';
 CREATE UNIQUE INDEX file_paths_path_key ON midi.file_paths USING btree (midi.path_head(path), midi.path_digest(path, path_bytes));
-COMMENT ON INDEX midi.file_paths_path_key IS 'One row per location: import_merge''s ON CONFLICT on file_paths; import_finish''s prune (paths under a root: a range of path_head)';
-CREATE INDEX idx_analysis_errors_class ON midi.analysis_errors USING btree (error_class);
+COMMENT ON INDEX midi.file_paths_path_key IS 'serves: midi.import_merge; midi.import_finish -- one row per location: the import''s ON CONFLICT on file_paths; the prune of the paths under a root (a range of path_head)';
+COMMENT ON INDEX midi.file_paths_pkey IS 'serves: primary key file_paths -- the row''s identity (no call reads a path by its id)';
+COMMENT ON INDEX midi.file_tags_pkey IS 'serves: tag_count_before; tag_count_after; midi.tag_list file_id=$id; foreign key file_tags.file_id -- a file''s user tags';
+COMMENT ON INDEX midi.files_pkey IS 'serves: file details; load_tracks of 10; single_lookup; batch_track_loading; find_by_id_essential; find_for_analysis -- a file by its id';
+COMMENT ON INDEX midi.gm_instruments_pkey IS 'serves: primary key gm_instruments -- one name and category per General MIDI program';
 CREATE INDEX idx_analysis_staging_batch ON midi.analysis_staging USING btree (batch);
-CREATE INDEX idx_file_categories_primary ON midi.file_categories USING btree (primary_category);
-CREATE INDEX idx_file_instruments_program ON midi.file_instruments USING btree (program, is_drum);
+COMMENT ON INDEX midi.idx_analysis_staging_batch IS 'serves: midi.analysis_apply -- the rows of one staged batch';
 CREATE INDEX idx_file_paths_file ON midi.file_paths USING btree (file_id);
+COMMENT ON INDEX midi.idx_file_paths_file IS 'serves: file details; midi.duplicates_of file_id=$id; midi.analysis_claim; foreign key file_paths.file_id -- the paths of a file';
 CREATE INDEX idx_file_tags_tag ON midi.file_tags USING btree (tag_id);
-CREATE INDEX idx_files_batch ON midi.files USING btree (import_batch_id) WHERE (import_batch_id IS NOT NULL);
+COMMENT ON INDEX midi.idx_file_tags_tag IS 'serves: foreign key file_tags.tag_id -- the ON DELETE CASCADE of a deleted tag';
 CREATE INDEX idx_files_bpm ON midi.files USING btree (cached_bpm, id) INCLUDE (cached_key, cached_category);
+COMMENT ON INDEX midi.idx_files_bpm IS 'serves: facets, BPM + key; midi.search sort=bpm -- tempo ranges and the bpm order [deferrable]';
 CREATE INDEX idx_files_collection ON midi.files USING btree (collection_name) WHERE (collection_name IS NOT NULL);
+COMMENT ON INDEX midi.idx_files_collection IS 'serves: midi.search collection=$collection -- a collection''s files (a collection is small: its rows are sorted after the scan) [deferrable]';
 CREATE UNIQUE INDEX idx_files_content_hash ON midi.files USING btree (content_hash);
-CREATE INDEX idx_files_created ON midi.files USING btree (created_at DESC);
-CREATE INDEX idx_files_duration ON midi.files USING btree (duration_seconds) WHERE (duration_seconds IS NOT NULL);
+COMMENT ON INDEX midi.idx_files_content_hash IS 'serves: duplicate_check; midi.import_merge -- one row per content: the import''s ON CONFLICT (content_hash) and its probe of each content''s canonical path';
 CREATE INDEX idx_files_duration_id ON midi.files USING btree (duration_seconds, id);
-COMMENT ON INDEX midi.idx_files_duration_id IS 'serves: midi.search sort=duration -- (duration, id) order, and the files of unknown duration by id';
+COMMENT ON INDEX midi.idx_files_duration_id IS 'serves: newest page / sort duration -- (duration, id) order, and the files of unknown duration by id [deferrable]';
 CREATE INDEX idx_files_filename_trgm ON midi.files USING gin (filename midi.gin_trgm_ops);
-CREATE INDEX idx_files_filepath ON midi.files USING hash (filepath);
-COMMENT ON INDEX midi.idx_files_filepath IS 'The seed''s idx_files_filepath: files WHERE filepath = $1 (a file looked up by its canonical path)';
-CREATE INDEX idx_files_folder_tags ON midi.files USING gin (folder_tags);
-CREATE INDEX idx_files_format ON midi.files USING btree (format);
+COMMENT ON INDEX midi.idx_files_filename_trgm IS 'serves: fuzzy name (typo) -- trigram candidates of a fuzzy file-name search [deferrable]';
 CREATE INDEX idx_files_key_bpm ON midi.files USING btree (cached_key, cached_bpm, id) INCLUDE (cached_category, manufacturer, collection_name, tag_ids);
-COMMENT ON INDEX midi.idx_files_key_bpm IS 'serves: filters: BPM + key + manufacturer; count, BPM + key; facets, BPM + key; midi.search sort=bpm with keys -- key equality and a tempo range in (bpm, id) order; covers the facet columns';
+COMMENT ON INDEX midi.idx_files_key_bpm IS 'serves: text + BPM + key; filters: BPM + key + manufacturer; count, BPM + key; facets, BPM + key; filters: BPM + key + manufacturer / sort bpm -- key equality and a tempo range in (bpm, id) order; their facets counted from the index alone [deferrable]';
 CREATE INDEX idx_files_key_duration ON midi.files USING btree (cached_key, duration_seconds, id, cached_bpm);
-COMMENT ON INDEX midi.idx_files_key_duration IS 'serves: midi.search sort=duration with keys -- one key''s files in (duration, id) order, the tempo tested in the index';
-CREATE INDEX idx_files_key_name ON midi.files USING btree (cached_key, filename, id, cached_bpm);
-COMMENT ON INDEX midi.idx_files_key_name IS 'serves: midi.search sort=name with keys -- one key''s files in (filename, id) order, the tempo tested in the index';
+COMMENT ON INDEX midi.idx_files_key_duration IS 'serves: filters: BPM + key + manufacturer / sort duration -- one key''s files in (duration, id) order, the tempo tested in the index [deferrable]';
 CREATE INDEX idx_files_key_newest ON midi.files USING btree (cached_key, created_at DESC, id DESC, cached_bpm);
-CREATE INDEX idx_files_manufacturer ON midi.files USING btree (manufacturer) WHERE (manufacturer IS NOT NULL);
+COMMENT ON INDEX midi.idx_files_key_newest IS 'serves: facets, BPM + key -- one key newest first, the tempo tested inside the index [deferrable]';
 CREATE INDEX idx_files_manufacturer_newest ON midi.files USING btree (manufacturer, created_at DESC, id DESC);
+COMMENT ON INDEX midi.idx_files_manufacturer_newest IS 'serves: midi.search manufacturer=$maker; filters: BPM + key + manufacturer -- a manufacturer''s files newest first [deferrable]';
 CREATE INDEX idx_files_name ON midi.files USING btree (filename, id);
+COMMENT ON INDEX midi.idx_files_name IS 'serves: midi.search sort=name -- the file-name order (filename, id keyset) [deferrable]';
 CREATE INDEX idx_files_name_words ON midi.files USING gin (midi.name_tsvector(filename));
+COMMENT ON INDEX midi.idx_files_name_words IS 'serves: midi.search q=$maker -- the first relevance tier (every word in the file name) of a word common in the library but rare in file names, such as a manufacturer [deferrable]';
 CREATE INDEX idx_files_newest ON midi.files USING btree (created_at DESC, id DESC);
-CREATE INDEX idx_files_num_tracks ON midi.files USING btree (num_tracks);
+COMMENT ON INDEX midi.idx_files_newest IS 'serves: newest page; text, broad word ''bass''; page 100 of ''bass'' (keyset) -- newest first (id the keyset tie-breaker): a page without a selective filter, the relevance tiers of a broad word [deferrable]';
 CREATE INDEX idx_files_parent ON midi.files USING btree (parent_file_id) WHERE (parent_file_id IS NOT NULL);
+COMMENT ON INDEX midi.idx_files_parent IS 'serves: foreign key files.parent_file_id -- the ON DELETE SET NULL of a deleted parent file (partial: files without a parent have no entry)';
 CREATE INDEX idx_files_search ON midi.files USING gin (search_vector);
+COMMENT ON INDEX midi.idx_files_search IS 'serves: text, rare word; facets, rare word; search_primary -- the postings of a text query rare enough to read them (midi._search_args) [deferrable]';
 CREATE INDEX idx_files_tag_ids ON midi.files USING gin (tag_ids);
+COMMENT ON INDEX midi.idx_files_tag_ids IS 'serves: tags (all of two) -- tag filters (tags_all, tags_any) as an array test on files.tag_ids [deferrable]';
 CREATE INDEX idx_import_errors_batch ON midi.import_errors USING btree (batch_id);
-CREATE INDEX idx_import_errors_class ON midi.import_errors USING btree (error_class);
+COMMENT ON INDEX midi.idx_import_errors_batch IS 'serves: foreign key import_errors.batch_id -- the ON DELETE CASCADE of a deleted import batch';
 CREATE INDEX idx_import_staging_chunk ON midi.import_staging USING btree (batch_id, chunk);
-CREATE INDEX idx_metadata_bpm ON midi.musical_metadata USING btree (bpm) WHERE (bpm IS NOT NULL);
-CREATE INDEX idx_metadata_characteristics ON midi.musical_metadata USING btree (is_percussive, is_monophonic, has_chords);
-CREATE INDEX idx_metadata_density ON midi.musical_metadata USING btree (note_density DESC);
-CREATE INDEX idx_metadata_has_melody ON midi.musical_metadata USING btree (has_melody) WHERE (has_melody = true);
-CREATE INDEX idx_metadata_key ON midi.musical_metadata USING btree (key_signature) WHERE (key_signature <> 'UNKNOWN'::midi.musical_key);
-CREATE INDEX idx_metadata_notes ON midi.musical_metadata USING btree (total_notes DESC);
-CREATE INDEX idx_metadata_pitch_range ON midi.musical_metadata USING btree (pitch_range_min, pitch_range_max);
-CREATE INDEX idx_metadata_polyphony ON midi.musical_metadata USING btree (polyphony_max) WHERE (polyphony_max IS NOT NULL);
-CREATE INDEX idx_metadata_time_sig ON midi.musical_metadata USING btree (time_signature_numerator, time_signature_denominator);
+COMMENT ON INDEX midi.idx_import_staging_chunk IS 'serves: midi.import_merge -- the rows of one staged chunk';
 CREATE INDEX idx_track_splits_split ON midi.track_splits USING btree (split_file_id);
-COMMENT ON INDEX midi.idx_track_splits_split IS 'serves: midi.catalog track_number; foreign key track_splits.split_file_id -- which song a part belongs to';
+COMMENT ON INDEX midi.idx_track_splits_split IS 'serves: foreign key track_splits.split_file_id -- which song a part belongs to (midi.catalog''s track_number)';
+COMMENT ON INDEX midi.import_batches_pkey IS 'serves: midi.import_finish -- a batch by its id (every chunk''s counts, closing it)';
 CREATE UNIQUE INDEX import_errors_path_key ON midi.import_errors USING btree (midi.path_head(path), midi.path_digest(path, path_bytes));
-COMMENT ON INDEX midi.import_errors_path_key IS 'One error row per location: import_merge''s ON CONFLICT and its removal of errors a path no longer has; import_finish''s prune of stale errors under a root';
+COMMENT ON INDEX midi.import_errors_path_key IS 'serves: midi.import_merge; midi.import_finish -- one error row per location: the import''s ON CONFLICT, its removal of errors a path no longer has, the prune of stale errors under a root';
+COMMENT ON INDEX midi.import_errors_pkey IS 'serves: primary key import_errors -- the row''s identity (no call reads an error by its id)';
 CREATE UNIQUE INDEX key_counts_key ON midi.key_counts USING btree (key);
+COMMENT ON INDEX midi.key_counts_key IS 'serves: midi.refresh_views -- REFRESH MATERIALIZED VIEW CONCURRENTLY needs a unique index';
 CREATE UNIQUE INDEX key_profiles_one_default ON midi.key_profiles USING btree (is_default) WHERE is_default;
+COMMENT ON INDEX midi.key_profiles_one_default IS 'serves: midi.default_key_profile -- at most one default profile, and its lookup';
+COMMENT ON INDEX midi.key_profiles_pkey IS 'serves: primary key key_profiles -- a profile by its name (the referenced key of key_templates.profile)';
+COMMENT ON INDEX midi.key_templates_pkey IS 'serves: midi.estimate_key histogram={1,0,1,0,1,1,0,1,0,1,0,1}; foreign key key_templates.profile -- the 24 templates of a profile';
 CREATE UNIQUE INDEX library_stats_key ON midi.library_stats USING btree (singleton);
+COMMENT ON INDEX midi.library_stats_key IS 'serves: midi.refresh_views -- REFRESH MATERIALIZED VIEW CONCURRENTLY needs a unique index';
 CREATE UNIQUE INDEX manufacturer_counts_key ON midi.manufacturer_counts USING btree (manufacturer);
+COMMENT ON INDEX midi.manufacturer_counts_key IS 'serves: midi.refresh_views -- REFRESH MATERIALIZED VIEW CONCURRENTLY needs a unique index';
+COMMENT ON INDEX midi.musical_metadata_pkey IS 'serves: file details; file_details; search_primary; foreign key musical_metadata.file_id -- a file''s facts';
 COMMENT ON INDEX midi.profile_runs_pkey IS 'serves: midi.profile_history -- the newest recorded runs first, for "since last time" and --history';
-COMMENT ON INDEX midi.search_word_sample_pkey IS 'serves: text, rare word; text, broad word ''bass''; count, broad word -- one row: the scale of the word estimates';
+COMMENT ON INDEX midi.ratings_pkey IS 'serves: file details; foreign key ratings.file_id -- a file''s rating';
+COMMENT ON INDEX midi.saved_searches_name_key IS 'serves: unique saved_searches.name -- one saved search per name';
+COMMENT ON INDEX midi.saved_searches_pkey IS 'serves: primary key saved_searches -- the row''s identity';
+COMMENT ON INDEX midi.search_word_sample_pkey IS 'serves: primary key search_word_sample -- one row: the scale of the word estimates (the strategy of a text query reads it)';
 COMMENT ON INDEX midi.search_words_pkey IS 'serves: text, rare word; text, broad word ''bass''; text + BPM + key; count, broad word -- the strategy of a text query looks up its words (and prefixes) here';
 CREATE UNIQUE INDEX tag_counts_key ON midi.tag_counts USING btree (tag_id);
-COMMENT ON INDEX midi.track_splits_part_key IS 'serves: midi.split_register (one row per part of a parent); foreign key track_splits.parent_file_id -- the parts of a song';
+COMMENT ON INDEX midi.tag_counts_key IS 'serves: facets, no filter; midi.refresh_views -- the unfiltered tag counts joined to the tag names; REFRESH ... CONCURRENTLY needs a unique index';
+COMMENT ON INDEX midi.tags_name_key IS 'serves: unique tags.name -- one tag per name';
+COMMENT ON INDEX midi.tags_pkey IS 'serves: file details; facets, BPM + key -- a tag''s name by its id';
+COMMENT ON INDEX midi.track_splits_part_key IS 'serves: unique track_splits.parent_file_id,track_number,channel; foreign key track_splits.parent_file_id -- one row per part of a song (midi.split_register''s ON CONFLICT); the parts of a song';
+COMMENT ON INDEX midi.track_splits_pkey IS 'serves: primary key track_splits -- the row''s identity (parts are found by their parent or their file)';
+COMMENT ON INDEX midi.vocabulary_pkey IS 'serves: primary key vocabulary -- one label per word and kind';
 CREATE TRIGGER file_categories_sync_del AFTER DELETE ON midi.file_categories REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
 CREATE TRIGGER file_categories_sync_ins AFTER INSERT ON midi.file_categories REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
 CREATE TRIGGER file_categories_sync_upd AFTER UPDATE ON midi.file_categories REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
@@ -3865,6 +3969,7 @@ CREATE TRIGGER musical_metadata_sync_del AFTER DELETE ON midi.musical_metadata R
 CREATE TRIGGER musical_metadata_sync_ins AFTER INSERT ON midi.musical_metadata REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
 CREATE TRIGGER musical_metadata_sync_upd AFTER UPDATE ON midi.musical_metadata REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_children();
 CREATE TRIGGER musical_metadata_touch_updated_at BEFORE UPDATE ON midi.musical_metadata FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION midi._touch_updated_at();
+CREATE TRIGGER tags_sync_del AFTER DELETE ON midi.tags REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_tags();
 CREATE TRIGGER tags_sync_upd AFTER UPDATE ON midi.tags REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_tags();
 ALTER TABLE ONLY midi.analysis_errors
     ADD CONSTRAINT analysis_errors_file_id_fkey FOREIGN KEY (file_id) REFERENCES midi.files(id) ON DELETE CASCADE;

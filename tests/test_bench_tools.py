@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -14,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from runner import schema
-from runner.bench import analyzebench, library
+from runner.bench import analyzebench, cputime, library
 from runner.bench.scratch import throwaway_database
 from runner.cli import cli
 from tests import corpus
@@ -84,6 +87,8 @@ def test_bench_analyze_small_run(dsn: str, songs: Path, tmp_path: Path, monkeypa
     assert gen["bpm_exact"] == 1.0 and gen["bpm_files"] == sum(t.bpm is not None for t in midi)  # scored per path
     assert gen["key_mirex_chosen"] >= 0.9 and gen["category_correct"] >= 0.9
     assert gen["pretty_midi"]["files"] == gen["symusic_parse_only"]["files"] > 0
+    # where the time went, per file: the (local) test server's CPU and the runner's processes
+    assert gen["server_cpu_us_per_file"] > 0 and gen["runner_cpu_us_per_file"] > 0
     assert set(out["targets"]) and all(isinstance(v, bool) for v in out["targets"].values())
     real = out["real_songs"]
     distinct = len({Path(p).read_bytes() for p in picked})  # the bench analyzes contents, not paths
@@ -127,3 +132,52 @@ def conninfo_dbname(dsn: str) -> str:
 def databases(dsn: str) -> set[str]:
     with psycopg.connect(dsn) as conn:
         return {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'midicenter_bench_%'")}
+
+
+def test_bench_import_cold_reports_cpu_per_file_and_the_read_ceiling(dsn: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIDICENTER_CACHE", str(tmp_path / "cache"))
+    result = CliRunner().invoke(cli, ["--dsn", dsn, "bench", "import", "--files", "150", "--runs", "1",
+                                      "--baseline-files", "100", "--cold", "--json"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["cold"] is True
+    assert out["server_cpu_us_per_file"] > 0 and out["runner_cpu_us_per_file"] > 0
+    ceiling = out["cold_read_ceiling"]
+    assert ceiling["files"] == 150 and set(ceiling["files_per_second_by_reads_in_flight"]) == {"1", "4", "16", "32", "64"}
+    assert ceiling["ceiling_files_per_second"] == max(ceiling["files_per_second_by_reads_in_flight"].values()) > 0
+    assert out["import_to_cold_ceiling_ratio"] == round(out["import_files_per_second"] / ceiling["ceiling_files_per_second"], 3)
+
+
+def test_server_cpu_counts_the_work_of_sessions_that_ended(dsn: str) -> None:
+    """The server's CPU includes its live backends and, once one has exited and been reaped, its time too."""
+    import psutil
+
+    server = cputime.ServerCPU(dsn)
+    before = server.seconds()
+    assert before is not None, "the test server runs on this machine"
+    with psycopg.connect(dsn) as conn:
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        started = time.process_time()
+        conn.execute("SELECT count(*) FROM generate_series(1, 3000000) g WHERE g % 7 = 3").fetchone()
+        assert time.process_time() - started < 0.1  # the work is the server's
+        during = server.seconds()
+    assert during - before > 0.05
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:  # exited and reaped by the postmaster
+        time.sleep(0.01)
+    assert server.seconds() >= during - 0.01  # its time moved to the postmaster's reaped children
+
+
+def test_runner_cpu_counts_every_process_of_the_tree() -> None:
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    code = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {burn!r}])\nexec({burn!r})"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    sampler = cputime.TreeSampler(proc.pid)
+    sampler.start()
+    rc, usage = cputime.wait_child(proc)
+    sampler.done.set()
+    sampler.join()
+    assert rc == 0
+    assert sampler.cpu_seconds(usage) >= 0.55  # the command's 0.3 s and its child's 0.3 s
+    assert cputime.per_file(0.5, 1000) == 500.0 and cputime.per_file(None, 10) is None

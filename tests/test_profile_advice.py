@@ -121,7 +121,9 @@ def advice_removes(dsn: str, kind: str, *, admin: str | None = None, restart: Ca
     apply(f, admin or dsn, restart)
     after = report(dsn, **kw)
     assert kind not in kinds(after), finding(after, kind)
-    assert kinds(after) <= kinds(before), f"new findings after the advice: {kinds(after) - kinds(before)}"
+    assert kinds(after) <= kinds(before), ("new findings after the advice: "
+                                           + "; ".join(f"{x['kind']}: {x['title']}" for x in after["summary"]["findings"]
+                                                       if x["kind"] not in kinds(before)))
     return f
 
 

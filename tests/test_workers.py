@@ -85,12 +85,17 @@ def run(pool: WorkerPool, batch_list) -> dict[int, workers.Result]:
     return out
 
 
+def in_process(file_id: int, data: bytes) -> bytes:
+    """The facts of a file computed in this process, as the pool's workers send them (COPY text)."""
+    return workers.copy_text(analyze_bytes(file_id, data).row)
+
+
 def test_results_are_the_in_process_facts(pool, library):
     out = run(pool, batches(jobs_of(library, range(40)), 7))
     assert sorted(out) == list(range(40))
     for file_id, result in out.items():
         assert result.error_class is None and result.message is None
-        assert result.row == analyze_bytes(file_id, library[file_id].read_bytes()).row
+        assert result.row == in_process(file_id, library[file_id].read_bytes())
 
 
 def test_bad_files_become_error_results(pool, library):
@@ -325,7 +330,7 @@ def test_an_archive_is_opened_once_per_worker_not_once_per_member(tmp_path: Path
     jobs = [Job(i, f"{pack}!loops/{i:04d}.mid") for i in range(2000)]
     jobs += [Job(5000 + i, f"{outer}!inner.zip!{i:03d}.mid") for i in range(500)]
     jobs.sort(key=lambda j: j.path)
-    expected = analyze_bytes(0, real_song).row
+    expected = in_process(0, real_song)
     with WorkerPool(2, timeout=30, read="tests.test_workers:zip_counting_reader") as p:
         out = run(p, batches(jobs, 200))
     assert len(out) == 2500 and all(r.row == expected for r in out.values())
@@ -393,7 +398,7 @@ def test_a_file_that_needs_too_much_memory_is_its_own_out_of_memory_error(tmp_pa
         again = run(p, [[Job(5, str(small))]])
     assert out[2].error_class == "out_of_memory" and "300 MiB" in out[2].message
     assert out[3].error_class == "out_of_memory" and "mido" in out[3].message  # the fallback, refused up front
-    assert out[1].row == out[4].row == again[5].row == analyze_bytes(1, real_song).row
+    assert out[1].row == out[4].row == again[5].row == in_process(1, real_song)
     with WorkerPool(1, timeout=60, memory=0) as p:  # without a limit the same file analyzes
         assert run(p, [[Job(2, str(big))]])[2].row is not None
 
@@ -435,5 +440,5 @@ def test_bytes_that_are_not_the_files_content_are_never_analyzed(tmp_path: Path,
     with WorkerPool(1, timeout=30, read="runner.analyzer:read_any") as p:  # the analyzer's multi-path reader
         out = run(p, [jobs])
     assert out[1].error_class == "changed" and str(edited) in out[1].message
-    assert out[2].row == out[3].row == analyze_bytes(0, real_song).row  # read from the path that still has it
-    assert out[4].row == analyze_bytes(0, song(5)).row  # no hash to check: as before
+    assert out[2].row == out[3].row == in_process(0, real_song)  # read from the path that still has it
+    assert out[4].row == in_process(0, song(5))  # no hash to check: as before

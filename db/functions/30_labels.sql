@@ -178,52 +178,8 @@ $$;
 COMMENT ON FUNCTION midi.derive_tags(bigint[]) IS
     'Tags (name, category, source path|analysis) the catalog derives for the given files';
 
-/* _apply_tags: makes the 'analysis' and 'path' tags of the given files equal to derive_tags: missing tag
-   names are created (in name order, so concurrent batches never deadlock on them), stale tags of those
-   two sources are removed, 'user' tags are never touched. Returns the file_tags rows added. */
-CREATE OR REPLACE FUNCTION midi._apply_tags(ids bigint[]) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    w_file bigint[];
-    w_name text[];
-    w_cat text[];
-    w_src text[];
-    n integer;
-BEGIN
-    SELECT coalesce(array_agg(d.file_id), '{}'), coalesce(array_agg(d.name), '{}'),
-           coalesce(array_agg(d.category), '{}'), coalesce(array_agg(d.source), '{}')
-      INTO w_file, w_name, w_cat, w_src
-      FROM midi.derive_tags(ids) d;
-
-    INSERT INTO midi.tags (name, category)
-    SELECT DISTINCT ON (w.name) w.name, w.category
-      FROM unnest(w_name, w_cat) AS w(name, category)
-     WHERE NOT EXISTS (SELECT 1 FROM midi.tags t WHERE t.name = w.name)
-     ORDER BY w.name
-    ON CONFLICT (name) DO NOTHING;
-
-    DELETE FROM midi.file_tags ft
-     WHERE ft.file_id = ANY (ids) AND ft.source IN ('analysis', 'path')
-       AND NOT EXISTS (SELECT 1 FROM unnest(w_file, w_name) AS w(file_id, name)
-                         JOIN midi.tags t ON t.name = w.name
-                        WHERE w.file_id = ft.file_id AND t.id = ft.tag_id);
-
-    INSERT INTO midi.file_tags AS ft (file_id, tag_id, source)
-    SELECT w.file_id, t.id, w.source
-      FROM unnest(w_file, w_name, w_src) AS w(file_id, name, source)
-      JOIN midi.tags t ON t.name = w.name
-     ORDER BY w.file_id, t.id
-    ON CONFLICT (file_id, tag_id) DO UPDATE SET source = EXCLUDED.source
-        WHERE ft.source <> 'user' AND ft.source <> EXCLUDED.source;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
-END;
-$$;
-COMMENT ON FUNCTION midi._apply_tags(bigint[]) IS
-    'Sets the analysis and path tags of the given files to derive_tags (user tags untouched); returns rows written';
-
-/* relabel: re-derives categories and analysis/path tags of the given files (every analyzed file when
-   NULL) from the stored facts, e.g. after editing midi.category_words. Returns the files relabelled. */
+/* relabel: re-derives categories and the computed tags of the given files (every analyzed file when NULL)
+   from the stored facts, e.g. after editing midi.category_words. Returns the files relabelled. */
 CREATE OR REPLACE FUNCTION midi.relabel(ids bigint[] DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -235,11 +191,10 @@ BEGIN
     END IF;
     PERFORM set_config('midi.defer_sync', 'on', true);
     PERFORM midi._apply_categories(todo);
-    PERFORM midi._apply_tags(todo);
     PERFORM set_config('midi.defer_sync', coalesce(prev, ''), true);
     PERFORM midi.sync_files(todo);
     RETURN cardinality(todo);
 END;
 $$;
 COMMENT ON FUNCTION midi.relabel(bigint[]) IS
-    'Re-derives categories and analysis/path tags of the given files (all analyzed files when NULL)';
+    'Re-derives categories and the computed tags of the given files (all analyzed files when NULL)';

@@ -256,6 +256,7 @@ DECLARE
     v_ok bigint[];
     v_err bigint[];
     v_transient bigint[];
+    v_derived record;
 BEGIN
     SELECT coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE s.error_class IS NULL), '{}'),
            coalesce(array_agg(DISTINCT s.file_id) FILTER (WHERE s.error_class IS NOT NULL
@@ -389,7 +390,8 @@ BEGIN
         PERFORM set_config('midi.defer_sync', coalesce(v_prev, ''), true);
         RETURN;
     END IF;
-    PERFORM midi._apply_tags(v_ok || v_err);
+    -- the tags the facts give are computed into tag_ids, not stored as rows (user tags stay rows)
+    v_derived := midi._derived_tags(v_ok || v_err, v_ok || v_err);
 
     -- One UPDATE per file: the analysis columns and the denormalized search columns together, computed
     -- set-based exactly as midi.sync_files computes them (a test checks that sync_files then finds
@@ -408,7 +410,7 @@ BEGIN
                       FROM midi._analysis_staged(batch) y
                      WHERE (ids IS NULL OR y.file_id = ANY (ids)) AND NOT midi.analysis_transient(y.error_class)
                      ORDER BY y.file_id, y.error_class NULLS FIRST) s
-              JOIN midi._search_columns(v_ok || v_err) c ON c.file_id = s.file_id) d
+              JOIN midi._search_columns(v_ok || v_err, v_derived.files, v_derived.tag_ids) c ON c.file_id = s.file_id) d
      WHERE f.id = d.file_id;
     PERFORM set_config('midi.defer_sync', coalesce(v_prev, ''), true);
 END;
@@ -475,12 +477,9 @@ BEGIN
     SELECT upd.file_id, est.chosen IS DISTINCT FROM est.old_key FROM upd JOIN est ON est.file_id = upd.file_id;
 
     changed := ARRAY(SELECT r.file_id FROM _redetected r WHERE r.changed ORDER BY r.file_id);
-    IF cardinality(changed) > 0 THEN
-        PERFORM midi._apply_tags(changed);
-    END IF;
     PERFORM set_config('midi.defer_sync', coalesce(prev, ''), true);
     IF cardinality(changed) > 0 THEN
-        PERFORM midi.sync_files(changed);
+        PERFORM midi.sync_files(changed);  -- the cached key, and the key tag its facts now give
     END IF;
     RETURN cardinality(changed);
 END;

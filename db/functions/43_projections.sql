@@ -50,8 +50,8 @@ LANGUAGE sql STABLE AS $$
            mm.time_signature_numerator, mm.time_signature_denominator, mm.total_notes, mm.is_percussive,
            fc.primary_category::text, fc.secondary_category::text, fav.file_id IS NOT NULL, r.rating,
            f.duration_seconds, f.num_tracks, f.format,
-           ARRAY(SELECT t.name FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-                  WHERE ft.file_id = f.id ORDER BY t.name),
+           -- every tag it carries: its users' and the ones its facts give (computed into tag_ids)
+           ARRAY(SELECT t.name FROM unnest(f.tag_ids) AS x(tag_id) JOIN midi.tags t ON t.id = x.tag_id ORDER BY t.name),
            -- a channel or program analysis could not tell is NULL and printed as nothing / 'no program set'
            ARRAY(SELECT coalesce(fi.instrument_name, CASE WHEN fi.is_drum THEN 'drum kit' END, 'program ' || fi.program,
                                  'no program set')

@@ -1,5 +1,6 @@
 -- Denormalized search columns of midi.files, kept true by triggers: cached_bpm and cached_key (from
--- musical_metadata, else from the file name), cached_category (file_categories), tag_ids (file_tags), and
+-- musical_metadata, else from the file name), cached_category (file_categories), tag_ids (the users' tags in
+-- file_tags and the tags the file's facts give, computed), and
 -- the weight-D part of search_vector (tag, category and instrument names). Filename (A), manufacturer and
 -- collection (B) and folder tags (C) stay as 10_util.sql computes them.
 --
@@ -7,14 +8,54 @@
 -- statement, not one per row. A bulk writer that touches several child tables of the same files (analysis)
 -- may SET LOCAL midi.defer_sync = 'on' and call midi.sync_files(ids) once at the end instead.
 
+/* _derived_tags: the tags the facts of the given files give them (midi.derive_tags), as (file, tag id)
+   pairs in two arrays, for the files that went through analysis: analyzed_at set, or named in `analyzed`
+   (the files an analysis is writing now). A file that never went through analysis has none: its tags are
+   its users'. Tag names not in midi.tags yet are created first, in name order (so concurrent batches
+   never deadlock on them). These tags are computed, never stored as file_tags rows: files.tag_ids holds
+   them with the users' tags. */
+CREATE OR REPLACE FUNCTION midi._derived_tags(ids bigint[], analyzed bigint[] DEFAULT '{}',
+                                              OUT files bigint[], OUT tag_ids bigint[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    w_file bigint[];
+    w_name text[];
+    w_cat text[];
+BEGIN
+    IF NOT ids <@ analyzed THEN
+        ids := ARRAY(SELECT f.id FROM midi.files f
+                      WHERE f.id = ANY (ids) AND (f.analyzed_at IS NOT NULL OR f.id = ANY (analyzed)));
+    END IF;
+    SELECT coalesce(array_agg(d.file_id), '{}'), coalesce(array_agg(d.name), '{}'), coalesce(array_agg(d.category), '{}')
+      INTO w_file, w_name, w_cat
+      FROM midi.derive_tags(ids) d;
+    IF cardinality(w_name) = 0 THEN
+        files := '{}';
+        tag_ids := '{}';
+        RETURN;
+    END IF;
+    INSERT INTO midi.tags (name, category)
+    SELECT DISTINCT ON (w.name) w.name, w.category
+      FROM unnest(w_name, w_cat) AS w(name, category)
+     WHERE NOT EXISTS (SELECT 1 FROM midi.tags t WHERE t.name = w.name)
+     ORDER BY w.name
+    ON CONFLICT ON CONSTRAINT tags_name_key DO NOTHING;
+    SELECT coalesce(array_agg(w.file_id), '{}'), coalesce(array_agg(t.id), '{}') INTO files, tag_ids
+      FROM unnest(w_file, w_name) AS w(file_id, name) JOIN midi.tags t ON t.name = w.name;
+END;
+$$;
+COMMENT ON FUNCTION midi._derived_tags(bigint[], bigint[]) IS
+    'Internal: (file, tag id) pairs of the tags derive_tags gives the analyzed ones of the given files (tag names created when new)';
+
 /* _search_columns: the denormalized search columns of the given files, from their own and their child
    rows: cached_bpm and cached_key (musical_metadata, else what the file name states), cached_category
-   (file_categories), tag_ids (file_tags), and search_vector with its weight-D words (tag names, the
-   categories except 'unknown', the names of the instruments that play) recomputed; the name, place and
-   folder words (weights A-C, 10_util.sql) are kept. The one home of these rules: midi.sync_files and
-   midi.analysis_apply both write what it returns. A set-returning SQL function, so the planner inlines
-   it into the caller's UPDATE (one set-based statement, not a call per file). */
-CREATE OR REPLACE FUNCTION midi._search_columns(ids bigint[])
+   (file_categories), tag_ids (the users' tags in file_tags, and the computed tags passed in as
+   derived_files / derived_tags pairs: midi._derived_tags), and search_vector with its weight-D words
+   (tag names, the categories except 'unknown', the names of the instruments that play) recomputed; the
+   name, place and folder words (weights A-C, 10_util.sql) are kept. The one home of these rules:
+   midi.sync_files and midi.analysis_apply both write what it returns. A set-returning SQL function, so
+   the planner inlines it into the caller's UPDATE (one set-based statement, not a call per file). */
+CREATE OR REPLACE FUNCTION midi._search_columns(ids bigint[], derived_files bigint[], derived_tags bigint[])
 RETURNS TABLE (file_id bigint, bpm numeric, key midi.musical_key, category midi.file_category, tag_ids bigint[],
                search_vector tsvector)
 LANGUAGE sql STABLE AS $$
@@ -31,32 +72,36 @@ LANGUAGE sql STABLE AS $$
       FROM midi.files x
            LEFT JOIN midi.musical_metadata mm ON mm.file_id = x.id
            LEFT JOIN midi.file_categories fc ON fc.file_id = x.id
-           LEFT JOIN (SELECT ft.file_id, array_agg(ft.tag_id ORDER BY ft.tag_id) AS tag_ids,
+           LEFT JOIN (SELECT u.file_id, array_agg(u.tag_id ORDER BY u.tag_id) AS tag_ids,
                              string_agg(t.name, ' ' ORDER BY t.name) AS names
-                        FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-                       WHERE ft.file_id = ANY (ids)
-                       GROUP BY ft.file_id) tg ON tg.file_id = x.id
+                        FROM (SELECT ft.file_id, ft.tag_id FROM midi.file_tags ft WHERE ft.file_id = ANY (ids)
+                              UNION
+                              SELECT d.file_id, d.tag_id FROM unnest(derived_files, derived_tags) AS d(file_id, tag_id)) u
+                        JOIN midi.tags t ON t.id = u.tag_id
+                       GROUP BY u.file_id) tg ON tg.file_id = x.id
            LEFT JOIN (SELECT fi.file_id, string_agg(DISTINCT fi.instrument_name, ' ') AS names
                         FROM midi.file_instruments fi
                        WHERE fi.file_id = ANY (ids)
                        GROUP BY fi.file_id) ins ON ins.file_id = x.id
      WHERE x.id = ANY (ids)
 $$;
-COMMENT ON FUNCTION midi._search_columns(bigint[]) IS
-    'Internal: cached_bpm/key/category, tag_ids and search_vector (weight-D words recomputed) of the given files, from their child rows';
+COMMENT ON FUNCTION midi._search_columns(bigint[], bigint[], bigint[]) IS
+    'Internal: cached_bpm/key/category, tag_ids and search_vector (weight-D words recomputed) of the given files, from their child rows and computed tags';
 
-/* sync_files: recomputes the denormalized search columns of the given files (midi._search_columns) and
-   writes only the rows that change (so re-running an analysis leaves files untouched). Returns how many
+/* sync_files: recomputes the denormalized search columns of the given files (midi._search_columns, with
+   the tags their facts give: midi._derived_tags) and writes only the rows that change (so re-running an analysis leaves files untouched). Returns how many
    rows changed. The triggers below call it; bulk writers that defer the triggers call it directly. */
 CREATE OR REPLACE FUNCTION midi.sync_files(ids bigint[]) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     changed integer;
+    derived record;
 BEGIN
+    derived := midi._derived_tags(ids);
     UPDATE midi.files f
        SET cached_bpm = d.bpm, cached_key = d.key, cached_category = d.category, tag_ids = d.tag_ids,
            search_vector = d.search_vector
-      FROM midi._search_columns(ids) d
+      FROM midi._search_columns(ids, derived.files, derived.tag_ids) d
      WHERE f.id = d.file_id
        AND (f.cached_bpm, f.cached_key, f.cached_category, f.tag_ids, f.search_vector)
            IS DISTINCT FROM (d.bpm, d.key, d.category, d.tag_ids, d.search_vector);
@@ -118,20 +163,27 @@ BEGIN
 END
 $$;
 
-/* _sync_from_tags: statement-level AFTER UPDATE trigger on tags: a renamed tag changes the search words
-   of every file that carries it. (Deleted tags cascade to file_tags, whose trigger syncs.) */
+/* _sync_from_tags: statement-level AFTER UPDATE and AFTER DELETE trigger on tags: a renamed tag changes
+   the search words of every file that carries it, and a deleted tag leaves the tag_ids of every file that
+   carried it (a user's tag, whose file_tags rows cascade, or a computed one, which the file's facts give
+   it again under its name). The files are found by files.tag_ids. */
 CREATE OR REPLACE FUNCTION midi._sync_from_tags() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
+    gone bigint[];
     ids bigint[];
 BEGIN
     IF midi._sync_deferred() THEN
         RETURN NULL;
     END IF;
-    SELECT array_agg(DISTINCT ft.file_id) INTO ids
-      FROM new_rows n JOIN old_rows o ON o.id = n.id
-      JOIN midi.file_tags ft ON ft.tag_id = n.id
-     WHERE n.name IS DISTINCT FROM o.name;
+    IF TG_OP = 'DELETE' THEN
+        gone := ARRAY(SELECT o.id FROM old_rows o);
+    ELSE
+        gone := ARRAY(SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.name IS DISTINCT FROM o.name);
+    END IF;
+    IF cardinality(gone) > 0 THEN
+        SELECT array_agg(f.id) INTO ids FROM midi.files f WHERE f.tag_ids && gone;
+    END IF;
     IF ids IS NOT NULL THEN
         PERFORM midi.sync_files(ids);
     END IF;
@@ -139,10 +191,13 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION midi._sync_from_tags() IS
-    'Trigger function: re-syncs the search words of files whose tag was renamed';
+    'Trigger function: re-syncs the search columns of files whose tag was renamed or deleted';
 
 CREATE OR REPLACE TRIGGER tags_sync_upd
     AFTER UPDATE ON midi.tags REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_tags();
+CREATE OR REPLACE TRIGGER tags_sync_del
+    AFTER DELETE ON midi.tags REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION midi._sync_from_tags();
 
 /* _files_cached_from_name: BEFORE INSERT / UPDATE OF filename_bpm, filename_key row trigger on files:

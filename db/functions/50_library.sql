@@ -113,7 +113,9 @@ END;
 $$;
 COMMENT ON FUNCTION midi.tag(bigint, text[]) IS 'Attaches tags (created if new) to a file as user tags; returns how many were new';
 
-/* untag: detaches tags from a file, whatever put them there. Returns how many were detached. */
+/* untag: detaches the user's tags of those names from a file. Returns how many were detached. The tags a
+   file's facts give (category, tempo, key, manufacturer, genres: midi.derive_tags) are computed, not
+   attached: they follow the facts. */
 CREATE OR REPLACE FUNCTION midi.untag(file_id bigint, VARIADIC names text[]) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -127,10 +129,12 @@ BEGIN
     RETURN n;
 END;
 $$;
-COMMENT ON FUNCTION midi.untag(bigint, text[]) IS 'Detaches tags from a file; returns how many were detached';
+COMMENT ON FUNCTION midi.untag(bigint, text[]) IS 'Detaches user tags from a file; returns how many were detached';
 
 /* tag_rename: renames a tag everywhere (the files' search words follow by trigger). Renaming onto an
-   existing tag is an error: that is tag_merge. Returns the tag's id. */
+   existing tag is an error: that is tag_merge. Returns the tag's id. A tag the files' facts give them
+   (midi.derive_tags) is given again under the name their facts say: the new name stays with the users'
+   tags. */
 CREATE OR REPLACE FUNCTION midi.tag_rename(old_name text, new_name text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -151,9 +155,9 @@ END;
 $$;
 COMMENT ON FUNCTION midi.tag_rename(text, text) IS 'Renames a tag everywhere; returns its id (merging is tag_merge)';
 
-/* tag_merge: folds the source tags into the target tag (created if missing): every file carrying a
+/* tag_merge: folds the source tags into the target tag (created if missing): every file a user gave a
    source tag carries the target instead, and the source tags are deleted. Returns how many files gained
-   the target tag. */
+   the target tag. A tag the files' facts give them is given again by their facts (midi.derive_tags). */
 CREATE OR REPLACE FUNCTION midi.tag_merge(sources text[], target text) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -180,17 +184,26 @@ $$;
 COMMENT ON FUNCTION midi.tag_merge(text[], text) IS
     'Merges source tags into the target tag (created if missing) and deletes them; returns files that gained the target';
 
-/* tag_list: the tags of one file, or (file_id NULL) every tag with its number of files, most used first. */
+/* tag_list: the tags of one file with their source ('user': a user gave it; 'analysis' or 'path': its
+   facts give it, see midi.derive_tags), or (file_id NULL) every tag with the number of files that carry
+   it, most used first. Both read files.tag_ids, as tag filters and facets do. */
 CREATE OR REPLACE FUNCTION midi.tag_list(file_id bigint DEFAULT NULL)
 RETURNS TABLE (tag text, category text, source text, files bigint)
 LANGUAGE sql STABLE AS $$
-    (SELECT t.name, t.category, ft.source, NULL::bigint
-       FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-      WHERE tag_list.file_id IS NOT NULL AND ft.file_id = tag_list.file_id
+    (SELECT t.name, t.category, coalesce(ft.source, d.source), NULL::bigint
+       FROM midi.files f
+            CROSS JOIN LATERAL unnest(f.tag_ids) AS x(tag_id)
+            JOIN midi.tags t ON t.id = x.tag_id
+            LEFT JOIN midi.file_tags ft ON ft.file_id = f.id AND ft.tag_id = t.id
+            LEFT JOIN midi.derive_tags(ARRAY[f.id]) d ON d.name = t.name
+      WHERE tag_list.file_id IS NOT NULL AND f.id = tag_list.file_id
       ORDER BY 1)
     UNION ALL
-    (SELECT t.name, t.category, NULL, (SELECT count(*) FROM midi.file_tags ft WHERE ft.tag_id = t.id)
+    (SELECT t.name, t.category, NULL, coalesce(c.files, 0)
        FROM midi.tags t
+            LEFT JOIN (SELECT x.tag_id, count(*) AS files
+                         FROM midi.files f CROSS JOIN LATERAL unnest(f.tag_ids) AS x(tag_id)
+                        GROUP BY x.tag_id) c ON c.tag_id = t.id
       WHERE tag_list.file_id IS NULL
       ORDER BY 4 DESC, 1)
 $$;

@@ -60,6 +60,9 @@ GRANT USAGE ON SCHEMA midi TO midi_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA midi TO midi_reader;
 GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA midi TO midi_writer;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA midi TO midi_writer;
+-- The definitions of the indexes a bulk load dropped are executed by their owner when they are built
+-- again (midi.restore_index): only the owner writes them.
+REVOKE INSERT, UPDATE, DELETE ON midi.deferred_indexes FROM midi_writer;
 
 -- Functions: start from nothing. The revokes and the grants below run in the one transaction that
 -- re-applies db/functions, so no caller ever sees a moment without them. Default privileges of the
@@ -81,6 +84,8 @@ GRANT EXECUTE ON FUNCTION
     midi.default_key_profile(), midi.estimate_key(float8[], text),
     midi.choose_key(midi.musical_key, midi.musical_key, midi.musical_key), midi.key_words(midi.musical_key),
     midi.half_double_tempo(numeric), midi.tempo_ranges(numeric, numeric, boolean), midi.bpm_bucket(numeric),
+    -- bulk loads (25_bulk_load): the lock key and which indexes are search-only (catalog reads)
+    midi.bulk_lock_key(), midi.deferrable_indexes(),
     -- path and file-name facts (20_import): pure functions of a path
     midi.vocabulary_map(), midi.vocabulary_phrases(), midi.filename_facts(text, jsonb, text),
     midi.parse_filename(text), midi.parse_folder(text), midi.parse_path(text),
@@ -157,14 +162,15 @@ GRANT EXECUTE ON FUNCTION
     -- recording a profile report (60_profile_history; the report itself only reads)
     midi.profile_record(jsonb, text, integer, bigint, integer),
     -- analysis (15_keys, 30_labels, 31_analysis)
-    midi._rebuild_key_templates(), midi._apply_categories(bigint[]), midi._apply_tags(bigint[]),
+    midi._rebuild_key_templates(), midi._apply_categories(bigint[]),
     midi.relabel(bigint[]), midi.analysis_next_batch(), midi.analysis_claim(bigint, integer, integer, timestamptz),
     midi._analysis_staged(bigint), midi.analysis_apply(bigint, integer), midi.analysis_finish(),
     midi._analysis_refusal(midi.analysis_staging, text[]), midi._analysis_write_isolated(bigint, integer, bigint[], timestamptz),
     midi._analysis_write(bigint, integer, bigint[], timestamptz),
     midi.redetect_keys(text),
     -- keeping the search columns and views current (45_sync, 46_refresh_views)
-    midi.sync_files(bigint[]), midi._search_columns(bigint[]), midi._sync_deferred(), midi.refresh_views(),
+    midi.sync_files(bigint[]), midi._search_columns(bigint[], bigint[], bigint[]), midi._derived_tags(bigint[], bigint[]),
+    midi._sync_deferred(), midi.refresh_views(),
     -- library writes (50_library)
     midi._require_file(bigint), midi.favorite_add(bigint), midi.favorite_remove(bigint), midi.favorite_toggle(bigint),
     midi.rate(bigint, integer), midi._tag_name(text), midi.tag(bigint, text[]), midi.untag(bigint, text[]),
@@ -178,4 +184,5 @@ TO midi_writer;
 -- midi.refresh_views runs as the owner; the trigger functions, which PostgreSQL runs itself
 -- whoever writes the row: midi._touch_updated_at(), midi._files_search_vector(),
 -- midi._key_profiles_changed(), midi._sync_from_children(), midi._sync_from_tags(),
--- midi._files_cached_from_name().
+-- midi._files_cached_from_name(); and the bulk load's midi.defer_indexes(text) and
+-- midi.restore_index(text): dropping and building indexes is the tables' owner's (runner/bulk.py).

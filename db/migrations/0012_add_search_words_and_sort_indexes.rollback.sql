@@ -2,7 +2,6 @@
 -- definition back, and the word statistics go (the searches then ask the planner, as before).
 DROP INDEX midi.idx_files_duration_id;
 DROP INDEX midi.idx_files_key_duration;
-DROP INDEX midi.idx_files_key_name;
 DROP INDEX midi.idx_files_key_bpm;
 CREATE INDEX idx_files_key_bpm ON midi.files (cached_key, cached_bpm)
     INCLUDE (cached_category, manufacturer, collection_name, tag_ids);

@@ -45,9 +45,6 @@ CREATE INDEX idx_files_key_bpm ON midi.files (cached_key, cached_bpm, id)
     INCLUDE (cached_category, manufacturer, collection_name, tag_ids);
 COMMENT ON INDEX midi.idx_files_key_bpm IS
     'serves: filters: BPM + key + manufacturer; count, BPM + key; facets, BPM + key; midi.search sort=bpm with keys -- key equality and a tempo range in (bpm, id) order; covers the facet columns';
-CREATE INDEX idx_files_key_name ON midi.files (cached_key, filename, id, cached_bpm);
-COMMENT ON INDEX midi.idx_files_key_name IS
-    'serves: midi.search sort=name with keys -- one key''s files in (filename, id) order, the tempo tested in the index';
 CREATE INDEX idx_files_key_duration ON midi.files (cached_key, duration_seconds, id, cached_bpm);
 COMMENT ON INDEX midi.idx_files_key_duration IS
     'serves: midi.search sort=duration with keys -- one key''s files in (duration, id) order, the tempo tested in the index';

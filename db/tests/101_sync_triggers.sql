@@ -73,8 +73,8 @@ SELECT is(ARRAY(SELECT n FROM unnest(ARRAY['DeepHouse_Bass_124bpm_Am.mid', 'HTML
                                             'my-loop.v2.mid', 'Ünïcödé_Ärp.mid']) n
                  WHERE setweight(midi.name_tsvector(n), 'A') IS DISTINCT FROM midi.name_vector(n)), '{}'::text[],
           'name_tsvector (indexed, in 0006) has exactly the file-name words of the search document');
-SELECT is((SELECT count(*)::integer FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgname LIKE '%\_sync\_%'), 13,
-          'twelve child-table triggers and the tag rename trigger');
+SELECT is((SELECT count(*)::integer FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgname LIKE '%\_sync\_%'), 14,
+          'twelve child-table triggers, and the tag rename and tag delete triggers');
 SELECT ok((SELECT bool_and(t.tgtype & 1 = 0) FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgname LIKE '%\_sync\_%'),
           'all of them statement-level');
 SELECT * FROM finish();

@@ -21,16 +21,17 @@ SELECT midi.analysis_apply(7, 1);
 
 SELECT is((SELECT key_signature::text || ' ' || key_source || ' ' || key_profile FROM midi.musical_metadata WHERE file_id = 9101),
           'Fm estimate aarden', 'with the default profile: F minor');
-SELECT ok(EXISTS (SELECT 1 FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id
-                   WHERE ft.file_id = 9101 AND t.name = 'f minor' AND ft.source = 'analysis'), 'and its key tag');
+SELECT ok(EXISTS (SELECT 1 FROM midi.tag_list(9101) WHERE tag = 'f minor' AND source = 'analysis'), 'and its key tag');
 
 SELECT is(midi.redetect_keys('temperley'), 1, 'one chosen key changed');
 SELECT is((SELECT name FROM midi.key_profiles WHERE is_default), 'temperley', 'the profile is now the default');
 SELECT is((SELECT key_signature::text || ' ' || key_source || ' ' || key_profile FROM midi.musical_metadata WHERE file_id = 9101),
           'Ab estimate temperley', 'the estimate became A flat major');
-SELECT ok(EXISTS (SELECT 1 FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id WHERE ft.file_id = 9101 AND t.name = 'ab major')
-          AND NOT EXISTS (SELECT 1 FROM midi.file_tags ft JOIN midi.tags t ON t.id = ft.tag_id WHERE ft.file_id = 9101 AND t.name = 'f minor'),
-          'the key tag followed');
+SELECT ok(EXISTS (SELECT 1 FROM midi.tag_list(9101) WHERE tag = 'ab major')
+          AND NOT EXISTS (SELECT 1 FROM midi.tag_list(9101) WHERE tag = 'f minor')
+          AND (SELECT tag_ids FROM midi.files WHERE id = 9101) @> ARRAY(SELECT id FROM midi.tags WHERE name = 'ab major')
+          AND NOT (SELECT tag_ids FROM midi.files WHERE id = 9101) && ARRAY(SELECT id FROM midi.tags WHERE name = 'f minor'),
+          'the key tag followed (in tag_ids too)');
 SELECT is((SELECT cached_key::text FROM midi.files WHERE id = 9101), 'Ab', 'and the cached key');
 SELECT is((SELECT key_signature::text || ' ' || key_estimate FROM midi.musical_metadata WHERE file_id = 9102), 'C C',
           'a clear key stays');

@@ -21,12 +21,16 @@ def bench() -> None:
 @click.option("--seed", type=int, default=1, show_default=True, help="Library generator seed.")
 @click.option("--baseline-files", type=click.IntRange(min=100), default=20_000, show_default=True,
               help="Files the seed documents' single-row method imports (it is slow).")
-def bench_import(ctx: click.Context, n_files: int, runs: int, seed: int, baseline_files: int, as_json: bool) -> None:
-    """Import a generated library into fresh databases; compare with the read+hash floor and the seed method."""
+@click.option("--cold", is_flag=True, help="Evict the library's files from the page cache before each run, and "
+              "measure the disk's random-read ceiling for them.")
+def bench_import(ctx: click.Context, n_files: int, runs: int, seed: int, baseline_files: int, cold: bool,
+                 as_json: bool) -> None:
+    """Import a generated library into fresh databases; compare with the read+hash floor and the seed method;
+    CPU per file of the server and of the import."""
     from runner.bench import importbench
 
     result = importbench.run(dsn_of(ctx), files=n_files, runs=runs, seed=seed, baseline_files=baseline_files,
-                             log=lambda s: click.echo(s, err=True))
+                             cold=cold, log=lambda s: click.echo(s, err=True))
     emit(result, as_json)
 
 
@@ -76,13 +80,16 @@ def bench_search(ctx: click.Context, n_files: int, repeat: int, runs: int, clien
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Parsing processes of the analyzer, and of the pretty_midi and symusic comparisons.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Library generator seed.")
+@click.option("--cold", is_flag=True, help="Evict the corpus files from the page cache before each run, and "
+              "measure the disk's random-read ceiling for them.")
 def bench_analyze(ctx: click.Context, n_files: int, songs: Path | None, runs: int, workers: int, seed: int,
-                  as_json: bool) -> None:
-    """Analyze fresh copies of a generated library and of real songs; accuracy, pretty_midi and symusic rates."""
+                  cold: bool, as_json: bool) -> None:
+    """Analyze fresh copies of a generated library and of real songs; accuracy, pretty_midi and symusic rates;
+    CPU per file of the server and of the runner's processes."""
     from runner.bench import analyzebench
 
     result = analyzebench.run(dsn_of(ctx), files=n_files, runs=runs, seed=seed, songs=songs,
-                              workers=workers, log=lambda s: click.echo(s, err=True))
+                              workers=workers, cold=cold, log=lambda s: click.echo(s, err=True))
     emit(result, as_json)
 
 
