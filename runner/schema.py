@@ -222,6 +222,15 @@ def _drop_repeatable(conn: psycopg.Connection) -> int:
     return len(statements)
 
 
+def _deferred_index_functions(conn: psycopg.Connection) -> set[str]:
+    """The functions the search indexes a bulk load dropped (and has not built again, runner.bulk) are built
+    on, and the functions those depend on: no index depends on them meanwhile, yet they belong to the
+    migrations."""
+    if not conn.execute("SELECT to_regclass('midi.deferred_indexes') IS NOT NULL").fetchone()[0]:
+        return set()
+    return {r[0] for r in conn.execute(_DEFERRED_INDEX_FUNCTIONS)}
+
+
 def function_files() -> list[Path]:
     return sorted(functions_dir().glob("*.sql"))
 
@@ -240,6 +249,15 @@ BEGIN
     END LOOP;
 END
 $$
+"""
+_DEFERRED_INDEX_FUNCTIONS = """
+WITH RECURSIVE keep(oid) AS (
+    SELECT p.oid FROM pg_proc p JOIN midi.deferred_indexes x ON strpos(x.definition, 'midi.' || p.proname || '(') > 0
+     WHERE p.pronamespace = 'midi'::regnamespace
+    UNION
+    SELECT d.refobjid FROM pg_depend d JOIN keep k ON k.oid = d.objid
+     WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_proc'::regclass)
+SELECT oid::regprocedure::text FROM keep
 """
 _STALE_FUNCTIONS = f"""
 SELECT p.oid::regprocedure::text,
@@ -266,7 +284,10 @@ def apply_functions(dsn: str, directory: Path | None = None) -> int:
             except psycopg.Error as exc:
                 first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
                 raise RuntimeError(f"{path.name}: {first}") from exc
+        kept = _deferred_index_functions(conn)
         for function, triggers in conn.execute(_STALE_FUNCTIONS).fetchall():
+            if function in kept:
+                continue  # an index a bulk load dropped for a while is built on it: it belongs to the migrations
             try:
                 for stmt in triggers:
                     conn.execute(stmt)
