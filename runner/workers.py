@@ -23,23 +23,22 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib
-import io
 import multiprocessing as mp
 import os
 import resource
 import signal
-import stat
 import sys
 import time
-import zipfile
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple
 
 from blake3 import blake3
 
-from runner.features import FACT_COLUMNS, facts
+from runner.archives import ArchiveCache
+from runner.copytext import copy_text
+from runner.features import facts
 from runner.parsers import ERROR_CLASSES as PARSE_ERROR_CLASSES
 from runner.parsers import ParseError, parse
 
@@ -114,127 +113,6 @@ class Result(NamedTuple):
     message: str | None = None
 
 
-class ArchiveCache:
-    """Zip archives kept open between reads in one worker process.
-
-    The members of one archive arrive together (the analyzer sorts each claimed batch by path), so the
-    archive is opened and its central directory read once, not once per member; a zip inside a zip is
-    inflated once and kept (within `max_bytes`), not inflated again for each of its members. An archive
-    is reopened when the file at its path changed (device, inode, size or mtime). Reads give the bytes
-    and the ReadError classes of runner.scan.read_path.
-    """
-
-    def __init__(self, max_archives: int = 8, max_bytes: int = 64 << 20) -> None:
-        self.max_archives = max_archives
-        self.max_bytes = max_bytes
-        self._outer: OrderedDict[bytes, tuple[tuple, zipfile.ZipFile, io.BufferedReader]] = OrderedDict()
-        self._nested: OrderedDict[tuple, tuple[zipfile.ZipFile, int]] = OrderedDict()
-        self._nested_bytes = 0
-        self.opens = 0  # archives opened from disk
-        self.inflations = 0  # nested archives inflated
-
-    def read(self, path: str, path_bytes: bytes | None = None) -> bytes:
-        """The bytes of a stored location: a plain file (runner.scan.read_path) or an archive member."""
-        from runner import scan
-
-        raw = path_bytes if path_bytes is not None else path.encode("utf-8", "surrogateescape")
-        outer, inner = scan._split_archive(raw)
-        if inner is None:
-            return scan.read_path(path, path_bytes)
-        zf, ident = self._open(outer, path)
-        return self._member(zf, (outer, ident), inner.decode("utf-8", "surrogateescape"), path)
-
-    def close(self) -> None:
-        for _, zf, fh in self._outer.values():
-            zf.close()
-            fh.close()
-        for zf, _ in self._nested.values():
-            zf.close()
-        self._outer.clear()
-        self._nested.clear()
-        self._nested_bytes = 0
-
-    def _open(self, outer: bytes, path: str) -> tuple[zipfile.ZipFile, tuple]:
-        from runner import scan
-
-        try:
-            st = os.stat(outer)
-        except OSError as exc:
-            raise scan._read_error(exc, path) from exc
-        ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-        held = self._outer.get(outer)
-        if held is not None and held[0] == ident:
-            self._outer.move_to_end(outer)
-            return held[1], ident
-        if held is not None:
-            self._drop(outer)
-        if not stat.S_ISREG(st.st_mode):
-            raise scan.ReadError("unreadable", f"{path}: the archive is not a regular file")
-        try:
-            fd = os.open(outer, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        except OSError as exc:
-            raise scan._read_error(exc, path) from exc
-        fh = os.fdopen(fd, "rb")
-        try:
-            zf = zipfile.ZipFile(fh)
-        except Exception as exc:
-            fh.close()
-            raise scan.ReadError("bad_archive", f"{path}: not a readable zip ({exc})") from exc
-        self.opens += 1
-        self._outer[outer] = (ident, zf, fh)
-        while len(self._outer) > self.max_archives:
-            self._drop(next(iter(self._outer)))
-        return zf, ident
-
-    def _drop(self, outer: bytes) -> None:
-        _, zf, fh = self._outer.pop(outer)
-        zf.close()
-        fh.close()  # a ZipFile does not close the file object it was given
-        for key in [k for k in self._nested if k[0] == outer]:
-            nested, size = self._nested.pop(key)
-            nested.close()
-            self._nested_bytes -= size
-
-    def _member(self, zf: zipfile.ZipFile, key: tuple, inner: str, path: str) -> bytes:
-        """Member `inner` of an open zip, descending into nested zips named before a `!` (as scan does)."""
-        from runner import scan
-
-        start = 0
-        while (bang := inner.find("!", start)) >= 0:
-            left = inner[:bang]
-            if left[-4:].lower() == ".zip" and left in zf.NameToInfo:
-                nested_key = (*key, left)
-                held = self._nested.get(nested_key)
-                if held is not None:
-                    self._nested.move_to_end(nested_key)
-                    nested = held[0]
-                else:
-                    total = [scan.DEFAULT_MAX_ARCHIVE_TOTAL, scan.DEFAULT_MAX_ARCHIVE_TOTAL]
-                    data = scan._read_member(zf, zf.getinfo(left), path, scan.DEFAULT_MAX_ARCHIVE_TOTAL,
-                                             scan.DEFAULT_MAX_RATIO, total)
-                    try:
-                        nested = zipfile.ZipFile(io.BytesIO(data))
-                    except Exception as exc:
-                        raise scan.ReadError("bad_archive", f"{path}: {left} is not a readable zip ({exc})") from exc
-                    self.inflations += 1
-                    if len(data) <= self.max_bytes:
-                        self._nested[nested_key] = (nested, len(data))
-                        self._nested_bytes += len(data)
-                        while self._nested_bytes > self.max_bytes:
-                            old, size = self._nested.pop(next(iter(self._nested)))[:2]
-                            self._nested_bytes -= size
-                            if old is not nested:
-                                old.close()
-                return self._member(nested, nested_key, inner[bang + 1 :], path)
-            start = bang + 1
-        try:
-            info = zf.getinfo(inner)
-        except KeyError:
-            raise scan.ReadError("vanished", f"{path}: no member {inner!r} in the archive") from None
-        return scan._read_member(zf, info, path, scan.MAX_FILE_SIZE, scan.DEFAULT_MAX_RATIO,
-                                 [scan.MAX_FILE_SIZE, scan.MAX_FILE_SIZE])
-
-
 _archives: ArchiveCache | None = None  # the worker process's cache, made by _worker_main (never on import)
 
 
@@ -267,70 +145,6 @@ def analyze_bytes(file_id: int, data: bytes, suspect: bool = False) -> Result:
         return _out_of_memory(file_id, "computing the facts", exc)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the worker
         return Result(file_id, None, "analysis_failed", f"{type(exc).__name__}: {exc}"[:500])
-
-
-_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_ARRAY_ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"'})
-
-
-def _float(value: float) -> str:
-    value = float(value)
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "Infinity" if value > 0 else "-Infinity"
-    return repr(value)
-
-
-def _text(value: object) -> str:
-    text = value if isinstance(value, str) else str(value)
-    return text.translate(_COPY_ESCAPE) if ("\\" in text or "\t" in text or "\n" in text or "\r" in text) else text
-
-
-def _json(value: object) -> str:
-    # jsonb cannot hold \u0000 (a NUL in a part name from symusic): the character is dropped
-    text = value if isinstance(value, str) else str(value)
-    return _text(text.replace("\\u0000", "") if "\\u0000" in text else text)
-
-
-def _array(element: Callable[[object], str]) -> Callable[[object], str]:
-    def fmt(values: object) -> str:
-        out = []
-        for v in values:  # type: ignore[attr-defined]
-            out.append("NULL" if v is None else element(v))
-        return _text("{" + ",".join(out) + "}")
-
-    return fmt
-
-
-def _array_text(value: object) -> str:
-    text = value if isinstance(value, str) else str(value)
-    return '"' + text.translate(_ARRAY_ESCAPE) + '"'
-
-
-_SCALAR = {"text": _text, "jsonb": _json, "json": _json, "boolean": lambda v: "t" if v else "f",
-           "double precision": _float, "real": _float, "numeric": _float, "integer": lambda v: str(int(v)),
-           "bigint": lambda v: str(int(v)), "smallint": lambda v: str(int(v))}
-_ELEMENT = {"text": _array_text, "double precision": _float, "real": _float, "numeric": _float,
-            "integer": lambda v: str(int(v)), "bigint": lambda v: str(int(v)), "smallint": lambda v: str(int(v)),
-            "boolean": lambda v: "t" if v else "f"}
-
-
-def _formatter(pg_type: str) -> Callable[[object], str]:
-    if pg_type.endswith("[]"):
-        return _array(_ELEMENT.get(pg_type[:-2], _array_text))
-    return _SCALAR.get(pg_type, _text)
-
-
-_FORMATS = tuple(_formatter(t) for _, t in FACT_COLUMNS)
-
-
-def copy_text(row: tuple) -> bytes:
-    """A facts row (FACT_COLUMNS order) as the fields of one line of COPY's text format (tab-separated,
-    without the line end): what psycopg would send, without its per-value Python dumpers (about a third of
-    the analysis runner's CPU). Values are written by their column's PostgreSQL type; None is NULL. Raises
-    UnicodeError for text UTF-8 cannot hold (the analyzer then isolates that file)."""
-    return "\t".join(["\\N" if v is None else f(v) for f, v in zip(_FORMATS, row, strict=True)]).encode("utf-8")
 
 
 def _out_of_memory(file_id: int, doing: str, exc: BaseException) -> Result:

@@ -49,7 +49,7 @@ def test_one_new_filter_reaches_every_function(server_dsn, tmp_path: Path) -> No
     schema.migrate(dsn)
     functions = tmp_path / "functions"
     shutil.copytree(schema.functions_dir(), functions)
-    engine = functions / "40_search_engine.sql"
+    engine = functions / "38_search_where.sql"
     anchor = "    IF (a.f).duration_min IS NOT NULL THEN\n"
     text = engine.read_text(encoding="utf-8")
     assert text.count(anchor) == 1

@@ -208,7 +208,7 @@ def test_a_runner_bug_on_one_file_is_that_files_row(dsn: str, tmp_path: Path, re
     with zipfile.ZipFile(lib / "c.zip", "w") as z:
         z.writestr("in/bug_member.mid", good[2])
         z.writestr("in/fine.mid", good[3])
-    real_inspect, real_member = midifile.inspect, scan._read_member
+    real_inspect, real_member = midifile.inspect, scan.read_member
 
     def inspect(data: bytes) -> midifile.MidiInfo:
         if data == good[1]:
@@ -221,7 +221,7 @@ def test_a_runner_bug_on_one_file_is_that_files_row(dsn: str, tmp_path: Path, re
         return real_member(zf, info, disp, *args)
 
     monkeypatch.setattr(midifile, "inspect", inspect)
-    monkeypatch.setattr(scan, "_read_member", read_member)
+    monkeypatch.setattr(scan, "read_member", read_member)
     result = importer.run_import(dsn, [lib])
     assert result.files_seen == 4
     got = located(dsn)

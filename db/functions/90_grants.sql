@@ -94,7 +94,7 @@ GRANT EXECUTE ON FUNCTION
     midi._category_tokens(text, text), midi.derive_categories(bigint[]), midi.derive_tags(bigint[]),
     midi.analysis_needed(timestamptz, integer, integer, timestamptz), midi.analysis_pending(integer, timestamptz),
     midi.analysis_transient(text), midi.analysis_max_attempts(),
-    -- search (40_search_engine, 41_search_api, 42_facets)
+    -- search (37_search_text, 38_search_where, 40_search_engine, 41_search_api, 42_facets)
     midi._clip_query(text), midi.parse_query(text), midi._tsquery_in(tsquery, text),
     midi._outside_name(tsvector, tsquery), midi._trgm_schema(), midi._text_rows(tsquery),
     midi._search_args(midi.search_filters, text, text), midi._filters(jsonb, midi.search_filters, text[]),

@@ -233,3 +233,8 @@ def evaluate(report: dict, thresholds: Thresholds) -> list[Result]:
         add("views_age", [], _why(im, "imports and views"))
         add("stale_imports", [], _why(im, "imports and views"))
     return out
+
+
+def _level_penalty(status: str, warning: int, critical: int) -> int:
+    """The penalty of a finding at ``status``: ``critical`` at the critical level, else ``warning``."""
+    return critical if status == CRITICAL else warning
