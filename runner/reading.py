@@ -83,9 +83,10 @@ def open_error(exc: OSError, fs: bytes, path: str) -> ReadError:
     return read_error(exc, path)
 
 
-def open_regular(fs: bytes, path: str) -> io.BufferedReader:
-    """Open a regular file for reading without ever blocking: a FIFO is opened non-blocking (an open
-    for reading waits for a writer otherwise) and refused after fstat, like any other special file."""
+def _open_fd(fs: bytes, path: str) -> tuple[int, os.stat_result]:
+    """A descriptor of a regular file and its fstat, opened without ever blocking: a FIFO is opened
+    non-blocking (an open for reading waits for a writer otherwise) and refused after fstat, like any other
+    special file. ReadError on any failure (nothing left open)."""
     try:
         fd = os.open(fs, _OPEN_FLAGS)
     except OSError as exc:
@@ -98,19 +99,18 @@ def open_regular(fs: bytes, path: str) -> io.BufferedReader:
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise ReadError("not_regular_file", f"{path}: is {file_kind(st.st_mode)}")
-    return os.fdopen(fd, "rb")
+    return fd, st
+
+
+def open_regular(fs: bytes, path: str) -> io.BufferedReader:
+    """Open a regular file for reading without ever blocking (see _open_fd)."""
+    return os.fdopen(_open_fd(fs, path)[0], "rb")
 
 
 def read_file(fs: bytes, path: str, max_size: int) -> bytes:
     """Read a whole regular file with one open/fstat/read/close; ReadError on any failure."""
+    fd, st = _open_fd(fs, path)
     try:
-        fd = os.open(fs, _OPEN_FLAGS)
-    except OSError as exc:
-        raise open_error(exc, fs, path) from exc
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ReadError("not_regular_file", f"{path}: is {file_kind(st.st_mode)}")
         size = st.st_size
         if size > max_size:
             raise ReadError("too_large", f"{path}: {size} bytes, over the limit of {max_size}")

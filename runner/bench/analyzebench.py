@@ -114,7 +114,7 @@ def _runs(server_dsn: str, roots: list[Path], runs: int, workers: int, label: st
                 r = analyze_once(run_dsn, workers, server)
                 log(f"{label} run {i + 1}/{runs}{' (cold)' if cold else ''}: {r['analyzed'] + r['errors']:,} files in "
                     f"{r['seconds']:.2f} s = {r['files_per_second']:,.0f} files/s, peak RSS {r['peak_rss_mb']} MB, "
-                    f"CPU per file: server {_us(r['server_cpu_us_per_file'])}, runner {_us(r['runner_cpu_us_per_file'])}")
+                    f"CPU per file: server {cputime.us_text(r['server_cpu_us_per_file'])}, runner {cputime.us_text(r['runner_cpu_us_per_file'])}")
                 results.append(r)
                 if i == runs - 1:
                     scores = score(run_dsn)
@@ -124,8 +124,8 @@ def _runs(server_dsn: str, roots: list[Path], runs: int, workers: int, label: st
         "analysis_errors": results[0]["errors"],
         "runs_files_per_second": rates,
         "median_files_per_second": statistics.median(rates),
-        "server_cpu_us_per_file": _median([r["server_cpu_us_per_file"] for r in results]),
-        "runner_cpu_us_per_file": _median([r["runner_cpu_us_per_file"] for r in results]),
+        "server_cpu_us_per_file": cputime.median_known([r["server_cpu_us_per_file"] for r in results]),
+        "runner_cpu_us_per_file": cputime.median_known([r["runner_cpu_us_per_file"] for r in results]),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
         "bulk": results[0].get("bulk"),
         **scores,
@@ -136,14 +136,6 @@ def _runs(server_dsn: str, roots: list[Path], runs: int, workers: int, label: st
         out["analyze_to_cold_ceiling_ratio"] = round(out["median_files_per_second"] / ceiling["ceiling_files_per_second"], 3)
     return out
 
-
-def _us(value: float | None) -> str:
-    return "n/a (server not local)" if value is None else f"{value:,.0f} us"
-
-
-def _median(values: list) -> float | None:
-    known = [v for v in values if v is not None]
-    return round(statistics.median(known), 1) if known else None
 
 
 def _load_pretty_midi(paths: list[str]) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import statistics
 import threading
 
 import psutil
@@ -112,3 +113,14 @@ def wait_child(proc) -> tuple[int, object]:
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code
     return code, usage
+
+
+def us_text(value: float | None) -> str:
+    """Microseconds per file as a report shows them (the server's CPU is unknown when it is not local)."""
+    return "n/a (server not local)" if value is None else f"{value:,.0f} us"
+
+
+def median_known(values: list) -> float | None:
+    """The median of the values measured (None where a run could not measure), one decimal; None if none was."""
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 1) if known else None

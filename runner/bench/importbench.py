@@ -193,7 +193,7 @@ def run(server_dsn: str, *, files: int, runs: int = 3, seed: int = 1, baseline_f
         imports.append(result)
         log(f"import run {i + 1}{' (cold)' if cold else ''}: {result['files_seen']:,} files at "
             f"{result['files_per_second']:,.0f} files/s, peak RSS {result['peak_rss_mb']} MB, CPU per file: server "
-            f"{_us(result['server_cpu_us_per_file'])}, runner {_us(result['runner_cpu_us_per_file'])}")
+            f"{cputime.us_text(result['server_cpu_us_per_file'])}, runner {cputime.us_text(result['runner_cpu_us_per_file'])}")
     with throwaway_database(server_dsn, "seed") as dsn:
         n, secs = seed_method(dsn, lib, baseline_files)
     log(f"seed method: {n:,} files at {n / secs:,.0f} files/s")
@@ -208,8 +208,8 @@ def run(server_dsn: str, *, files: int, runs: int = 3, seed: int = 1, baseline_f
         "cold": cold,
         "import_files_per_second": round(rate, 1),
         "import_runs": [r["files_per_second"] for r in imports],
-        "server_cpu_us_per_file": _median([r["server_cpu_us_per_file"] for r in imports]),
-        "runner_cpu_us_per_file": _median([r["runner_cpu_us_per_file"] for r in imports]),
+        "server_cpu_us_per_file": cputime.median_known([r["server_cpu_us_per_file"] for r in imports]),
+        "runner_cpu_us_per_file": cputime.median_known([r["runner_cpu_us_per_file"] for r in imports]),
         "floor_read_hash_files_per_second": round(floor, 1),
         "import_to_floor_ratio": round(rate / floor, 3),
         "seed_method_files_per_second": round(baseline, 1),
@@ -227,11 +227,3 @@ def run(server_dsn: str, *, files: int, runs: int = 3, seed: int = 1, baseline_f
         out["import_to_cold_ceiling_ratio"] = round(rate / ceiling["ceiling_files_per_second"], 3)
     return out
 
-
-def _us(value: float | None) -> str:
-    return "n/a (server not local)" if value is None else f"{value:,.0f} us"
-
-
-def _median(values: list) -> float | None:
-    known = [v for v in values if v is not None]
-    return round(statistics.median(known), 1) if known else None
