@@ -22,14 +22,13 @@ system-packages:
 embedded-pgtap: venv system-packages
 	@$(PY) -m tests.servers install-pgtap
 
-# The whole suite on each server: Debian's PostgreSQL and the embedded one users get. Both runs always
-# happen; make fails if either failed. TEST_SERVERS=embedded (or debian) runs one.
+# The whole suite on each server: Debian's PostgreSQL and the embedded one users get, side by side (a run
+# keeps about one core busy; TEST_PARALLEL=0 runs them one after the other). Both runs always go to their
+# end; make fails if either failed. TEST_SERVERS=embedded (or debian) runs one.
 TEST_SERVERS ?= debian embedded
+TEST_PARALLEL ?= 1
 test: venv system-packages embedded-pgtap
-	@rc=0; for s in $(TEST_SERVERS); do \
-	    echo "== pytest on the $$s server"; \
-	    MIDICENTER_TEST_SERVER=$$s $(PY) -m pytest $(PYTEST_ARGS) || rc=1; \
-	done; exit $$rc
+	@PY=$(PY) TEST_PARALLEL=$(TEST_PARALLEL) scripts/test-servers.sh $(TEST_SERVERS) -- $(PYTEST_ARGS)
 
 # The import/analysis fuzzer (tests/fuzz.py) for as long as asked: `make fuzz FUZZ_SECONDS=600`, or a
 # count of inputs: `make fuzz FUZZ_INPUTS=20000`; FUZZ_SEED picks the stream (default: a new one each run).

@@ -322,6 +322,18 @@ class _Merger:
             return cur.execute(queries["import_merge"], [self.batch_id, chunk]).fetchone()
 
 
+def _flush_statistics(conn: psycopg.Connection) -> None:
+    """Make what this session changed visible in pg_stat_user_tables before the run decides on ANALYZE.
+
+    A session hands its table counters to the server at most once a second, or as it ends, which happens
+    after the client has closed and gone on: the end-of-import check would read counters without the last
+    chunks and leave the tables stale. The function is PostgreSQL 15's (the counters' flush on going idle,
+    outside a transaction, is then immediate)."""
+    if conn.info.server_version >= 150000:
+        conn.autocommit = True
+        conn.execute(queries["flush_statistics"])
+
+
 def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, lock: threading.Lock,
                   failure: list, progress: Callable[[int, int], None] | None, stats: _Statistics,
                   gate: _Gate, switch: _Switch) -> None:
@@ -336,6 +348,7 @@ def _merge_chunks(dsn: str, batch_id: int, inbox: queue.Queue, totals: dict, loc
         while conn is not None:
             item = inbox.get()
             if item is None:
+                _flush_statistics(conn)
                 return
             chunk, nrows, body = item
             gate.enter()
@@ -502,6 +515,7 @@ def _run_import(dsn: str, roots: list[str], prune: bool, rows_per_chunk: int, se
         if failure:
             raise failure[0]
         conn.execute(queries["import_finish"], [batch_id, stats.other_files, prune])
+        _flush_statistics(conn)
         # no import leaves the planner a stale picture: what it added since its last ANALYZE, or rows an
         # earlier (killed) import added and never analyzed
         if planner.stale(totals["files_seen"]) or conn.execute(queries["import_statistics_stale"]).fetchone()[0]:

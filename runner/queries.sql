@@ -35,6 +35,9 @@ SET LOCAL default_statistics_target = 10
 -- name: import_analyze  refresh planner statistics of the tables an import grows
 ANALYZE midi.files, midi.file_paths
 
+-- name: flush_statistics  hand this session's pending table counters to the server now, so pg_stat_user_tables shows what it changed (a session otherwise flushes them at most once a second, or when it ends, after the client has gone on)
+SELECT pg_stat_force_next_flush()
+
 -- name: import_statistics_stale  are the planner statistics of the tables an import grows missing or stale (over 1,000 rows, never analyzed or a fifth changed since: the profile's rule)?
 SELECT coalesce(bool_or(s.n_live_tup > 1000 AND (coalesce(s.last_analyze, s.last_autoanalyze) IS NULL
                                                  OR s.n_mod_since_analyze > 0.2 * s.n_live_tup)), false)
