@@ -40,6 +40,7 @@ import psycopg
 from blake3 import blake3
 from psycopg.types.json import Jsonb
 
+from runner import prefetch
 from runner.queries import queries
 from runner.sources import Fetched, Sources, fetch
 
@@ -74,8 +75,10 @@ ERROR_CLASSES: dict[str, str] = {
 
 BATCH_ROWS = 2000
 """Rows fetched per round trip of the server-side cursor."""
-THREADS = 4
-"""Threads that read, check and write files at once (a folder export; a zip is written by one)."""
+THREADS = 1
+"""Threads that read, check and write files at once (a folder export; a zip is written by one). One is
+fastest on a warm cache: threads creating files in the same folders wait on each other (docs/export.md);
+more can help when sources or destination are on a slow or network disk (`export --threads`)."""
 
 # What a destination error means: one of these on a write is about the whole destination (fatal), any
 # other is about one file's name or path (that file's 'unwritable' row).
@@ -433,8 +436,11 @@ def _export_folder(conn: psycopg.Connection, params: dict[str, Any], dest: Path,
     workers = _Workers(opts.threads)
     pending: deque[tuple[Future[_Outcome], tuple[int, bytes, int]]] = deque()
     try:
-        with fh:
-            for fid, rel, digest, size, paths, raws, _total in _rows(conn, params, opts.batch_rows, progress):
+        # the server computes the next rows' names and sources while this thread places the current ones
+        with fh, prefetch.Ahead(_rows(conn, params, opts.batch_rows, None), opts.batch_rows) as rows:
+            for fid, rel, digest, size, paths, raws, total in rows:
+                if not result.files and progress is not None:
+                    progress.total(total)
                 result.files += 1
                 digest = bytes(digest)
                 pending.append((workers.submit(_export_one, folder, workers, rel, digest, size, paths, raws),

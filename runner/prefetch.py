@@ -169,3 +169,68 @@ def read_ahead(items: Iterable[T], path_of, prefetcher: Prefetcher, window: int 
         seq, first = buffered.popleft()
         prefetcher.reached = seq
         yield first
+
+
+class Ahead:
+    """The items of an iterator produced one batch ahead, in a thread of their own: a server-side cursor's
+    next rows are computed by the server while the caller works through the current ones (on two cores,
+    the database's time and the caller's then overlap instead of adding up).
+
+    Iterate it once; ``close()`` (also on an early exit) stops the thread and closes the iterator there, so
+    a cursor's transaction ends in the thread that used it. An exception of the iterator is raised by the
+    iteration, after the items before it."""
+
+    def __init__(self, items: Iterator[T], batch: int, depth: int = 2) -> None:
+        self._items = items
+        self._batch = max(1, batch)
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._fill, name="midicenter-ahead", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _fill(self) -> None:
+        chunk: list = []
+        try:
+            for item in self._items:
+                chunk.append(item)
+                if len(chunk) >= self._batch:
+                    if not self._put(chunk):
+                        return
+                    chunk = []
+            if not chunk or self._put(chunk):
+                self._put(None)
+        except BaseException as exc:  # raised in the caller's thread, after the items before it
+            if not chunk or self._put(chunk):
+                self._put(exc)
+        finally:
+            close = getattr(self._items, "close", None)
+            if close is not None:
+                close()
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield from chunk
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +26,7 @@ import pytest
 from blake3 import blake3
 from click.testing import CliRunner
 
-from runner import export, importer
+from runner import export, importer, prefetch
 from runner.cli import cli
 from tests.midi_build import build
 
@@ -443,3 +445,50 @@ def test_a_file_named_like_another_files_suffix_loses_nothing(dsn: str, tmp_path
     assert len(files) == 3 and f"a~{second}~2.mid" in files
     again = export.export(dsn, {}, dest, export.ExportOptions(threads=threads))
     assert (again.written, again.present) == (0, 3)
+
+
+# ------------------------------------------------------------------------------- rows fetched ahead
+
+
+def test_rows_fetched_ahead_keep_their_order_and_an_error_comes_after_the_rows_before_it() -> None:
+    def rows() -> Iterator[int]:
+        yield from range(10)
+        raise psycopg.OperationalError("the server went away")
+
+    got: list[int] = []
+    with prefetch.Ahead(rows(), batch=3) as ahead, pytest.raises(psycopg.OperationalError, match="went away"):
+        got.extend(ahead)
+    assert got == list(range(10))  # the last, partial batch too
+
+
+def test_leaving_early_stops_the_fetching_thread_and_closes_the_rows_there() -> None:
+    closed_in: list[str] = []
+
+    def rows() -> Iterator[int]:
+        try:
+            yield from range(1_000_000)
+        finally:
+            closed_in.append(threading.current_thread().name)  # a cursor's transaction ends where it was used
+
+    started = time.monotonic()
+    with prefetch.Ahead(rows(), batch=100) as ahead:
+        first = next(iter(ahead))
+    assert first == 0
+    assert closed_in == ["midicenter-ahead"]
+    assert time.monotonic() - started < 10
+
+
+def test_the_threads_option_reaches_the_export(library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dsn, _ = library
+    seen: list[int] = []
+    real = export.export
+    monkeypatch.setattr(export, "export", lambda *a, **k: seen.append(a[3].threads) or real(*a, **k))
+    for threads in ("1", "3"):
+        dest = tmp_path / f"out-{threads}"
+        r = CliRunner().invoke(cli, ["--dsn", dsn, "export", "--json", "-q", "--threads", threads, "--to", str(dest)])
+        assert r.exit_code == 0, r.output
+        data = json.loads(r.output)
+        assert data["written"] == data["files"] > 0 and data["errors"] == 0
+    assert seen == [1, 3]
+    bad = CliRunner().invoke(cli, ["--dsn", dsn, "export", "--threads", "0", "--to", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "--threads" in bad.output
