@@ -36,8 +36,8 @@ class ServerCPU:
         try:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-            proc = psutil.Process(backend)
-            parent = proc.parent()
+                # while the session lives: once closed, its backend exits and has no parent to find
+                parent = psutil.Process(backend).parent()
             if parent is not None and "postgres" in (parent.name() or "") + " ".join(parent.cmdline() or []):
                 self.postmaster = parent
         except (psutil.Error, psycopg.Error, OSError):
