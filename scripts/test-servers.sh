@@ -3,10 +3,11 @@
 #
 #   scripts/test-servers.sh SERVER... [-- PYTEST_ARGS...]
 #
-# A run keeps about one core busy (pytest's process and the server answering it take turns), so the runs
-# go side by side, each in its own pytest temp folder: the first server's output is shown as it comes,
-# the others' when they end. TEST_PARALLEL=0 runs them one after the other instead. The exit status is
-# non-zero when any run failed; every run always goes to its end.
+# One after the other by default. With TEST_PARALLEL=1 the runs go side by side, each in its own pytest
+# temp folder (a run keeps about one core busy: pytest's process and the server answering it take turns):
+# the first server's output is shown as it comes, the others' when they end (docs/development.md says what
+# the load does to a few tests). The exit status is non-zero when any run failed; every run always goes to
+# its end.
 set -uo pipefail
 
 servers=()
@@ -15,7 +16,7 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do servers+=("$1"); shift; done
 py=${PY:-.venv/bin/python}
 [ ${#servers[@]} -gt 0 ] || { echo "test-servers: name at least one server (debian, embedded)" >&2; exit 2; }
 
-if [ "${TEST_PARALLEL:-1}" = 0 ] || [ ${#servers[@]} -eq 1 ]; then
+if [ "${TEST_PARALLEL:-0}" != 1 ] || [ ${#servers[@]} -eq 1 ]; then
     rc=0
     for s in "${servers[@]}"; do
         echo "== pytest on the $s server"
@@ -32,7 +33,7 @@ for s in "${servers[@]}"; do
     MIDICENTER_TEST_SERVER=$s "$py" -m pytest --basetemp="$work/$s" "$@" >"$work/$s.log" 2>&1 &
     pids+=($!)
 done
-echo "== pytest on the ${servers[*]} servers side by side (TEST_PARALLEL=0: one after the other)"
+echo "== pytest on the ${servers[*]} servers side by side (TEST_PARALLEL=1)"
 rc=0
 for i in "${!servers[@]}"; do
     s=${servers[$i]}
