@@ -462,7 +462,10 @@ def _run_analysis(dsn: str, workers: int | None, limit: int | None, reanalyze: b
                 total(pending)
             if load is not None and not load.active:
                 library = admin.execute(queries["catalog_size"]).fetchone()[0]
-                if pending >= bulk.switch_point(library, bulk.ANALYSIS_MIN_FILES, bulk.ANALYSIS_SHARE):
+                # another analysis holds its claims in open transactions: dropping indexes would wait for it
+                # (up to bulk.DROP_TIMEOUT) while it claims the files, so the indexes stay
+                if (pending >= bulk.switch_point(library, bulk.ANALYSIS_MIN_FILES, bulk.ANALYSIS_SHARE)
+                        and not admin.execute(queries["analysis_other_runner"], [APPLICATION_NAME]).fetchone()[0]):
                     load.defer()
         pool = WorkerPool(workers, timeout=timeout, read=read, memory=worker_memory)
         run = _Run(dsn, version, cutoff, limit, max(1, batch_files), max(1, sessions), progress, path_map)

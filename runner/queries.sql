@@ -35,6 +35,10 @@ SET LOCAL default_statistics_target = 10
 -- name: import_analyze  refresh planner statistics of the tables an import grows
 ANALYZE midi.files, midi.file_paths
 
+-- name: analysis_other_runner  is another analysis running on this database (its claim and apply sessions)?
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity
+                WHERE datname = current_database() AND application_name = %s AND pid <> pg_backend_pid())
+
 -- name: flush_statistics  hand this session's pending table counters to the server now, so pg_stat_user_tables shows what it changed (a session otherwise flushes them at most once a second, or when it ends, after the client has gone on)
 SELECT pg_stat_force_next_flush()
 
